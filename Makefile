@@ -1,0 +1,56 @@
+# mlmon — two commands on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
+IMAGE ?= mlmon:0.1.0
+
+.PHONY: demo test lint typecheck pytest tools bench image clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(TEST_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP) $@
+
+## demo: run the main job on the bundled example
+demo: $(STAMP)
+	$(BIN)/mlmon demo
+
+## tools: install the real Prometheus/Alertmanager/Pushgateway binaries the tests use
+tools:
+	bash scripts/ensure-tools.sh
+
+## test: lint, type-check and run every test (installs what the tests need)
+test: $(TEST_STAMP) tools
+	$(BIN)/ruff check exporter tests bench scripts
+	$(BIN)/mypy --strict exporter
+	$(BIN)/python -m pytest
+
+lint: $(TEST_STAMP)
+	$(BIN)/ruff check exporter tests bench scripts
+
+typecheck: $(TEST_STAMP)
+	$(BIN)/mypy --strict exporter
+
+pytest: $(TEST_STAMP)
+	$(BIN)/python -m pytest
+
+## bench: run the benchmarks (figures printed, never pass/fail on timing)
+bench: $(STAMP)
+	$(BIN)/python bench/stats.py
+	$(BIN)/python bench/ingest.py
+
+## image: build the container image (needs a Docker engine)
+image:
+	docker build -t $(IMAGE) .
+
+clean:
+	rm -rf $(VENV) .venv-* .mypy_cache .ruff_cache .pytest_cache build *.egg-info

@@ -1,0 +1,141 @@
+"""mlmon configuration: one YAML file loaded into typed, frozen objects.
+
+The loader (``load_config``) validates everything at start-up; every error
+names the file, the key path, what was wrong and what is allowed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from exporter.stats.drift import DriftThresholds
+from exporter.stats.severity import (
+    DEFAULT_CHI2_ALPHA,
+    DEFAULT_KS_ALPHA,
+    DEFAULT_MIN_SAMPLES,
+    DEFAULT_PSI_HIGH,
+    DEFAULT_PSI_MEDIUM,
+)
+
+FeatureKind = Literal["numeric", "categorical"]
+PredictionKind = Literal["classification", "regression"]
+
+DEFAULT_SOCKET = Path("/var/run/mlmon/mlmon.sock")
+DEFAULT_HTTP = "0.0.0.0:9847"
+
+
+class ConfigError(ValueError):
+    """An invalid configuration file: names the file, the key path and the fix."""
+
+    def __init__(self, file: str | Path, key: str, problem: str, allowed: str) -> None:
+        self.file = str(file)
+        self.key = key
+        self.problem = problem
+        self.allowed = allowed
+        super().__init__(f"{self.file}: {key}: {problem} (allowed: {allowed})")
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    psi_medium: float = DEFAULT_PSI_MEDIUM
+    psi_high: float = DEFAULT_PSI_HIGH
+    ks_alpha: float = DEFAULT_KS_ALPHA
+    chi2_alpha: float = DEFAULT_CHI2_ALPHA
+    min_samples: int = DEFAULT_MIN_SAMPLES
+    accuracy_floor: float | None = None  # alert when accuracy falls below
+    mae_ceiling: float | None = None  # alert when MAE rises above
+    rmse_ceiling: float | None = None  # alert when RMSE rises above
+
+    def drift(self) -> DriftThresholds:
+        return DriftThresholds(self.psi_medium, self.psi_high, self.ks_alpha,
+                               self.chi2_alpha, self.min_samples)
+
+
+@dataclass(frozen=True)
+class WindowConfig:
+    size: int = 10_000  # events
+    max_age: float | None = None  # seconds
+
+
+@dataclass(frozen=True)
+class LabelConfig:
+    ttl: float = 86_400.0  # seconds a prediction waits for its label
+    max_pending: int = 100_000  # predictions waiting; oldest evicted beyond
+    window: int = 10_000  # joined pairs used for performance metrics
+
+
+@dataclass(frozen=True)
+class PredictionConfig:
+    kind: PredictionKind
+    classes: tuple[str, ...] = ()  # required (>= 2) for classification
+
+
+@dataclass(frozen=True)
+class FeatureConfig:
+    name: str
+    kind: FeatureKind
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    name: str
+    version: str
+    prediction: PredictionConfig
+    features: tuple[FeatureConfig, ...]
+    profile: Path | None = None  # resolved relative to the config file
+    window: WindowConfig = field(default_factory=WindowConfig)
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    labels: LabelConfig = field(default_factory=LabelConfig)
+    bins: int = 10  # quantile bins for numeric features when building a profile
+    sample_size: int = 10_000  # reference sample kept for KS
+    max_categories: int = 100  # categories kept per categorical feature; rest -> __other__
+    label_column: str = "label"  # column holding ground truth in batch files
+    prediction_column: str = "prediction"  # column holding the prediction in files
+    id_column: str = "id"
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.name, self.version)
+
+    def feature(self, name: str) -> FeatureConfig:
+        for f in self.features:
+            if f.name == name:
+                return f
+        raise KeyError(name)
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    socket: Path | None = DEFAULT_SOCKET  # None disables the unix socket
+    socket_mode: int = 0o660
+    tcp: str | None = None  # "127.0.0.1:PORT" to enable the TCP listener
+    http: str = DEFAULT_HTTP  # HOST:PORT of /metrics, /v1/events, /healthz ...
+    state_file: Path | None = None
+    state_interval: float = 60.0  # seconds between periodic state writes
+    max_line_bytes: int = 65_536
+    max_features_per_event: int = 256
+    max_body_bytes: int = 16 * 1024 * 1024  # POST /v1/events
+    queue_size: int = 1_000_000  # events buffered between socket and state
+    shutdown_timeout: float = 10.0
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    models: tuple[ModelConfig, ...]
+    compute_interval: float = 15.0
+    server: ServerConfig = field(default_factory=ServerConfig)
+
+    def model(self, name: str, version: str | None = None) -> ModelConfig:
+        """The model with this name (and version, when given)."""
+        for m in self.models:
+            if m.name == name and (version is None or m.version == version):
+                return m
+        raise KeyError(f"{name}:{version}" if version else name)
+
+
+def load_config(path: str | Path, env: dict[str, str] | None = None) -> Config:
+    """Load and validate a configuration file; raises ConfigError."""
+    raise NotImplementedError

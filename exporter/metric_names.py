@@ -1,0 +1,195 @@
+"""The one list of metric names mlmon exports.
+
+Everything else — the collector, the README metric reference, the rules, the
+Grafana dashboard and the tests — is generated from or checked against
+``METRICS``. Counter names carry their ``_total`` suffix here, as they appear
+in the Prometheus text exposition.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+MetricType = Literal["counter", "gauge", "histogram", "info"]
+Source = Literal["sidecar", "batch", "responder"]
+
+PREFIX = "mlmon_"
+
+# Label values with a special meaning.
+PREDICTION_FEATURE = "__prediction__"  # the prediction, checked like a feature
+OTHER_BUCKET = "__other__"  # categories unseen in the reference profile
+MISSING_BUCKET = "__missing__"  # value absent or null
+MACRO_CLASS = "__macro__"  # macro average over classes
+
+MODEL = ("model", "version")
+FEATURE = ("model", "version", "feature")
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    name: str
+    type: MetricType
+    help: str
+    labels: tuple[str, ...]
+    sources: tuple[Source, ...] = ("sidecar",)
+
+    @property
+    def family(self) -> str:
+        """Name of the metric family (without the counter `_total` suffix)."""
+        if self.type == "counter" and self.name.endswith("_total"):
+            return self.name[: -len("_total")]
+        return self.name
+
+
+SB: tuple[Source, ...] = ("sidecar", "batch")
+
+METRICS: tuple[MetricSpec, ...] = (
+    # --- self-metrics ---------------------------------------------------------
+    MetricSpec("mlmon_build_info", "gauge", "Build information; always 1.",
+               ("version", "python"), ("sidecar", "batch", "responder")),
+    MetricSpec("mlmon_events_received_total", "counter",
+               "Lines received from the tap, by transport (unix, tcp, http).", ("transport",)),
+    MetricSpec("mlmon_events_rejected_total", "counter",
+               "Lines rejected, by reason; every reason is present from start-up.", ("reason",)),
+    MetricSpec("mlmon_queue_events", "gauge",
+               "Events waiting in the ingest queue.", ()),
+    MetricSpec("mlmon_queue_capacity_events", "gauge",
+               "Capacity of the ingest queue; beyond it events are dropped as queue_full.", ()),
+    MetricSpec("mlmon_compute_duration_seconds", "histogram",
+               "Time taken by one statistics compute cycle over all models.", ()),
+    MetricSpec("mlmon_last_compute_timestamp_seconds", "gauge",
+               "Unix time at which the latest statistics snapshot was computed.", ()),
+    MetricSpec("mlmon_state_saves_total", "counter",
+               "State-file writes, by result (ok, error).", ("result",)),
+    # --- thresholds from the configuration (rules compare against these) -------
+    MetricSpec("mlmon_threshold", "gauge",
+               "Configured threshold per model: psi_medium, psi_high, ks_alpha, chi2_alpha, "
+               "min_samples, accuracy_floor, mae_ceiling, rmse_ceiling.",
+               (*MODEL, "threshold"), SB),
+    # --- volume -----------------------------------------------------------------
+    MetricSpec("mlmon_predictions_total", "counter",
+               "Prediction events accepted.", MODEL),
+    MetricSpec("mlmon_labels_total", "counter",
+               "Label events accepted (joined or not).", MODEL),
+    MetricSpec("mlmon_labels_joined_total", "counter",
+               "Labels joined to their prediction.", MODEL),
+    MetricSpec("mlmon_labels_unjoined_total", "counter",
+               "Predictions or labels that never joined, by reason "
+               "(expired, evicted, unmatched).", (*MODEL, "reason")),
+    MetricSpec("mlmon_labels_pending", "gauge",
+               "Predictions with an id waiting for their label.", MODEL),
+    MetricSpec("mlmon_label_join_ratio", "gauge",
+               "Share of labels received since start that joined a prediction.", MODEL),
+    MetricSpec("mlmon_label_delay_seconds", "histogram",
+               "Time between a prediction and its label.", MODEL),
+    MetricSpec("mlmon_window_samples", "gauge",
+               "Events currently in the sliding window.", MODEL, SB),
+    MetricSpec("mlmon_window_size", "gauge",
+               "Configured sliding-window size in events.", MODEL),
+    # --- drift --------------------------------------------------------------------
+    MetricSpec("mlmon_feature_samples", "gauge",
+               "Non-missing values of the feature in the window; below min_samples no "
+               "drift value is exported.", FEATURE, SB),
+    MetricSpec("mlmon_feature_psi", "gauge",
+               "Population stability index of the window against the reference.", FEATURE, SB),
+    MetricSpec("mlmon_feature_ks_statistic", "gauge",
+               "Two-sample Kolmogorov-Smirnov statistic D (numeric features).", FEATURE, SB),
+    MetricSpec("mlmon_feature_ks_pvalue", "gauge",
+               "Kolmogorov-Smirnov p-value (numeric features).", FEATURE, SB),
+    MetricSpec("mlmon_feature_chi2_statistic", "gauge",
+               "Chi-square homogeneity statistic (categorical features).", FEATURE, SB),
+    MetricSpec("mlmon_feature_chi2_pvalue", "gauge",
+               "Chi-square homogeneity p-value (categorical features).", FEATURE, SB),
+    MetricSpec("mlmon_feature_wasserstein_distance", "gauge",
+               "Wasserstein-1 distance between window and reference sample (numeric).",
+               FEATURE, SB),
+    MetricSpec("mlmon_feature_jensen_shannon_distance", "gauge",
+               "Jensen-Shannon distance (base 2) between binned distributions.", FEATURE, SB),
+    MetricSpec("mlmon_feature_hellinger_distance", "gauge",
+               "Hellinger distance between binned distributions.", FEATURE, SB),
+    MetricSpec("mlmon_feature_drift_severity", "gauge",
+               "Drift severity: 0 low, 1 medium, 2 high (by PSI thresholds).", FEATURE, SB),
+    MetricSpec("mlmon_feature_bucket_total", "counter",
+               "Values seen per reference bin or category since start (additive across "
+               "pods).", (*FEATURE, "bucket")),
+    MetricSpec("mlmon_feature_reference_ratio", "gauge",
+               "Reference proportion of each bin or category.", (*FEATURE, "bucket"), SB),
+    MetricSpec("mlmon_feature_missing_total", "counter",
+               "Events without a value for the feature.", FEATURE),
+    MetricSpec("mlmon_model_drift_share_ratio", "gauge",
+               "Share of features with at least medium drift.", MODEL, SB),
+    MetricSpec("mlmon_model_drift_severity", "gauge",
+               "Highest feature drift severity of the model (0, 1, 2).", MODEL, SB),
+    # --- prediction distribution --------------------------------------------------
+    MetricSpec("mlmon_prediction_mean", "gauge",
+               "Mean of numeric predictions (scores or regression values) in the window.",
+               MODEL, SB),
+    MetricSpec("mlmon_prediction_stddev", "gauge",
+               "Standard deviation of numeric predictions in the window.", MODEL, SB),
+    MetricSpec("mlmon_prediction_quantile", "gauge",
+               "Quantiles (0.05 0.25 0.5 0.75 0.95 0.99) of numeric predictions.",
+               (*MODEL, "quantile"), SB),
+    MetricSpec("mlmon_prediction_class_ratio", "gauge",
+               "Share of each predicted class in the window (classifiers).",
+               (*MODEL, "class"), SB),
+    # --- performance (joined labels) ---------------------------------------------
+    MetricSpec("mlmon_performance_samples", "gauge",
+               "Joined prediction/label pairs in the performance window.", MODEL, SB),
+    MetricSpec("mlmon_accuracy_ratio", "gauge",
+               "Accuracy over the window of joined labels.", MODEL, SB),
+    MetricSpec("mlmon_precision_ratio", "gauge",
+               "Precision per class (class=__macro__ for the macro average).",
+               (*MODEL, "class"), SB),
+    MetricSpec("mlmon_recall_ratio", "gauge",
+               "Recall per class (class=__macro__ for the macro average).",
+               (*MODEL, "class"), SB),
+    MetricSpec("mlmon_f1_ratio", "gauge",
+               "F1 score per class (class=__macro__ for the macro average).",
+               (*MODEL, "class"), SB),
+    MetricSpec("mlmon_log_loss", "gauge",
+               "Log loss when predictions carry class probabilities.", MODEL, SB),
+    MetricSpec("mlmon_regression_mae", "gauge", "Mean absolute error.", MODEL, SB),
+    MetricSpec("mlmon_regression_rmse", "gauge", "Root mean squared error.", MODEL, SB),
+    MetricSpec("mlmon_regression_mape_ratio", "gauge",
+               "Mean absolute percentage error as a ratio (rows with label 0 excluded).",
+               MODEL, SB),
+    MetricSpec("mlmon_regression_r2", "gauge", "Coefficient of determination R².", MODEL, SB),
+    # --- batch --------------------------------------------------------------------
+    MetricSpec("mlmon_batch_rows", "gauge", "Rows in the analysed batch.", MODEL, ("batch",)),
+    MetricSpec("mlmon_batch_timestamp_seconds", "gauge",
+               "Unix time at which the batch was analysed.", MODEL, ("batch",)),
+    # --- responder ----------------------------------------------------------------
+    MetricSpec("mlmon_responder_alerts_received_total", "counter",
+               "Alerts received from Alertmanager, by status (firing, resolved).",
+               ("status",), ("responder",)),
+    MetricSpec("mlmon_responder_actions_total", "counter",
+               "Responder decisions by action, backend and result "
+               "(ok, failed, skipped_cooldown, skipped_cap, skipped_duplicate, dry_run, queued).",
+               ("action", "backend", "result"), ("responder",)),
+    MetricSpec("mlmon_responder_retrain_queue", "gauge",
+               "Retraining requests waiting for their window.", (), ("responder",)),
+)
+
+BY_NAME: dict[str, MetricSpec] = {m.name: m for m in METRICS}
+
+REJECT_REASONS: tuple[str, ...] = (
+    "malformed_json",
+    "unknown_model",
+    "unknown_version",
+    "bad_type",
+    "missing_field",
+    "line_too_long",
+    "too_many_features",
+    "queue_full",
+    "unsupported_version",
+)
+
+TRANSPORTS: tuple[str, ...] = ("unix", "tcp", "http")
+
+PREDICTION_QUANTILES: tuple[float, ...] = (0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
+
+
+def names(source: Source | None = None) -> tuple[str, ...]:
+    """Metric names, optionally only those a given component exports."""
+    return tuple(m.name for m in METRICS if source is None or source in m.sources)

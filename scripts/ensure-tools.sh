@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Install the real programs the tests run on loopback, when missing and root.
+# Under CI=true the test suite fails (never skips) when one is still missing.
+set -euo pipefail
+
+need=()
+command -v prometheus >/dev/null || need+=(prometheus)
+command -v promtool >/dev/null || need+=(prometheus)
+command -v prometheus-alertmanager >/dev/null || need+=(prometheus-alertmanager)
+command -v amtool >/dev/null || need+=(prometheus-alertmanager)
+command -v prometheus-pushgateway >/dev/null || need+=(prometheus-pushgateway)
+
+if [ ${#need[@]} -eq 0 ]; then
+    exit 0
+fi
+mapfile -t pkgs < <(printf '%s\n' "${need[@]}" | sort -u)
+if [ "$(id -u)" -ne 0 ]; then
+    echo "ensure-tools: missing ${pkgs[*]}; run as root or: apt-get install ${pkgs[*]}" >&2
+    exit 0
+fi
+echo "ensure-tools: installing ${pkgs[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
