@@ -10,9 +10,18 @@ category counts (the ``__other__`` bucket, last, holds categories beyond
 
 from __future__ import annotations
 
+import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+
+from exporter.stats.drift import CategoricalReference, NumericReference
+
+if TYPE_CHECKING:
+    from exporter.config import ModelConfig
 
 SCHEMA_VERSION = 1
 
@@ -93,9 +102,62 @@ class Profile:
 
 def load_profile(path: str | Path) -> Profile:
     """Load and validate a profile; raises ProfileError naming the file and the problem."""
-    raise NotImplementedError
+    from exporter.profile_codec import decode
+
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise ProfileError(f"{path}: cannot read profile ({exc.strerror or exc}); build one "
+                           "with `mlmon profile build`") from None
+    return decode(data, str(path))
 
 
 def save_profile(profile: Profile, path: str | Path) -> None:
     """Write the canonical JSON (sorted keys, fixed float repr) atomically."""
-    raise NotImplementedError
+    from exporter.profile_codec import encode
+
+    target = Path(path)
+    data = encode(profile)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or Path("."))
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def to_reference(feature: FeatureProfile) -> NumericReference | CategoricalReference:
+    """The stats-core reference of a feature (or prediction) profile."""
+    if isinstance(feature, NumericProfile):
+        return NumericReference(
+            edges=np.asarray(feature.edges, dtype=np.float64),
+            counts=np.asarray(feature.counts, dtype=np.int64),
+            sample_sorted=np.asarray(feature.sample, dtype=np.float64),
+        )
+    return CategoricalReference(counts=np.asarray(feature.counts, dtype=np.int64))
+
+
+def numeric_reference(feature: FeatureProfile) -> NumericReference:
+    if not isinstance(feature, NumericProfile):
+        raise TypeError(f"{feature.name} is {feature.kind}, not numeric")
+    ref = to_reference(feature)
+    assert isinstance(ref, NumericReference)
+    return ref
+
+
+def categorical_reference(feature: FeatureProfile) -> CategoricalReference:
+    if not isinstance(feature, CategoricalProfile):
+        raise TypeError(f"{feature.name} is {feature.kind}, not categorical")
+    ref = to_reference(feature)
+    assert isinstance(ref, CategoricalReference)
+    return ref
+
+
+def build_profile(config: ModelConfig, path: str | Path, *,
+                  chunk_rows: int = 65_536) -> Profile:
+    """Build a profile from a CSV, Parquet or JSONL file in two bounded-memory passes."""
+    from exporter.profile_build import build
+
+    return build(config, Path(path), chunk_rows=chunk_rows)
