@@ -1,0 +1,48 @@
+# syntax=docker/dockerfile:1.7
+# mlmon container image: the sidecar (`mlmon serve`, the default command) and,
+# with another command, the responder (`mlmon respond`) or any other subcommand.
+#
+#   docker build -t mlmon:0.1.0 .        (or: make image)
+#
+# Runs as UID 10001 with a read-only root filesystem: the only paths written at
+# run time are the socket directory and the state directory, both volumes.
+
+ARG PYTHON_VERSION=3.11.13
+ARG DEBIAN_RELEASE=bookworm
+
+# ---- stage 1: build wheels for mlmon and every dependency -------------------------
+FROM python:${PYTHON_VERSION}-slim-${DEBIAN_RELEASE} AS build
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_NO_CACHE_DIR=1
+WORKDIR /src
+# Dependencies first, so a source change does not rebuild them.
+COPY pyproject.toml README.md ./
+COPY exporter ./exporter
+RUN pip wheel --wheel-dir /wheels .
+
+# ---- stage 2: runtime, no compilers, no pip cache, no source tree -----------------
+FROM python:${PYTHON_VERSION}-slim-${DEBIAN_RELEASE} AS runtime
+LABEL org.opencontainers.image.title="mlmon" \
+      org.opencontainers.image.description="Prometheus-native monitoring sidecar for ML models: drift, prediction distribution and accuracy." \
+      org.opencontainers.image.version="0.1.0" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.base.name="python:3.11.13-slim-bookworm"
+# No .pyc written at run time (read-only root); pip compiles them at install time.
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_NO_CACHE_DIR=1
+# Wheels come in through a bind mount, so they never become a layer of this image.
+RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
+    pip install --no-index --find-links=/wheels mlmon \
+    && groupadd --system --gid 10001 mlmon \
+    && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent \
+       --shell /usr/sbin/nologin mlmon \
+    && mkdir -p /var/run/mlmon /var/lib/mlmon /etc/mlmon \
+    && chown 10001:10001 /var/run/mlmon /var/lib/mlmon
+USER 10001:10001
+WORKDIR /var/lib/mlmon
+# Metrics, /v1/events, /healthz and /readyz (exporter/config.py DEFAULT_HTTP).
+EXPOSE 9847
+ENTRYPOINT ["mlmon"]
+CMD ["serve", "--config", "/etc/mlmon/mlmon.yaml", "--socket", "/var/run/mlmon/mlmon.sock", "--state-file", "/var/lib/mlmon/state.json"]
