@@ -1,0 +1,64 @@
+"""`mlmon history`: trends, crossings, forecasts and version comparison from Prometheus."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import time
+from pathlib import Path
+
+HELP = "report drift and performance trends for a model from Prometheus history"
+
+_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86_400.0, "w": 604_800.0}
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhdw])$")
+
+
+def duration(text: str) -> float:
+    """A Prometheus-style duration ("90s", "5m", "7d") in seconds."""
+    match = _DURATION.match(text.strip())
+    if match is None or float(match.group(1)) <= 0:
+        raise argparse.ArgumentTypeError(
+            f"invalid duration {text!r}: use a number and a unit s, m, h, d or w, e.g. 7d")
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--prometheus", required=True, metavar="URL",
+                        help="Prometheus base URL, e.g. http://127.0.0.1:9090")
+    parser.add_argument("--model", required=True)
+    parser.add_argument("--version", default=None, help="only this model version")
+    parser.add_argument("--range", type=duration, default=duration("7d"), dest="range_",
+                        metavar="DURATION", help="how far back to look (default 7d)")
+    parser.add_argument("--step", type=duration, default=None, metavar="DURATION",
+                        help="resolution (default: range / 500, at least 15s)")
+    parser.add_argument("--end", type=float, default=None, metavar="UNIX_TIME",
+                        help="end of the range (default: now)")
+    parser.add_argument("--compare", nargs=2, metavar=("VERSION_A", "VERSION_B"),
+                        help="compare two versions (champion vs challenger)")
+    parser.add_argument("--format", choices=("text", "json", "html"), default="text")
+    parser.add_argument("--out", type=Path, default=None, help="write here instead of stdout")
+
+
+def run(args: argparse.Namespace) -> int:
+    from exporter.history.analysis import HistoryError, analyse
+    from exporter.history.promapi import PrometheusAPI, PrometheusError
+    from exporter.history.render import text, to_html, to_json
+
+    end = args.end if args.end is not None else time.time()
+    start = end - args.range_
+    step = args.step if args.step is not None else max(15.0, args.range_ / 500.0)
+    api = PrometheusAPI(args.prometheus)
+    try:
+        report = analyse(api, args.model, args.version, start, end, step,
+                         tuple(args.compare) if args.compare else None)
+    except (HistoryError, PrometheusError) as exc:
+        print(f"mlmon history: {exc}", file=sys.stderr)
+        return 2
+    render = {"text": text, "json": to_json, "html": to_html}[args.format]
+    output = render(report)
+    if args.out is None:
+        sys.stdout.write(output)
+    else:
+        args.out.write_text(output, encoding="utf-8")
+    return 0

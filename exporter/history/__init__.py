@@ -1,0 +1,1 @@
+"""Trend analysis of mlmon's history, read back from Prometheus."""
