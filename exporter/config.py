@@ -6,6 +6,8 @@ names the file, the key path, what was wrong and what is allowed.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -136,6 +138,12 @@ class Config:
         raise KeyError(f"{name}:{version}" if version else name)
 
 
-def load_config(path: str | Path, env: dict[str, str] | None = None) -> Config:
-    """Load and validate a configuration file; raises ConfigError."""
-    raise NotImplementedError
+def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Config:
+    """Load and validate a configuration file; raises ConfigError.
+
+    ``env`` (default: ``os.environ``) may override MLMON_COMPUTE_INTERVAL,
+    MLMON_SOCKET, MLMON_HTTP, MLMON_TCP and MLMON_STATE_FILE.
+    """
+    from exporter.config_load import parse
+
+    return parse(Path(path), os.environ if env is None else env)

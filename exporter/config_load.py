@@ -1,0 +1,267 @@
+"""Parse and validate the YAML configuration into the frozen objects of exporter.config."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from exporter.config import (
+    Config,
+    ConfigError,
+    FeatureConfig,
+    LabelConfig,
+    ModelConfig,
+    PredictionConfig,
+    ServerConfig,
+    Thresholds,
+    WindowConfig,
+)
+from exporter.config_fields import ConfigErrorFactory, Fields, join, load_yaml, type_name
+
+TOP = {"compute_interval": "duration", "models": "list of models", "server": "mapping"}
+MODEL = {k: "" for k in ("name", "version", "profile", "prediction", "features", "window",
+                         "thresholds", "labels", "bins", "sample_size", "max_categories",
+                         "label_column", "prediction_column", "id_column")}
+PREDICTION = {"kind": "", "classes": ""}
+WINDOW = {"size": "", "max_age": ""}
+THRESHOLDS = {k: "" for k in ("psi_medium", "psi_high", "ks_alpha", "chi2_alpha", "min_samples",
+                              "accuracy_floor", "mae_ceiling", "rmse_ceiling")}
+LABELS = {"ttl": "", "max_pending": "", "window": ""}
+SERVER = {k: "" for k in ("socket", "socket_mode", "tcp", "http", "state_file", "state_interval",
+                          "max_line_bytes", "max_features_per_event", "max_body_bytes",
+                          "queue_size", "shutdown_timeout")}
+KINDS = ("numeric", "categorical")
+ENV_NONE = ("", "none", "off")
+
+
+class _Parser:
+    def __init__(self, file: Path) -> None:
+        self.file = file
+        self.f = Fields(ConfigErrorFactory(file, ConfigError))
+
+    def err(self, key: str, problem: str, allowed: str) -> ConfigError:
+        return ConfigError(self.file, key, problem, allowed)
+
+    def config(self, raw: Any) -> Config:
+        d = self.f.mapping(raw, "", TOP)
+        if "models" not in d:
+            raise self.err("models", "missing", "a list of at least one model")
+        models_raw = d["models"]
+        if not isinstance(models_raw, list) or not models_raw:
+            raise self.err("models", f"expected a non-empty list, got {type_name(models_raw)}",
+                           "a list of at least one model")
+        models = [self.model(m, f"models[{i}]") for i, m in enumerate(models_raw)]
+        seen: dict[tuple[str, str], int] = {}
+        for i, m in enumerate(models):
+            if m.key in seen:
+                raise self.err(f"models[{i}]", f"model {m.name!r} version {m.version!r} is "
+                               f"already defined at models[{seen[m.key]}]",
+                               "each (name, version) once")
+            seen[m.key] = i
+        interval = self.f.duration(d.get("compute_interval", 15.0), "compute_interval")
+        return Config(self.file, tuple(models), interval, self.server(d.get("server", {})))
+
+    def model(self, raw: Any, p: str) -> ModelConfig:
+        f = self.f
+        d = f.mapping(raw, p, MODEL)
+        for key in ("name", "version", "prediction", "features"):
+            if key not in d:
+                raise self.err(join(p, key), "missing required key", _REQUIRED[key])
+        name = f.string(d["name"], join(p, "name"), "a model name")
+        version = d["version"]
+        if isinstance(version, int) and not isinstance(version, bool):
+            version = str(version)
+        version = f.string(version, join(p, "version"), 'a version string such as "3"')
+        profile = d.get("profile")
+        profile_path = None
+        if profile is not None:
+            profile_path = self.file.parent / f.string(profile, join(p, "profile"),
+                                                       "a path to a profile JSON file")
+        prediction = self.prediction(d["prediction"], join(p, "prediction"))
+        features = self.features(d["features"], join(p, "features"))
+        columns = {}
+        for key in ("label_column", "prediction_column", "id_column"):
+            if key in d:
+                columns[key] = f.string(d[key], join(p, key), "a column name")
+        return ModelConfig(
+            name=name, version=version, prediction=prediction, features=features,
+            profile=profile_path,
+            window=self.window(d.get("window", {}), join(p, "window")),
+            thresholds=self.thresholds(d.get("thresholds", {}), join(p, "thresholds")),
+            labels=self.labels(d.get("labels", {}), join(p, "labels")),
+            bins=f.integer(d.get("bins", 10), join(p, "bins"), 2),
+            sample_size=f.integer(d.get("sample_size", 10_000), join(p, "sample_size")),
+            max_categories=f.integer(d.get("max_categories", 100), join(p, "max_categories")),
+            **columns,
+        )
+
+    def prediction(self, raw: Any, p: str) -> PredictionConfig:
+        d = self.f.mapping(raw, p, PREDICTION)
+        kind = d.get("kind")
+        if kind not in ("classification", "regression"):
+            raise self.err(join(p, "kind"), f"unknown prediction kind {kind!r}",
+                           "classification, regression")
+        classes_raw = d.get("classes")
+        if kind == "regression":
+            if classes_raw is not None:
+                raise self.err(join(p, "classes"), "regression models have no classes",
+                               "omit classes for kind: regression")
+            return PredictionConfig("regression")
+        if not isinstance(classes_raw, list):
+            raise self.err(join(p, "classes"), f"expected a list, got {type_name(classes_raw)}",
+                           'a list of at least 2 distinct class names, e.g. ["0", "1"]')
+        classes = []
+        for i, c in enumerate(classes_raw):
+            if isinstance(c, bool) or not isinstance(c, str | int):
+                raise self.err(join(p, f"classes[{i}]"), f"expected a class name, got "
+                               f"{type_name(c)} {c!r}", "strings or integers")
+            classes.append(str(c))
+        if len(set(classes)) < 2 or len(set(classes)) != len(classes):
+            raise self.err(join(p, "classes"), f"{classes} does not hold at least 2 distinct "
+                           "classes", 'a list of at least 2 distinct class names, e.g. ["0", "1"]')
+        return PredictionConfig("classification", tuple(classes))
+
+    def features(self, raw: Any, p: str) -> tuple[FeatureConfig, ...]:
+        allowed = "a mapping of feature name to numeric or categorical"
+        if not isinstance(raw, dict) or not raw:
+            raise self.err(p, f"expected a non-empty mapping, got {type_name(raw)}", allowed)
+        dups = getattr(raw, "duplicates", [])
+        if dups:
+            raise self.err(join(p, dups[0]), f"feature {dups[0]!r} is defined more than once",
+                           "each feature once")
+        out = []
+        for name, kind in raw.items():
+            key = join(p, str(name))
+            if not isinstance(name, str) or not name:
+                raise self.err(key, f"feature name {name!r} is not a string", allowed)
+            if name.startswith("__"):
+                raise self.err(key, f"feature names starting with '__' are reserved ({name!r})",
+                               "a name not starting with '__'")
+            if kind not in KINDS:
+                raise self.err(key, f"unknown feature kind {kind!r}", "numeric, categorical")
+            out.append(FeatureConfig(name, kind))
+        return tuple(out)
+
+    def window(self, raw: Any, p: str) -> WindowConfig:
+        d = self.f.mapping(raw, p, WINDOW)
+        return WindowConfig(
+            size=self.f.integer(d.get("size", 10_000), join(p, "size")),
+            max_age=self.f.optional(d.get("max_age"), self.f.duration, join(p, "max_age")))
+
+    def thresholds(self, raw: Any, p: str) -> Thresholds:
+        f = self.f
+        d = f.mapping(raw, p, THRESHOLDS)
+        t = Thresholds()
+        medium = f.number(d.get("psi_medium", t.psi_medium), join(p, "psi_medium"), 0, 1e9)
+        high = f.number(d.get("psi_high", t.psi_high), join(p, "psi_high"), 0, 1e9)
+        if not medium < high:
+            raise self.err(join(p, "psi_high"), f"psi_high ({high:g}) must be greater than "
+                           f"psi_medium ({medium:g})", "psi_medium < psi_high, e.g. 0.1 and 0.25")
+        return Thresholds(
+            psi_medium=medium, psi_high=high,
+            ks_alpha=f.number(d.get("ks_alpha", t.ks_alpha), join(p, "ks_alpha"), 0, 1),
+            chi2_alpha=f.number(d.get("chi2_alpha", t.chi2_alpha), join(p, "chi2_alpha"), 0, 1),
+            min_samples=f.integer(d.get("min_samples", t.min_samples), join(p, "min_samples")),
+            accuracy_floor=f.optional(
+                d.get("accuracy_floor"), lambda v, k: f.number(v, k, 0, 1, hi_open=False),
+                join(p, "accuracy_floor")),
+            mae_ceiling=f.optional(d.get("mae_ceiling"), lambda v, k: f.number(v, k, 0, 1e300),
+                                   join(p, "mae_ceiling")),
+            rmse_ceiling=f.optional(d.get("rmse_ceiling"),
+                                    lambda v, k: f.number(v, k, 0, 1e300), join(p, "rmse_ceiling")),
+        )
+
+    def labels(self, raw: Any, p: str) -> LabelConfig:
+        d = self.f.mapping(raw, p, LABELS)
+        t = LabelConfig()
+        return LabelConfig(
+            ttl=self.f.duration(d.get("ttl", t.ttl), join(p, "ttl")),
+            max_pending=self.f.integer(d.get("max_pending", t.max_pending), join(p, "max_pending")),
+            window=self.f.integer(d.get("window", t.window), join(p, "window")))
+
+    def server(self, raw: Any, p: str = "server") -> ServerConfig:
+        f = self.f
+        d = f.mapping(raw, p, SERVER)
+        s = ServerConfig()
+
+        def path_or_none(key: str, default: Path | None) -> Path | None:
+            v = d.get(key, default)
+            return None if v is None else Path(f.string(str(v) if isinstance(v, Path) else v,
+                                                        join(p, key), "a path or null"))
+
+        return ServerConfig(
+            socket=path_or_none("socket", s.socket),
+            socket_mode=f.socket_mode(d.get("socket_mode", s.socket_mode), join(p, "socket_mode")),
+            tcp=f.optional(d.get("tcp"), lambda v, k: f.host_port(v, k, loopback=True),
+                           join(p, "tcp")),
+            http=f.host_port(d.get("http", s.http), join(p, "http"), loopback=False),
+            state_file=path_or_none("state_file", None),
+            state_interval=f.duration(d.get("state_interval", s.state_interval),
+                                      join(p, "state_interval")),
+            max_line_bytes=f.integer(d.get("max_line_bytes", s.max_line_bytes),
+                                     join(p, "max_line_bytes"), 64),
+            max_features_per_event=f.integer(d.get("max_features_per_event",
+                                                   s.max_features_per_event),
+                                             join(p, "max_features_per_event")),
+            max_body_bytes=f.integer(d.get("max_body_bytes", s.max_body_bytes),
+                                     join(p, "max_body_bytes"), 64),
+            queue_size=f.integer(d.get("queue_size", s.queue_size), join(p, "queue_size")),
+            shutdown_timeout=f.duration(d.get("shutdown_timeout", s.shutdown_timeout),
+                                        join(p, "shutdown_timeout")),
+        )
+
+    def env(self, raw: Any, env: Mapping[str, str]) -> Any:
+        """The raw document with environment overrides applied (validated like the file)."""
+        if not isinstance(raw, dict):
+            return raw
+        server = raw.get("server")
+        server = server if isinstance(server, dict) else ({} if server is None else server)
+        if "MLMON_COMPUTE_INTERVAL" in env:
+            raw["compute_interval"] = self.f.duration(env["MLMON_COMPUTE_INTERVAL"],
+                                                      "env MLMON_COMPUTE_INTERVAL")
+        for var, key in (("MLMON_SOCKET", "socket"), ("MLMON_STATE_FILE", "state_file"),
+                         ("MLMON_TCP", "tcp"), ("MLMON_HTTP", "http")):
+            if var not in env or not isinstance(server, dict):
+                continue
+            value: str | None = env[var]
+            if key != "http" and value is not None and value.strip().lower() in ENV_NONE:
+                value = None
+            if key == "tcp" and value is not None:
+                self.f.host_port(value, f"env {var}", loopback=True)
+            if key == "http":
+                self.f.host_port(value, f"env {var}", loopback=False)
+            server[key] = value
+        if server or "server" in raw:
+            raw["server"] = server
+        return raw
+
+
+_REQUIRED = {
+    "name": "a model name, e.g. fraud",
+    "version": 'a version string, e.g. "3"',
+    "prediction": "{kind: classification, classes: [...]} or {kind: regression}",
+    "features": "a mapping of feature name to numeric or categorical",
+}
+
+
+def parse(path: Path, env: Mapping[str, str]) -> Config:
+    p = _Parser(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise p.err("(file)", "file not found", "a readable YAML file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise p.err("(file)", f"cannot read: {exc}", "a readable UTF-8 YAML file") from None
+    try:
+        raw = load_yaml(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(syntax)"
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise p.err(where, f"YAML syntax error: {problem}", "valid YAML") from None
+    if raw is None:
+        raise p.err("(file)", "the file is empty", "a mapping with a models list")
+    return p.config(p.env(raw, env))

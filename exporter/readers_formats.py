@@ -1,0 +1,168 @@
+"""Raw batches per input format: numpy arrays where the file is typed, lists otherwise."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Literal
+
+import msgspec
+import numpy as np
+
+InputFormat = Literal["csv", "parquet", "jsonl"]
+FORMATS: dict[str, InputFormat] = {
+    ".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+}
+CSV_BLOCK_BYTES = 1 << 22
+# Column values of one raw batch: a float64 array (typed numeric input), an object
+# array of str/None (typed string input) or a list of Python values.
+RawColumn = np.ndarray[Any, Any] | list[Any]
+RawBatch = tuple[int, dict[str, RawColumn]]
+
+
+class FormatError(ValueError):
+    pass
+
+
+def input_format(path: Path) -> InputFormat:
+    fmt = FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise FormatError(f"{path}: unknown input format {path.suffix!r} "
+                          f"(allowed: {', '.join(sorted(FORMATS))})")
+    return fmt
+
+
+def _missing(path: Path, missing: list[str], available: list[str]) -> FormatError:
+    return FormatError(f"{path}: column(s) {missing} not found (file has: "
+                       f"{', '.join(available[:30])}{' …' if len(available) > 30 else ''})")
+
+
+def raw_batches(path: Path, fmt: InputFormat, numeric: list[str], other: list[str],
+                batch_rows: int) -> Iterator[RawBatch]:
+    if fmt == "csv":
+        return _csv(path, numeric, other)
+    if fmt == "parquet":
+        return _parquet(path, numeric, other, batch_rows)
+    return _jsonl(path, numeric + other, batch_rows)
+
+
+def _csv(path: Path, numeric: list[str], other: list[str]) -> Iterator[RawBatch]:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    header = pacsv.open_csv(path, read_options=pacsv.ReadOptions(block_size=1 << 16))
+    available = list(header.schema.names)
+    missing = [c for c in numeric + other if c not in available]
+    if missing:
+        raise _missing(path, missing, available)
+    types = {c: pa.float64() for c in numeric} | {c: pa.string() for c in other}
+    done = 0
+    try:
+        reader = pacsv.open_csv(
+            path, read_options=pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES),
+            convert_options=pacsv.ConvertOptions(column_types=types,
+                                                 include_columns=numeric + other,
+                                                 strings_can_be_null=True))
+    except pa.ArrowInvalid:
+        yield from _csv_as_text(path, numeric, other, done)  # locates the bad value
+        return
+    while True:
+        try:
+            batch = reader.read_next_batch()
+        except StopIteration:
+            return
+        except pa.ArrowInvalid:
+            yield from _csv_as_text(path, numeric, other, done)
+            return
+        done += batch.num_rows
+        cols: dict[str, RawColumn] = {}
+        for c in numeric:
+            cols[c] = batch.column(c).to_numpy(zero_copy_only=False).astype(np.float64)
+        for c in other:
+            cols[c] = batch.column(c).to_numpy(zero_copy_only=False)
+        yield batch.num_rows, cols
+
+
+def _csv_as_text(path: Path, numeric: list[str], other: list[str],
+                 skip: int) -> Iterator[RawBatch]:
+    """Slow path after a conversion error: text columns from row ``skip`` on, so the
+    converter can name the bad row."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    reader = pacsv.open_csv(
+        path, read_options=pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES),
+        convert_options=pacsv.ConvertOptions(
+            column_types={c: pa.string() for c in numeric + other},
+            include_columns=numeric + other, strings_can_be_null=True))
+    for batch in reader:
+        if skip >= batch.num_rows:
+            skip -= batch.num_rows
+            continue
+        batch = batch.slice(skip)
+        skip = 0
+        yield batch.num_rows, {c: batch.column(c).to_pylist() for c in numeric + other}
+
+
+def _parquet(path: Path, numeric: list[str], other: list[str],
+             batch_rows: int) -> Iterator[RawBatch]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pf = pq.ParquetFile(path)
+    available = list(pf.schema_arrow.names)
+    missing = [c for c in numeric + other if c not in available]
+    if missing:
+        raise _missing(path, missing, available)
+    for batch in pf.iter_batches(batch_size=batch_rows, columns=numeric + other):
+        cols: dict[str, RawColumn] = {}
+        for c in numeric + other:
+            arr = batch.column(c)
+            t = arr.type
+            if pa.types.is_dictionary(t):
+                arr = arr.dictionary_decode()
+                t = arr.type
+            if c in numeric and (pa.types.is_integer(t) or pa.types.is_floating(t)
+                                 or pa.types.is_boolean(t) or pa.types.is_decimal(t)):
+                cols[c] = arr.cast(pa.float64()).to_numpy(zero_copy_only=False)
+            elif c not in numeric and (pa.types.is_string(t) or pa.types.is_large_string(t)):
+                cols[c] = arr.to_numpy(zero_copy_only=False)
+            else:
+                cols[c] = arr.to_pylist()
+        yield batch.num_rows, cols
+
+
+def _jsonl(path: Path, columns: list[str], batch_rows: int) -> Iterator[RawBatch]:
+    decoder = msgspec.json.Decoder()
+    first = True
+    with path.open("rb") as fh:
+        line_no = 0
+        while True:
+            records: list[dict[str, Any]] = []
+            for raw in fh:
+                line_no += 1
+                if not raw.strip():
+                    continue
+                try:
+                    rec = decoder.decode(raw)
+                except msgspec.DecodeError as exc:
+                    raise FormatError(f"{path}: line {line_no}: invalid JSON ({exc})") from None
+                if not isinstance(rec, dict):
+                    raise FormatError(f"{path}: line {line_no}: expected a JSON object, got "
+                                      f"{type(rec).__name__}")
+                nested = rec.get("features")
+                if isinstance(nested, dict):
+                    rec = {**nested, **rec}
+                records.append(rec)
+                if len(records) == batch_rows:
+                    break
+            if not records:
+                return
+            if first:
+                seen = set().union(*records)
+                missing = [c for c in columns if c not in seen]
+                if missing:
+                    raise _missing(path, missing, sorted(seen))
+                first = False
+            yield len(records), {c: [r.get(c) for r in records] for c in columns}
