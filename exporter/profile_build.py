@@ -1,12 +1,254 @@
-"""Two-pass, bounded-memory profile builder."""
+"""Two-pass, bounded-memory profile builder.
+
+Pass 1 streams the file once, keeping per numeric feature a running count,
+mean and M2 (Chan et al. pairwise merge), min, max, missing count and a
+bottom-k sample: the ``sample_size`` values whose splitmix64 hash of (row
+index, feature) is smallest. The hash is a bijection of the row index, so the
+sample is a uniform sample without replacement that does not depend on how
+the file is chunked. Categorical features keep value counts (pruned to the
+most frequent when a column has very many distinct values). Bin edges are the
+sample's quantiles; pass 2 counts every value into those bins exactly, and
+recounts pruned categorical columns exactly.
+"""
 
 from __future__ import annotations
 
+import hashlib
+from collections import Counter
 from pathlib import Path
 
+import numpy as np
+from numpy.typing import NDArray
+
 from exporter.config import ModelConfig
-from exporter.profile import Profile
+from exporter.metric_names import PREDICTION_FEATURE
+from exporter.profile import (
+    SCHEMA_VERSION,
+    CategoricalProfile,
+    FeatureProfile,
+    NumericProfile,
+    NumericSummary,
+    Profile,
+    ProfileError,
+)
+from exporter.profile_codec import content_hash, profile_body
+from exporter.readers import Chunk, ColumnKind, ReadError, available_columns, read_chunks
+from exporter.stats.binning import bin_counts, quantile_edges
+from exporter.stats.summary import QUANTILES
+
+U64 = np.uint64
+
+
+def _salt(name: str) -> np.uint64:
+    return U64(int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "little"))
+
+
+def _splitmix64(x: NDArray[np.uint64]) -> NDArray[np.uint64]:
+    """Steele et al.'s SplitMix64 finalizer: a bijection on 64-bit integers."""
+    z = x + U64(0x9E3779B97F4A7C15)
+    z = (z ^ (z >> U64(30))) * U64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> U64(27))) * U64(0x94D049BB133111EB)
+    out: NDArray[np.uint64] = z ^ (z >> U64(31))
+    return out
+
+
+class NumericAcc:
+    def __init__(self, name: str, sample_size: int) -> None:
+        self.name = name
+        self.k = sample_size
+        self.salt = _salt(name)
+        self.n = 0
+        self.missing = 0
+        self.mean = 0.0
+        self.m2 = 0.0
+        self.min = np.inf
+        self.max = -np.inf
+        self.keys = np.empty(0, dtype=np.uint64)
+        self.values = np.empty(0, dtype=np.float64)
+
+    def update(self, values: NDArray[np.float64], start: int) -> None:
+        ok = ~np.isnan(values)
+        x = values[ok]
+        self.missing += int(values.size - x.size)
+        if not x.size:
+            return
+        n_b = int(x.size)
+        mean_b = float(x.mean())
+        m2_b = float(np.square(x - mean_b).sum())
+        n = self.n + n_b
+        delta = mean_b - self.mean
+        self.mean += delta * n_b / n
+        self.m2 += m2_b + delta * delta * self.n * n_b / n
+        self.n = n
+        self.min = min(self.min, float(x.min()))
+        self.max = max(self.max, float(x.max()))
+        rows = np.flatnonzero(ok).astype(np.uint64) + U64(start)
+        keys = np.concatenate((self.keys, _splitmix64(rows ^ self.salt)))
+        vals = np.concatenate((self.values, x))
+        if keys.size > self.k:
+            keep = np.argpartition(keys, self.k - 1)[: self.k]
+            keys, vals = keys[keep], vals[keep]
+        self.keys, self.values = keys, vals
+
+    def finish(self, bins: int) -> tuple[NDArray[np.float64], NumericSummary]:
+        sample = np.sort(self.values)
+        edges = quantile_edges(sample, bins) if sample.size else np.empty(0)
+        empty = self.n == 0
+        qs = np.quantile(sample, QUANTILES) if sample.size else [np.nan] * len(QUANTILES)
+        summary = NumericSummary(
+            count=self.n, missing=self.missing,
+            mean=np.nan if empty else self.mean,
+            std=np.nan if empty else float(np.sqrt(self.m2 / self.n)),
+            min=np.nan if empty else self.min, max=np.nan if empty else self.max,
+            quantiles=tuple((float(q), float(v)) for q, v in zip(QUANTILES, qs, strict=True)),
+        )
+        return edges, summary
+
+
+class CategoricalAcc:
+    def __init__(self, name: str, max_categories: int) -> None:
+        self.name = name
+        self.max_categories = max_categories
+        self.capacity = max(10_000, 20 * max_categories)
+        self.counts: Counter[str] = Counter()
+        self.missing = 0
+        self.pruned = False
+
+    def update(self, values: NDArray[np.object_]) -> None:
+        c = Counter(values.tolist())
+        self.missing += c.pop(None, 0)
+        self.counts.update(c)
+        if len(self.counts) > self.capacity:
+            # Keep the heaviest half: exact counts are recomputed in pass 2.
+            self.counts = Counter(dict(_top(self.counts, self.capacity // 2)))
+            self.pruned = True
+
+    def categories(self) -> tuple[str, ...]:
+        return tuple(sorted(k for k, _ in _top(self.counts, self.max_categories)))
+
+
+def _top(counts: Counter[str], k: int) -> list[tuple[str, int]]:
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
+
+
+def _categorical_profile(name: str, cats: tuple[str, ...], counts: Counter[str],
+                         total: int, missing: int) -> CategoricalProfile:
+    known = [counts.get(c, 0) for c in cats]
+    return CategoricalProfile(name, cats, (*known, total - sum(known)), missing)
+
+
+def _class_name(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else repr(float(x))
+
+
+class PredictionAcc:
+    """Numbers feed a numeric accumulator; class names (or argmax) feed class counts."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        self.config = config
+        self.numeric = NumericAcc(PREDICTION_FEATURE, config.sample_size)
+        self.classes: Counter[str] = Counter()
+        self.rows = 0
+
+    def update(self, chunk: Chunk) -> None:
+        p = chunk.predictions[self.config.prediction_column]
+        self.rows += chunk.rows
+        self.numeric.update(p.numbers, chunk.start)
+        named = Counter(p.classes.tolist())
+        named.pop(None, 0)
+        self.classes.update(named)
+        if named and self.config.prediction.kind == "regression":
+            example = next(iter(named))
+            raise ReadError(f"column {self.config.prediction_column!r} holds class names "
+                            f"(e.g. {example!r}) but model {self.config.name!r} is a "
+                            "regression model")
+
+    @property
+    def categorical(self) -> bool:
+        return bool(self.classes)
 
 
 def build(config: ModelConfig, path: Path, *, chunk_rows: int = 65_536) -> Profile:
-    raise NotImplementedError
+    try:
+        return _build(config, path, chunk_rows)
+    except ReadError as exc:
+        msg = str(exc)
+        raise ProfileError(msg if msg.startswith(str(path)) else f"{path}: {msg}") from None
+
+
+def _build(config: ModelConfig, path: Path, chunk_rows: int) -> Profile:
+    columns: dict[str, ColumnKind] = {f.name: f.kind for f in config.features}
+    pcol = config.prediction_column
+    has_prediction = pcol in available_columns(path) and pcol not in columns
+    if has_prediction:
+        columns[pcol] = "prediction"
+    nums = {f.name: NumericAcc(f.name, config.sample_size)
+            for f in config.features if f.kind == "numeric"}
+    cats = {f.name: CategoricalAcc(f.name, config.max_categories)
+            for f in config.features if f.kind == "categorical"}
+    pred = PredictionAcc(config) if has_prediction else None
+    rows = 0
+    for chunk in read_chunks(path, columns, chunk_rows=chunk_rows):
+        rows += chunk.rows
+        for name, acc in nums.items():
+            acc.update(chunk.numeric[name], chunk.start)
+        for name, cacc in cats.items():
+            cacc.update(chunk.categorical[name])
+        if pred is not None:
+            pred.update(chunk)
+
+    finished = {name: acc.finish(config.bins) for name, acc in nums.items()}
+    bins = {name: np.zeros(len(e) + 1, dtype=np.int64) for name, (e, _) in finished.items()}
+    pred_numeric = pred is not None and not pred.categorical
+    pred_finished = pred.numeric.finish(config.bins) if pred is not None else None
+    pred_bins = np.zeros(len(pred_finished[0]) + 1 if pred_finished else 1, dtype=np.int64)
+    chosen = {name: acc.categories() for name, acc in cats.items()}
+    recount = {name for name, acc in cats.items() if acc.pruned}
+    exact: dict[str, Counter[str]] = {name: Counter() for name in recount}
+    pred_class_nums: Counter[str] = Counter()
+    if nums or recount or pred is not None:
+        pass2 = {k: v for k, v in columns.items() if k in nums or k in recount or k == pcol}
+        for chunk in read_chunks(path, pass2, chunk_rows=chunk_rows):
+            for name, (edges, _) in finished.items():
+                bins[name] += bin_counts(chunk.numeric[name], edges)
+            for name in recount:
+                wanted = set(chosen[name])
+                exact[name].update(v for v in chunk.categorical[name].tolist() if v in wanted)
+            if pred is not None and pred_finished is not None:
+                p = chunk.predictions[pcol].numbers
+                if pred_numeric:
+                    pred_bins += bin_counts(p, pred_finished[0])
+                else:
+                    pred_class_nums.update(_class_name(x) for x in p[~np.isnan(p)].tolist())
+
+    features: list[FeatureProfile] = []
+    for f in config.features:
+        if f.name in nums:
+            edges, summary = finished[f.name]
+            features.append(NumericProfile(
+                f.name, tuple(float(e) for e in edges), tuple(int(c) for c in bins[f.name]),
+                summary, tuple(float(v) for v in np.sort(nums[f.name].values))))
+        else:
+            cacc = cats[f.name]
+            counts = exact[f.name] if f.name in recount else cacc.counts
+            total = rows - cacc.missing
+            features.append(_categorical_profile(f.name, chosen[f.name], counts, total,
+                                                 cacc.missing))
+    prediction: FeatureProfile | None = None
+    if pred is not None and pred_finished is not None:
+        if pred_numeric:
+            edges, summary = pred_finished
+            prediction = NumericProfile(
+                PREDICTION_FEATURE, tuple(float(e) for e in edges),
+                tuple(int(c) for c in pred_bins), summary,
+                tuple(float(v) for v in np.sort(pred.numeric.values)))
+        else:
+            counts = pred.classes + pred_class_nums
+            total = sum(counts.values())
+            prediction = _categorical_profile(PREDICTION_FEATURE,
+                                              tuple(sorted(config.prediction.classes)),
+                                              counts, total, rows - total)
+    profile = Profile(SCHEMA_VERSION, config.name, config.version, rows, tuple(features),
+                      prediction, "")
+    return Profile(SCHEMA_VERSION, config.name, config.version, rows, tuple(features),
+                   prediction, content_hash(profile_body(profile)))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from itertools import pairwise
 from typing import Any
 
 from exporter.metric_names import OTHER_BUCKET
@@ -153,9 +154,9 @@ def _numeric(c: _Checker, d: JsonObj, where: str, name: str) -> NumericProfile:
     if len(counts) != len(edges) + 1:
         raise c.fail(where, f"{len(counts)} counts for {len(edges)} edges "
                      f"(expected len(edges) + 1 = {len(edges) + 1})")
-    if any(b <= a for a, b in zip(edges, edges[1:], strict=False)):
+    if any(b <= a for a, b in pairwise(edges)):
         raise c.fail(f"{where}.edges", "bin edges are not strictly increasing")
-    if any(b < a for a, b in zip(sample, sample[1:], strict=False)):
+    if any(b < a for a, b in pairwise(sample)):
         raise c.fail(f"{where}.sample", "reference sample is not sorted")
     s = c.obj(c.get(d, "summary", where), f"{where}.summary")
     sw = f"{where}.summary"
@@ -188,7 +189,7 @@ def _categorical(c: _Checker, d: JsonObj, where: str, name: str) -> CategoricalP
     if OTHER_BUCKET in cats:
         raise c.fail(f"{where}.categories", f"{OTHER_BUCKET!r} is implicit and must not be "
                      "listed")
-    if any(b <= a for a, b in zip(cats, cats[1:], strict=False)):
+    if any(b <= a for a, b in pairwise(cats)):
         raise c.fail(f"{where}.categories", "categories are not sorted and unique")
     counts = c.counts(d, "counts", where)
     if len(counts) != len(cats) + 1:

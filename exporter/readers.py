@@ -45,6 +45,7 @@ from exporter.readers_formats import (
     FormatError,
     InputFormat,
     RawColumn,
+    columns_in,
     input_format,
     raw_batches,
 )
@@ -55,7 +56,7 @@ ColumnKind = Literal["numeric", "categorical", "prediction"]
 DEFAULT_CHUNK_ROWS = 65_536
 
 __all__ = ["DEFAULT_CHUNK_ROWS", "FORMATS", "Chunk", "ColumnKind", "InputFormat", "Predictions",
-           "ReadError", "input_format", "read_chunks"]
+           "ReadError", "available_columns", "input_format", "read_chunks"]
 
 
 class ReadError(ValueError):
@@ -247,6 +248,17 @@ def read_chunks(path: str | Path, columns: Mapping[str, ColumnKind], *,
             yield _join(pending)
     except ReadError:
         raise
+    except FormatError as exc:
+        raise ReadError(str(exc)) from None
+    except (OSError, ValueError) as exc:
+        raise ReadError(f"{file}: cannot read input: {exc}") from None
+
+
+def available_columns(path: str | Path) -> list[str]:
+    """The file's column names (JSONL: the keys of its first records)."""
+    file = Path(path)
+    try:
+        return columns_in(file, input_format(file))
     except FormatError as exc:
         raise ReadError(str(exc)) from None
     except (OSError, ValueError) as exc:

@@ -166,3 +166,32 @@ def _jsonl(path: Path, columns: list[str], batch_rows: int) -> Iterator[RawBatch
                     raise _missing(path, missing, sorted(seen))
                 first = False
             yield len(records), {c: [r.get(c) for r in records] for c in columns}
+
+
+def columns_in(path: Path, fmt: InputFormat, probe_rows: int = 1000) -> list[str]:
+    """Column names (JSONL: keys seen in the first ``probe_rows`` records)."""
+    if fmt == "csv":
+        import pyarrow.csv as pacsv
+
+        return list(pacsv.open_csv(path, read_options=pacsv.ReadOptions(
+            block_size=1 << 16)).schema.names)
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        return list(pq.ParquetFile(path).schema_arrow.names)
+    seen: dict[str, None] = {}
+    decoder = msgspec.json.Decoder()
+    with path.open("rb") as fh:
+        for n, raw in enumerate(fh):
+            if n >= probe_rows:
+                break
+            if raw.strip():
+                try:
+                    rec = decoder.decode(raw)
+                except msgspec.DecodeError as exc:
+                    raise FormatError(f"{path}: line {n + 1}: invalid JSON ({exc})") from None
+                if isinstance(rec, dict):
+                    nested = rec.get("features")
+                    seen.update(dict.fromkeys(nested if isinstance(nested, dict) else ()))
+                    seen.update(dict.fromkeys(rec))
+    return list(seen)
