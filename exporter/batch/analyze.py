@@ -1,0 +1,82 @@
+"""From collected values to the report, with ``exporter.stats`` doing the statistics.
+
+The dataset's severity is the highest severity among features (the prediction
+included) that have a verdict; ``drift_share`` is the share of those features
+at medium or above.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from exporter.batch.collect import Collected
+from exporter.batch.perf import Performance
+from exporter.batch.report import BatchReport, FeatureResult, PredictionStats
+from exporter.metric_names import PREDICTION_FEATURE
+from exporter.profile import (
+    CategoricalProfile,
+    FeatureProfile,
+    Profile,
+    categorical_reference,
+    numeric_reference,
+)
+from exporter.stats.drift import (
+    DriftThresholds,
+    FeatureDrift,
+    categorical_drift,
+    drift_share,
+    numeric_drift,
+)
+from exporter.stats.summary import class_shares, summarize
+
+
+def feature_drift(key: str, f: FeatureProfile, collected: Collected,
+                  thresholds: DriftThresholds) -> FeatureResult:
+    if isinstance(f, CategoricalProfile):
+        drift = categorical_drift(key, categorical_reference(f), collected.categorical[key],
+                                  thresholds)
+        missing = collected.categorical_missing[key]
+    else:
+        values = collected.numeric[key]
+        drift = numeric_drift(key, numeric_reference(f), values, thresholds)
+        missing = int(np.isnan(values).sum())
+    return FeatureResult(drift, f.bucket_labels, f.proportions, missing)
+
+
+def _prediction_stats(profile: Profile, collected: Collected) -> PredictionStats:
+    if collected.prediction is None:
+        return PredictionStats(None, ())
+    if isinstance(profile.prediction, CategoricalProfile):
+        counts = collected.categorical[PREDICTION_FEATURE]
+        shares = class_shares(counts)
+        return PredictionStats(None, tuple(zip(profile.prediction.bucket_labels,
+                                               (float(s) for s in shares), strict=True)))
+    if profile.prediction is not None:
+        return PredictionStats(summarize(collected.numeric[PREDICTION_FEATURE]), ())
+    if not collected.prediction.has_class_names:
+        return PredictionStats(summarize(collected.prediction.numbers), ())
+    return PredictionStats(None, ())
+
+
+def analyze(profile: Profile, collected: Collected, thresholds: DriftThresholds,
+            performance: Performance | None, now: float | None = None) -> BatchReport:
+    keyed: list[tuple[str, FeatureProfile]] = [(f.name, f) for f in profile.features]
+    if profile.prediction is not None and collected.prediction is not None:
+        keyed.append((PREDICTION_FEATURE, profile.prediction))
+    results = tuple(feature_drift(k, f, collected, thresholds) for k, f in keyed)
+    drifts: list[FeatureDrift] = [r.drift for r in results]
+    verdicts = [d.severity for d in drifts if d.severity is not None]
+    return BatchReport(
+        model=profile.model,
+        version=profile.version,
+        rows=collected.rows,
+        features=results,
+        drift_share=drift_share(drifts),
+        severity=max(verdicts) if verdicts else None,
+        thresholds=thresholds,
+        prediction=_prediction_stats(profile, collected),
+        performance=performance,
+        analysed_at=time.time() if now is None else now,
+    )

@@ -1,0 +1,118 @@
+"""The HTML report: one self-contained file (inline CSS and SVG, no script, no URL)."""
+
+from __future__ import annotations
+
+from html import escape
+
+from exporter.batch.jsonout import performance_dict
+from exporter.batch.report import BatchReport, FeatureResult
+
+_CSS = """
+body{font-family:system-ui,sans-serif;margin:2em;color:#222}
+table{border-collapse:collapse;margin:1em 0}
+th,td{border:1px solid #ccc;padding:.25em .6em;text-align:right}
+th:first-child,td:first-child{text-align:left}
+.sev-low{background:#e3f4e3}.sev-medium{background:#fff1c9}.sev-high{background:#f9d0d0}
+.sev-na{background:#eee}
+.grid{display:flex;flex-wrap:wrap;gap:1.5em}
+figure{margin:0}figcaption{font-weight:600;margin-bottom:.3em}
+.ref{fill:#9aa5b1}.cur-low{fill:#3c9a3c}.cur-medium{fill:#d9a400}.cur-high{fill:#c62828}
+.cur-na{fill:#777}
+.axis{stroke:#444;stroke-width:1}
+.tick{font-size:9px;fill:#444}
+"""
+
+_W, _H, _PAD = 380, 150, 22
+
+
+def _fmt(value: float | None) -> str:
+    return "–" if value is None else f"{value:.4g}"
+
+
+def _sev(f: FeatureResult) -> str:
+    return f.drift.severity.label if f.drift.severity is not None else "na"
+
+
+def histogram_svg(f: FeatureResult) -> str:
+    """Reference vs current proportions per profile bucket, as grouped bars."""
+    ref = list(f.reference_proportions)
+    cur = [float(v) for v in f.current_proportions]
+    n = len(ref)
+    top = max([*ref, *cur, 1e-12])
+    slot = (_W - _PAD) / n
+    bar = max(slot / 2 - 1, 1.0)
+    parts = [f'<svg width="{_W}" height="{_H + 30}" viewBox="0 0 {_W} {_H + 30}" '
+             f'role="img" aria-label="{escape(f.drift.name)} histogram">']
+    for i, (r, c) in enumerate(zip(ref, cur, strict=True)):
+        x = _PAD + i * slot
+        label = escape(f.bucket_labels[i])
+        for j, (value, cls, who) in enumerate(((r, "ref", "reference"),
+                                              (c, f"cur-{_sev(f)}", "current"))):
+            h = value / top * (_H - 10)
+            parts.append(f'<rect class="{cls}" x="{x + j * bar:.1f}" y="{_H - h:.1f}" '
+                         f'width="{bar:.1f}" height="{h:.1f}"><title>{label}: {who} '
+                         f'{value:.3%}</title></rect>')
+        if n <= 12:
+            parts.append(f'<text class="tick" x="{x + bar:.1f}" y="{_H + 12}" '
+                         f'text-anchor="middle">{escape(_short(f.bucket_labels[i]))}</text>')
+    parts.append(f'<line class="axis" x1="{_PAD}" y1="{_H}" x2="{_W}" y2="{_H}"/>')
+    parts.append(f'<text class="tick" x="0" y="10">{top:.0%}</text>')
+    parts.append(f'<text class="tick" x="{_PAD}" y="{_H + 26}">■ reference (grey) vs '
+                 f'current (coloured by severity)</text></svg>')
+    return "".join(parts)
+
+
+def _short(label: str) -> str:
+    try:
+        return f"<{float(label):.3g}" if label != "+Inf" else "+Inf"
+    except ValueError:
+        return label if len(label) <= 10 else label[:9] + "…"
+
+
+def _feature_table(r: BatchReport) -> str:
+    head = ("feature", "kind", "samples", "PSI", "KS D", "KS p", "χ²", "χ² p",
+            "Wasserstein", "Jensen–Shannon", "Hellinger", "severity")
+    rows = ["<tr>" + "".join(f"<th>{h}</th>" for h in head) + "</tr>"]
+    for f in r.features:
+        d = f.drift
+        cells = (escape(d.name), d.kind, str(d.samples), _fmt(d.psi), _fmt(d.ks_statistic),
+                 _fmt(d.ks_pvalue), _fmt(d.chi2_statistic), _fmt(d.chi2_pvalue),
+                 _fmt(d.wasserstein), _fmt(d.jensen_shannon), _fmt(d.hellinger),
+                 _sev(f).replace("na", "n/a"))
+        rows.append(f'<tr class="sev-{_sev(f)}">' + "".join(f"<td>{c}</td>" for c in cells)
+                    + "</tr>")
+    return "<table>" + "".join(rows) + "</table>"
+
+
+def _performance_table(r: BatchReport) -> str:
+    p = performance_dict(r.performance)
+    if p is None:
+        return "<p>No label column: performance not computed.</p>"
+    if p["kind"] == "regression":
+        body = "".join(f"<tr><td>{k}</td><td>{_fmt(p[k])}</td></tr>"
+                       for k in ("samples", "mae", "rmse", "mape", "r2"))
+        return f"<table><tr><th>metric</th><th>value</th></tr>{body}</table>"
+    rows = [f"<tr><td>{escape(c)}</td><td>{_fmt(v['precision'])}</td><td>{_fmt(v['recall'])}"
+            f"</td><td>{_fmt(v['f1'])}</td></tr>" for c, v in p["classes"].items()]
+    m = p["macro"]
+    rows.append(f"<tr><td>macro</td><td>{_fmt(m['precision'])}</td><td>{_fmt(m['recall'])}"
+                f"</td><td>{_fmt(m['f1'])}</td></tr>")
+    loss = f", log loss {_fmt(p['log_loss'])}" if p["log_loss"] is not None else ""
+    return (f"<p>{p['samples']} labelled rows: accuracy {_fmt(p['accuracy'])}{loss}</p>"
+            "<table><tr><th>class</th><th>precision</th><th>recall</th><th>F1</th></tr>"
+            + "".join(rows) + "</table>")
+
+
+def render(r: BatchReport) -> str:
+    title = f"mlmon batch report: {escape(r.model)} version {escape(r.version)}"
+    verdict = r.severity.label if r.severity is not None else "n/a"
+    figures = "".join(f"<figure><figcaption>{escape(f.drift.name)} ({_sev(f).replace('na', 'n/a')})"
+                      f"</figcaption>{histogram_svg(f)}</figure>" for f in r.features)
+    return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<title>{title}</title><style>{_CSS}</style></head><body>"
+            f"<h1>{title}</h1><p>{r.rows} rows; drift share {r.drift_share:.1%}; "
+            f'dataset severity <span class="sev-{r.severity.label if r.severity else "na"}">'
+            f"{verdict}</span></p>"
+            f"<h2>Features</h2>{_feature_table(r)}<h2>Histograms</h2>"
+            f'<div class="grid">{figures}</div>'
+            f"<h2>Performance</h2>{_performance_table(r)}</body></html>\n")

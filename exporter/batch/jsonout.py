@@ -1,0 +1,98 @@
+"""The JSON report (shape in DESIGN.md, plus ``samples``, ``prediction``, ``performance``).
+
+Non-finite numbers (a MAPE with no non-zero label, say) are written as null so
+the document stays strict JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from exporter.batch.perf import Performance
+from exporter.batch.report import BatchReport, FeatureResult, PredictionStats
+from exporter.stats.performance import ClassificationMetrics
+from exporter.stats.severity import Severity
+
+
+def _num(value: float | None) -> float | None:
+    if value is None or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def _severity(value: Severity | None) -> str | None:
+    return None if value is None else value.label
+
+
+def feature_dict(f: FeatureResult) -> dict[str, Any]:
+    d = f.drift
+    return {
+        "name": d.name,
+        "kind": d.kind,
+        "samples": d.samples,
+        "missing": f.missing,
+        "psi": _num(d.psi),
+        "ks_statistic": _num(d.ks_statistic),
+        "ks_pvalue": _num(d.ks_pvalue),
+        "chi2_statistic": _num(d.chi2_statistic),
+        "chi2_pvalue": _num(d.chi2_pvalue),
+        "wasserstein": _num(d.wasserstein),
+        "jensen_shannon": _num(d.jensen_shannon),
+        "hellinger": _num(d.hellinger),
+        "severity": _severity(d.severity),
+    }
+
+
+def prediction_dict(p: PredictionStats) -> dict[str, Any] | None:
+    if p.summary is not None:
+        s = p.summary
+        return {"count": s.count, "mean": _num(s.mean), "std": _num(s.std),
+                "min": _num(s.min), "max": _num(s.max),
+                "quantiles": {repr(q): _num(v) for q, v in s.quantiles}}
+    if p.class_shares:
+        return {"class_shares": {c: _num(v) for c, v in p.class_shares}}
+    return None
+
+
+def performance_dict(p: Performance | None) -> dict[str, Any] | None:
+    if p is None:
+        return None
+    if isinstance(p, ClassificationMetrics):
+        return {
+            "kind": "classification",
+            "samples": p.samples,
+            "accuracy": _num(p.accuracy),
+            "classes": {c: {"precision": _num(pr), "recall": _num(rc), "f1": _num(f1)}
+                        for c, pr, rc, f1 in zip(p.classes, p.precision, p.recall, p.f1,
+                                                 strict=True)},
+            "macro": {"precision": _num(p.macro_precision), "recall": _num(p.macro_recall),
+                      "f1": _num(p.macro_f1)},
+            "log_loss": _num(p.log_loss),
+        }
+    return {"kind": "regression", "samples": p.samples, "mae": _num(p.mae),
+            "rmse": _num(p.rmse), "mape": _num(p.mape), "r2": _num(p.r2)}
+
+
+def report_dict(r: BatchReport) -> dict[str, Any]:
+    t = r.thresholds
+    return {
+        "model": r.model,
+        "version": r.version,
+        "rows": r.rows,
+        "features": [feature_dict(f) for f in r.features],
+        "drift_share": _num(r.drift_share),
+        "severity": _severity(r.severity),
+        "samples": {f.drift.name: f.drift.samples for f in r.features},
+        "thresholds": {"psi_medium": t.psi_medium, "psi_high": t.psi_high,
+                       "ks_alpha": t.ks_alpha, "chi2_alpha": t.chi2_alpha,
+                       "min_samples": t.min_samples},
+        "prediction": prediction_dict(r.prediction),
+        "performance": performance_dict(r.performance),
+        "analysed_at": r.analysed_at,
+    }
+
+
+def render(r: BatchReport) -> str:
+    return json.dumps(report_dict(r), indent=2, allow_nan=False) + "\n"

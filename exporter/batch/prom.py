@@ -1,0 +1,141 @@
+"""The batch report as Prometheus metrics: a custom collector on a fresh registry.
+
+Names come from ``exporter.metric_names`` (those whose sources include
+``batch``); a statistic without a value (below ``min_samples``, not defined for
+the kind, or not finite) is left out rather than exported as NaN.
+"""
+
+from __future__ import annotations
+
+import math
+import platform
+from collections.abc import Iterable, Iterator
+
+from prometheus_client import CollectorRegistry
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.exposition import generate_latest, push_to_gateway
+
+from exporter import __version__
+from exporter.batch.report import BatchReport
+from exporter.metric_names import BY_NAME, MACRO_CLASS
+from exporter.stats.performance import ClassificationMetrics
+
+JOB = "mlmon-batch"
+
+Sample = tuple[tuple[str, ...], float | None]
+
+
+def _family(name: str, samples: Iterable[Sample]) -> GaugeMetricFamily:
+    spec = BY_NAME[name]
+    family = GaugeMetricFamily(spec.family, spec.help, labels=list(spec.labels))
+    for labels, value in samples:
+        if value is not None and math.isfinite(value):
+            family.add_metric(list(labels), float(value))
+    return family
+
+
+class BatchCollector:
+    """Yields fresh metric families for one report on every ``collect``."""
+
+    def __init__(self, report: BatchReport, build_info: bool = True) -> None:
+        self._r = report
+        self._build_info = build_info
+
+    def collect(self) -> Iterator[Metric]:
+        r = self._r
+        m = (r.model, r.version)
+        if self._build_info:
+            yield _family("mlmon_build_info", [((__version__, platform.python_version()), 1.0)])
+        t = r.thresholds
+        yield _family("mlmon_threshold", [
+            ((*m, "psi_medium"), t.psi_medium), ((*m, "psi_high"), t.psi_high),
+            ((*m, "ks_alpha"), t.ks_alpha), ((*m, "chi2_alpha"), t.chi2_alpha),
+            ((*m, "min_samples"), float(t.min_samples))])
+        yield _family("mlmon_window_samples", [(m, float(r.rows))])
+        yield _family("mlmon_batch_rows", [(m, float(r.rows))])
+        yield _family("mlmon_batch_timestamp_seconds", [(m, r.analysed_at)])
+        yield from self._features()
+        sev = None if r.severity is None else float(r.severity)
+        yield _family("mlmon_model_drift_share_ratio", [(m, r.drift_share)])
+        yield _family("mlmon_model_drift_severity", [(m, sev)])
+        yield from self._prediction()
+        yield from self._performance()
+
+    def _features(self) -> Iterator[Metric]:
+        m = (self._r.model, self._r.version)
+        columns: dict[str, list[Sample]] = {name: [] for name in (
+            "mlmon_feature_samples", "mlmon_feature_psi", "mlmon_feature_ks_statistic",
+            "mlmon_feature_ks_pvalue", "mlmon_feature_chi2_statistic",
+            "mlmon_feature_chi2_pvalue", "mlmon_feature_wasserstein_distance",
+            "mlmon_feature_jensen_shannon_distance", "mlmon_feature_hellinger_distance",
+            "mlmon_feature_drift_severity")}
+        ratios: list[Sample] = []
+        for f in self._r.features:
+            d = f.drift
+            key = (*m, d.name)
+            values = (float(d.samples), d.psi, d.ks_statistic, d.ks_pvalue, d.chi2_statistic,
+                      d.chi2_pvalue, d.wasserstein, d.jensen_shannon, d.hellinger,
+                      None if d.severity is None else float(d.severity))
+            for name, value in zip(columns, values, strict=True):
+                columns[name].append((key, value))
+            ratios += [((*key, b), p) for b, p in zip(f.bucket_labels,
+                                                      f.reference_proportions, strict=True)]
+        for name, samples in columns.items():
+            yield _family(name, samples)
+        yield _family("mlmon_feature_reference_ratio", ratios)
+
+    def _prediction(self) -> Iterator[Metric]:
+        m = (self._r.model, self._r.version)
+        s = self._r.prediction.summary
+        if s is not None and s.count:
+            yield _family("mlmon_prediction_mean", [(m, s.mean)])
+            yield _family("mlmon_prediction_stddev", [(m, s.std)])
+            yield _family("mlmon_prediction_quantile",
+                          [((*m, repr(q)), v) for q, v in s.quantiles])
+        if self._r.prediction.class_shares:
+            yield _family("mlmon_prediction_class_ratio",
+                          [((*m, c), v) for c, v in self._r.prediction.class_shares])
+
+    def _performance(self) -> Iterator[Metric]:
+        p = self._r.performance
+        if p is None:
+            return
+        m = (self._r.model, self._r.version)
+        yield _family("mlmon_performance_samples", [(m, float(p.samples))])
+        if isinstance(p, ClassificationMetrics):
+            yield _family("mlmon_accuracy_ratio", [(m, p.accuracy)])
+            for name, per_class, macro in (
+                    ("mlmon_precision_ratio", p.precision, p.macro_precision),
+                    ("mlmon_recall_ratio", p.recall, p.macro_recall),
+                    ("mlmon_f1_ratio", p.f1, p.macro_f1)):
+                yield _family(name, [*(((*m, c), v) for c, v in zip(p.classes, per_class,
+                                                                     strict=True)),
+                                     ((*m, MACRO_CLASS), macro)])
+            if p.log_loss is not None:
+                yield _family("mlmon_log_loss", [(m, p.log_loss)])
+        else:
+            yield _family("mlmon_regression_mae", [(m, p.mae)])
+            yield _family("mlmon_regression_rmse", [(m, p.rmse)])
+            yield _family("mlmon_regression_mape_ratio", [(m, p.mape)])
+            yield _family("mlmon_regression_r2", [(m, p.r2)])
+
+
+def registry(report: BatchReport, build_info: bool = True) -> CollectorRegistry:
+    reg = CollectorRegistry(auto_describe=False)
+    reg.register(BatchCollector(report, build_info))
+    return reg
+
+
+def render(report: BatchReport) -> str:
+    return generate_latest(registry(report)).decode("utf-8")
+
+
+def push(report: BatchReport, url: str, timeout: float = 10.0) -> None:
+    """PUT the batch's metrics to a Pushgateway, grouped by model and version.
+
+    ``mlmon_build_info`` is left out: its ``version`` label (mlmon's version)
+    would clash with the ``version`` grouping label (the model's version).
+    """
+    push_to_gateway(url, job=JOB, registry=registry(report, build_info=False),
+                    grouping_key={"model": report.model, "version": report.version},
+                    timeout=timeout)

@@ -1,0 +1,57 @@
+"""The terminal report: a per-feature table, the dataset verdict and performance."""
+
+from __future__ import annotations
+
+from exporter.batch.report import BatchReport
+from exporter.stats.performance import ClassificationMetrics
+
+_HEADER = ("feature", "kind", "n", "psi", "ks_D", "ks_p", "chi2", "chi2_p",
+           "wasser", "js", "hellinger", "severity")
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4g}"
+
+
+def _table(rows: list[tuple[str, ...]]) -> list[str]:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = []
+    for r in rows:
+        cells = [c.ljust(w) if i < 2 or i == len(r) - 1 else c.rjust(w)
+                 for i, (c, w) in enumerate(zip(r, widths, strict=True))]
+        lines.append("  ".join(cells).rstrip())
+    return lines
+
+
+def render(r: BatchReport) -> str:
+    rows: list[tuple[str, ...]] = [_HEADER]
+    for f in r.features:
+        d = f.drift
+        rows.append((d.name, d.kind, str(d.samples), _fmt(d.psi), _fmt(d.ks_statistic),
+                     _fmt(d.ks_pvalue), _fmt(d.chi2_statistic), _fmt(d.chi2_pvalue),
+                     _fmt(d.wasserstein), _fmt(d.jensen_shannon), _fmt(d.hellinger),
+                     d.severity.label if d.severity is not None else "n/a"))
+    t = r.thresholds
+    out = [f"model {r.model} version {r.version}: {r.rows} rows", "", *_table(rows), ""]
+    verdict = r.severity.label if r.severity is not None else "n/a (too few samples)"
+    out.append(f"dataset: drift share {r.drift_share:.1%}, severity {verdict} "
+               f"(psi medium >= {t.psi_medium:g}, high >= {t.psi_high:g}, "
+               f"min samples {t.min_samples})")
+    out.extend(_performance(r))
+    return "\n".join(out) + "\n"
+
+
+def _performance(r: BatchReport) -> list[str]:
+    p = r.performance
+    if p is None:
+        return []
+    if isinstance(p, ClassificationMetrics):
+        rows: list[tuple[str, ...]] = [("class", "precision", "recall", "f1")]
+        rows += [(c, _fmt(pr), _fmt(rc), _fmt(f1))
+                 for c, pr, rc, f1 in zip(p.classes, p.precision, p.recall, p.f1, strict=True)]
+        rows.append(("macro", _fmt(p.macro_precision), _fmt(p.macro_recall), _fmt(p.macro_f1)))
+        extra = f", log loss {_fmt(p.log_loss)}" if p.log_loss is not None else ""
+        return ["", f"performance ({p.samples} labelled rows): accuracy {_fmt(p.accuracy)}{extra}",
+                *_table(rows)]
+    return ["", f"performance ({p.samples} labelled rows): MAE {_fmt(p.mae)}, "
+                f"RMSE {_fmt(p.rmse)}, MAPE {_fmt(p.mape)}, R² {_fmt(p.r2)}"]

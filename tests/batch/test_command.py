@@ -1,0 +1,132 @@
+"""`mlmon batch` exit codes and input errors (exporter/commands/batch.py)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from exporter.cli import main
+from tests.batch.factory import current, make_profile, reference, write_csv, write_profile
+
+
+def _batch(files: dict[str, Path], *extra: str) -> int:
+    return main(["batch", "--profile", str(files["profile"]), "--input", str(files["input"]),
+                 "--out", str(files["input"].with_suffix(".txt")), *extra])
+
+
+def test_fail_on_high_exits_3_when_a_feature_is_high(files: dict[str, Path]) -> None:
+    assert _batch(files, "--fail-on", "high") == 3
+    assert _batch(files, "--fail-on", "medium") == 3
+    assert _batch(files) == 0
+
+
+def test_fail_on_passes_without_drift(tmp_path: Path) -> None:
+    ref = reference()
+    files = {"profile": write_profile(make_profile(ref), tmp_path / "p.json"),
+             "input": write_csv(tmp_path / "same.csv", ref)}
+    assert _batch(files, "--fail-on", "medium") == 0
+
+
+def test_fail_on_medium_but_not_high(files: dict[str, Path], tmp_path: Path) -> None:
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("models:\n  - name: fraud\n    version: \"3\"\n"
+                   "    prediction: {kind: regression}\n"
+                   "    features: {x: numeric, y: numeric, color: categorical}\n"
+                   "    thresholds: {psi_medium: 0.1, psi_high: 50.0}\n")
+    assert _batch(files, "--config", str(cfg), "--fail-on", "high") == 0
+    assert _batch(files, "--config", str(cfg), "--fail-on", "medium") == 3
+
+
+def _error(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
+    assert main(["batch", *argv]) == 2
+    return capsys.readouterr().err
+
+
+def test_missing_column_names_file_and_column(files: dict[str, Path], tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    data = current()
+    del data["color"]
+    bad = write_csv(tmp_path / "nocolor.csv", data)
+    err = _error(capsys, "--profile", str(files["profile"]), "--input", str(bad))
+    assert "nocolor.csv" in err and "color" in err
+
+
+def test_unknown_format(files: dict[str, Path], tmp_path: Path,
+                        capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "batch.xlsx"
+    bad.write_text("x\n1\n")
+    err = _error(capsys, "--profile", str(files["profile"]), "--input", str(bad))
+    assert "batch.xlsx" in err and ".xlsx" in err
+
+
+def test_missing_input_file(files: dict[str, Path], tmp_path: Path,
+                            capsys: pytest.CaptureFixture[str]) -> None:
+    err = _error(capsys, "--profile", str(files["profile"]), "--input",
+                 str(tmp_path / "nope.csv"))
+    assert "nope.csv" in err
+
+
+def test_non_numeric_value(files: dict[str, Path], tmp_path: Path,
+                           capsys: pytest.CaptureFixture[str]) -> None:
+    data = current(n=20)
+    data["x"][3] = "abc"
+    bad = write_csv(tmp_path / "text.csv", data)
+    err = _error(capsys, "--profile", str(files["profile"]), "--input", str(bad))
+    assert "text.csv" in err and "'x'" in err and "abc" in err
+
+
+@pytest.mark.parametrize("mutate", ["truncate", "hash", "not_json"])
+def test_corrupt_profile(files: dict[str, Path], tmp_path: Path, mutate: str,
+                         capsys: pytest.CaptureFixture[str]) -> None:
+    text = files["profile"].read_text()
+    bad = tmp_path / "corrupt.json"
+    if mutate == "truncate":
+        bad.write_text(text[: len(text) // 2])
+    elif mutate == "hash":
+        doc = json.loads(text)
+        doc["rows"] += 1
+        bad.write_text(json.dumps(doc))
+    else:
+        bad.write_text("hello")
+    err = _error(capsys, "--profile", str(bad), "--input", str(files["input"]))
+    assert "corrupt.json" in err
+
+
+def test_config_without_the_profiles_model(files: dict[str, Path], tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = tmp_path / "other.yaml"
+    cfg.write_text("models:\n  - name: churn\n    version: \"1\"\n"
+                   "    prediction: {kind: regression}\n    features: {x: numeric}\n")
+    err = _error(capsys, "--profile", str(files["profile"]), "--input", str(files["input"]),
+                 "--config", str(cfg))
+    assert "other.yaml" in err and "fraud" in err
+
+
+def test_unreachable_pushgateway(files: dict[str, Path], port: int,
+                                 capsys: pytest.CaptureFixture[str]) -> None:
+    err = _error(capsys, "--profile", str(files["profile"]), "--input", str(files["input"]),
+                 "--out", str(files["input"].with_suffix(".txt")),
+                 "--pushgateway", f"http://127.0.0.1:{port}")
+    assert f"127.0.0.1:{port}" in err
+
+
+def test_text_table_lists_every_feature(files: dict[str, Path],
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["batch", "--profile", str(files["profile"]),
+                 "--input", str(files["input"])]) == 0
+    out = capsys.readouterr().out
+    rows = {line.split()[0]: line.split() for line in out.splitlines() if line.strip()}
+    assert {"x", "y", "color", "__prediction__"} <= set(rows)
+    assert rows["x"][-1] == "high" and rows["y"][-1] == "low"
+    assert "drift share" in out and "accuracy" in out
+
+
+def test_out_is_written_atomically_without_leftovers(files: dict[str, Path],
+                                                     tmp_path: Path) -> None:
+    out = tmp_path / "reports" / "r.json"
+    out.parent.mkdir()
+    assert _batch(files, "--format", "json", "--out", str(out)) == 0
+    assert json.loads(out.read_text())["model"] == "fraud"
+    assert [p.name for p in out.parent.iterdir()] == ["r.json"]
