@@ -1,0 +1,95 @@
+"""`mlmon profile build|show`: build a reference profile from training data, or summarise one."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from pathlib import Path
+
+HELP = "build a reference profile from training data (CSV/Parquet/JSONL), or show one"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="profile_command", metavar="ACTION", required=True)
+    build = sub.add_parser("build", help="build a profile for one model version",
+                           description="Build a reference profile in two streaming passes.")
+    build.add_argument("--config", required=True, type=Path, help="mlmon YAML config")
+    build.add_argument("--model", required=True, help="model name in the config")
+    build.add_argument("--version", help="model version (default: the model's only version)")
+    build.add_argument("--input", required=True, type=Path,
+                       help="training data: .csv, .parquet or .jsonl")
+    build.add_argument("--out", required=True, type=Path, help="profile JSON to write")
+    build.add_argument("--chunk-rows", type=int, default=65_536, help=argparse.SUPPRESS)
+    show = sub.add_parser("show", help="print a readable summary of a profile",
+                          description="Print a readable summary of a profile.")
+    show.add_argument("profile", type=Path, metavar="PROFILE")
+
+
+def run(args: argparse.Namespace) -> int:
+    from exporter.config import ConfigError
+    from exporter.profile import ProfileError
+
+    try:
+        return _build(args) if args.profile_command == "build" else _show(args.profile)
+    except (ConfigError, ProfileError) as exc:
+        print(f"mlmon profile: {exc}", file=sys.stderr)
+        return 1
+
+
+def _build(args: argparse.Namespace) -> int:
+    from exporter.config import load_config
+    from exporter.profile import build_profile, save_profile
+
+    config = load_config(args.config)
+    matches = [m for m in config.models if m.name == args.model
+               and (args.version is None or m.version == args.version)]
+    if not matches:
+        known = ", ".join(f"{m.name}:{m.version}" for m in config.models)
+        print(f"mlmon profile: {args.config}: no model {args.model!r}"
+              f"{'' if args.version is None else f' version {args.version!r}'} "
+              f"(models: {known})", file=sys.stderr)
+        return 1
+    if len(matches) > 1:
+        versions = ", ".join(m.version for m in matches)
+        print(f"mlmon profile: {args.config}: model {args.model!r} has several versions "
+              f"({versions}); pass --version", file=sys.stderr)
+        return 1
+    profile = build_profile(matches[0], args.input, chunk_rows=args.chunk_rows)
+    save_profile(profile, args.out)
+    print(f"wrote {args.out}: {profile.model}:{profile.version}, {profile.rows} rows, "
+          f"{len(profile.features)} features, sha256 {profile.content_hash[:12]}")
+    return 0
+
+
+def _fmt(x: float) -> str:
+    return "-" if math.isnan(x) else f"{x:.4g}"
+
+
+def _show(path: Path) -> int:
+    from exporter.profile import CategoricalProfile, FeatureProfile, load_profile
+
+    p = load_profile(path)
+    print(f"profile   {path}")
+    print(f"model     {p.model}  version {p.version}  schema {p.schema_version}")
+    print(f"rows      {p.rows}")
+    print(f"sha256    {p.content_hash}")
+    print()
+    header = f"{'feature':<24} {'kind':<12} {'bins':>4} {'missing':>8}  summary"
+    print(header)
+    print("-" * len(header))
+    items: list[FeatureProfile] = [*p.features, *([p.prediction] if p.prediction else [])]
+    for f in items:
+        if isinstance(f, CategoricalProfile):
+            shares = sorted(zip(f.bucket_labels, f.proportions, strict=True),
+                            key=lambda kv: -kv[1])[:4]
+            text = "  ".join(f"{k}={v:.1%}" for k, v in shares)
+            print(f"{f.name:<24} {f.kind:<12} {len(f.counts):>4} {f.missing:>8}  {text}")
+        else:
+            s = f.summary
+            q = dict(s.quantiles)
+            text = (f"mean={_fmt(s.mean)} std={_fmt(s.std)} min={_fmt(s.min)} "
+                    f"p50={_fmt(q.get(0.5, math.nan))} max={_fmt(s.max)} "
+                    f"sample={len(f.sample)}")
+            print(f"{f.name:<24} {f.kind:<12} {len(f.counts):>4} {s.missing:>8}  {text}")
+    return 0
