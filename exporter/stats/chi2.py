@@ -1,4 +1,19 @@
-"""Chi-square test of homogeneity for categorical features."""
+"""Chi-square test of homogeneity for categorical features.
+
+The 2×k contingency table has the reference counts in row 0 and the current
+counts in row 1, one column per known category plus the ``__other__`` bucket.
+Columns empty in both rows are dropped (their expected count is 0, which the
+test cannot handle). With E_ij = R_i·C_j / N,
+
+    χ² = Σ_ij (O_ij − E_ij)² / E_ij,  dof = k' − 1,  p = P(χ²_dof ≥ χ²)
+
+(Pearson 1900; Agresti, *Categorical Data Analysis*, §3.2). This is exactly
+``scipy.stats.chi2_contingency(table)`` with its default ``correction=True``:
+Yates' continuity correction (|O − E| reduced by min(0.5, |O − E|)) is applied
+only when dof == 1, i.e. when just two non-empty columns remain. Fewer than two
+non-empty columns, or an empty row, carry no evidence: statistic 0, p-value 1,
+dof 0.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +21,9 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy import special
+
+YATES_WHEN_DOF_1 = True
 
 
 @dataclass(frozen=True)
@@ -15,7 +33,34 @@ class Chi2Result:
     dof: int
 
 
+def contingency_table(reference_counts: NDArray[np.int64],
+                      current_counts: NDArray[np.int64]) -> NDArray[np.float64]:
+    """The 2×k' table [reference, current] with all-zero columns dropped."""
+    ref = np.asarray(reference_counts, dtype=np.float64)
+    cur = np.asarray(current_counts, dtype=np.float64)
+    if ref.ndim != 1 or ref.shape != cur.shape:
+        raise ValueError(
+            f"reference and current counts must be 1-D of equal length, got "
+            f"{ref.shape} and {cur.shape}")
+    if np.any(ref < 0) or np.any(cur < 0):
+        raise ValueError("counts must be non-negative")
+    keep = (ref + cur) > 0
+    return np.vstack((ref[keep], cur[keep]))
+
+
 def chi2_homogeneity(reference_counts: NDArray[np.int64],
                      current_counts: NDArray[np.int64]) -> Chi2Result:
     """Equal to scipy.stats.chi2_contingency([ref, cur]) after dropping all-zero columns."""
-    raise NotImplementedError
+    observed = contingency_table(reference_counts, current_counts)
+    k = observed.shape[1]
+    rows = observed.sum(axis=1, keepdims=True)
+    if k < 2 or np.any(rows == 0):
+        return Chi2Result(0.0, 1.0, 0)
+    cols = observed.sum(axis=0, keepdims=True)
+    expected = rows * cols / observed.sum()
+    dof = k - 1
+    if dof == 1 and YATES_WHEN_DOF_1:
+        diff = expected - observed
+        observed = observed + np.minimum(0.5, np.abs(diff)) * np.sign(diff)
+    stat = float(np.sum((observed - expected) ** 2 / expected))
+    return Chi2Result(stat, float(special.chdtrc(dof, stat)), dof)

@@ -1,11 +1,46 @@
-"""Two-sample Kolmogorov–Smirnov test against a pre-sorted reference."""
+"""Two-sample Kolmogorov–Smirnov test against a pre-sorted reference.
+
+D = sup_x |F_ref(x) − F_cur(x)| over the right-continuous empirical CDFs; it is
+bit-for-bit the statistic of ``scipy.stats.ks_2samp`` (ties included), because
+it is evaluated at the same pooled points with the same integer counts.
+
+p-value (two-sided), ``method``:
+
+- ``"asymp"`` (default): scipy's ``ks_2samp(ref, cur, method="asymp")``, i.e. the
+  survival function of the finite-n Kolmogorov distribution ``scipy.stats.kstwo``
+  at D with n_e = round(n·m / (n + m)) (numpy round-half-to-even of the float
+  product, as scipy computes it; Hodges 1958, Simard & L'Ecuyer 2011). Equal to
+  scipy to floating-point identity. Its cost depends on D: microseconds for
+  undrifted windows, but a few ms per call when 2.2 ≤ n_e·D² < 370 (scipy
+  evaluates the exact one-sided Smirnov sum there).
+- ``"kstwobign"``: the limiting Kolmogorov distribution,
+  p = ``scipy.stats.kstwobign.sf(D·sqrt(n·m / (n + m)))`` (Kolmogorov 1933;
+  Smirnov 1948), O(1) for any D. It differs from ``"asymp"`` by about 1 %
+  relative at n_e = 5000; use it where every millisecond of a compute cycle counts.
+
+The exact method (``method="exact"``) enumerates lattice paths in O(n·m) per call
+(and scipy's ``"auto"`` only uses it when both samples are ≤ 10,000): far too
+slow for a sidecar recomputing up to 50 features of a 10k window against a 10k
+sample every 15 s, and at these sizes the asymptotic p-value is within a small
+fraction of any alert threshold of the exact one.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy import special
+from scipy import stats as sps
+
+from exporter.stats.binning import sorted_finite
+from exporter.stats.ecdf import Merged, check_sorted, ks_statistic, merge_sorted
+
+KSMethod = Literal["asymp", "kstwobign"]
+KS_METHODS: tuple[KSMethod, ...] = ("asymp", "kstwobign")
+DEFAULT_KS_METHOD: KSMethod = "asymp"
 
 
 @dataclass(frozen=True)
@@ -14,11 +49,42 @@ class KSResult:
     pvalue: float
 
 
+def ks_pvalue(d: float, n_ref: int, n_cur: int, method: KSMethod = DEFAULT_KS_METHOD) -> float:
+    """Two-sided p-value of statistic ``d`` for sample sizes n_ref, n_cur (see module doc)."""
+    big, small = sorted([float(n_ref), float(n_cur)], reverse=True)
+    en = big * small / (big + small)
+    if method == "asymp":
+        p = float(sps.kstwo.sf(d, np.round(en)))
+    elif method == "kstwobign":
+        p = float(special.kolmogorov(d * np.sqrt(en)))  # = kstwobign.sf, without its overhead
+    else:
+        raise ValueError(f"unknown KS p-value method {method!r}; allowed: {', '.join(KS_METHODS)}")
+    return min(max(p, 0.0), 1.0)
+
+
+def ks_from_merged(merged: Merged, method: KSMethod = DEFAULT_KS_METHOD) -> KSResult:
+    """KS test from an already merged pair of samples (see ``ecdf.merge_sorted``)."""
+    d = ks_statistic(merged)
+    return KSResult(d, ks_pvalue(d, merged.n_ref, merged.n_cur, method))
+
+
+def ks_sorted_pair(reference_sorted: NDArray[np.float64],
+                   current_sorted: NDArray[np.float64],
+                   method: KSMethod = DEFAULT_KS_METHOD) -> KSResult:
+    """KS test of two samples both sorted ascending without NaN (both non-empty)."""
+    ref = check_sorted(reference_sorted, "reference sample")
+    cur = check_sorted(current_sorted, "current sample")
+    if ref.size == 0 or cur.size == 0:
+        raise ValueError("KS test needs non-empty reference and current samples")
+    return ks_from_merged(merge_sorted(ref, cur), method)
+
+
 def ks_2samp_sorted(reference_sorted: NDArray[np.float64],
-                    current: NDArray[np.float64]) -> KSResult:
+                    current: NDArray[np.float64],
+                    method: KSMethod = DEFAULT_KS_METHOD) -> KSResult:
     """KS D equal to scipy.stats.ks_2samp; p-value by the documented method.
 
     ``reference_sorted`` must be sorted ascending without NaN; NaN in
-    ``current`` are dropped. Costs O(m log m + m log n).
+    ``current`` are dropped. Costs O(m log m + n) plus the p-value.
     """
-    raise NotImplementedError
+    return ks_sorted_pair(reference_sorted, sorted_finite(current), method)

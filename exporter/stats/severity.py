@@ -1,7 +1,14 @@
-"""Drift severity from PSI thresholds."""
+"""Drift severity from PSI thresholds.
+
+LOW when PSI < medium, MEDIUM when medium ≤ PSI < high, HIGH when PSI ≥ high
+(the customary 0.1 / 0.25 rule of thumb: Siddiqi, *Credit Risk Scorecards*,
+2006). The KS and chi-square tests are exported beside the severity so alert
+rules can combine them; they do not change it.
+"""
 
 from __future__ import annotations
 
+import math
 from enum import IntEnum
 
 # Defaults: the one place these numbers live (config, docs and rules tests read them).
@@ -25,10 +32,20 @@ class Severity(IntEnum):
 def severity(
     psi: float, medium: float = DEFAULT_PSI_MEDIUM, high: float = DEFAULT_PSI_HIGH
 ) -> Severity:
-    raise NotImplementedError
+    if not medium <= high:
+        raise ValueError(f"PSI thresholds must satisfy medium <= high, got {medium} > {high}")
+    if math.isnan(psi):
+        raise ValueError("PSI is NaN: no severity can be given")
+    if psi >= high:
+        return Severity.HIGH
+    if psi >= medium:
+        return Severity.MEDIUM
+    return Severity.LOW
 
 
 def verdict(psi: float, samples: int, min_samples: int,
             medium: float = DEFAULT_PSI_MEDIUM, high: float = DEFAULT_PSI_HIGH) -> Severity | None:
     """None (no verdict) below ``min_samples``."""
-    raise NotImplementedError
+    if samples < min_samples:
+        return None
+    return severity(psi, medium, high)
