@@ -13,11 +13,13 @@ def _fmt(value: float | None) -> str:
     return "-" if value is None else f"{value:.4g}"
 
 
-def _table(rows: list[tuple[str, ...]]) -> list[str]:
+def _table(rows: list[tuple[str, ...]], left: tuple[int, ...] = (0, 1, -1)) -> list[str]:
+    """Columns padded to their widest cell; text columns (``left``) left-aligned."""
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lefts = {i % len(widths) for i in left}
     lines = []
     for r in rows:
-        cells = [c.ljust(w) if i < 2 or i == len(r) - 1 else c.rjust(w)
+        cells = [c.ljust(w) if i in lefts else c.rjust(w)
                  for i, (c, w) in enumerate(zip(r, widths, strict=True))]
         lines.append("  ".join(cells).rstrip())
     return lines
@@ -52,6 +54,6 @@ def _performance(r: BatchReport) -> list[str]:
         rows.append(("macro", _fmt(p.macro_precision), _fmt(p.macro_recall), _fmt(p.macro_f1)))
         extra = f", log loss {_fmt(p.log_loss)}" if p.log_loss is not None else ""
         return ["", f"performance ({p.samples} labelled rows): accuracy {_fmt(p.accuracy)}{extra}",
-                *_table(rows)]
+                *_table(rows, left=(0,))]
     return ["", f"performance ({p.samples} labelled rows): MAE {_fmt(p.mae)}, "
                 f"RMSE {_fmt(p.rmse)}, MAPE {_fmt(p.mape)}, R² {_fmt(p.r2)}"]
