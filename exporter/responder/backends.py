@@ -1,0 +1,40 @@
+"""Build the configured backend for each (model, action)."""
+
+from __future__ import annotations
+
+from exporter.responder.backend import Backend
+from exporter.responder.config import (
+    ACTIONS,
+    BackendConfig,
+    KubeflowRetrain,
+    KubernetesRollback,
+    MlflowRollback,
+    ResponderConfig,
+)
+from exporter.responder.http import HttpClient
+from exporter.responder.kubeflow import KubeflowBackend
+from exporter.responder.kubernetes import KubernetesBackend
+from exporter.responder.mlflow import MlflowBackend
+from exporter.responder.webhook import WebhookBackend
+
+Key = tuple[str, str]  # (model, action)
+
+
+def make_backend(config: BackendConfig, http: HttpClient) -> Backend:
+    if isinstance(config, KubernetesRollback):
+        return KubernetesBackend(config, http)
+    if isinstance(config, MlflowRollback):
+        return MlflowBackend(config, http)
+    if isinstance(config, KubeflowRetrain):
+        return KubeflowBackend(config, http)
+    return WebhookBackend(config, http)
+
+
+def make_backends(config: ResponderConfig, http: HttpClient) -> dict[Key, Backend]:
+    found: dict[Key, Backend] = {}
+    for model in config.models.values():
+        for action in ACTIONS:
+            cfg = model.action(action)
+            if cfg is not None:
+                found[(model.name, action)] = make_backend(cfg.backend, http)
+    return found

@@ -1,0 +1,195 @@
+"""Decisions: which alert leads to which action, once, within cooldown and daily cap."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from exporter.responder.audit import AuditLog, AuditRecord
+from exporter.responder.backend import ActionRequest, Backend, run_with_retries
+from exporter.responder.clock import Clock
+from exporter.responder.config import ACTIONS, Action, ActionConfig, ResponderConfig
+from exporter.responder.metrics import ResponderMetrics
+from exporter.responder.payload import Alert, WebhookPayload
+from exporter.responder.retrain_queue import RetrainQueue, RetrainRequest
+from exporter.responder.store import DAY, Store
+
+_DECISION = {"ok": "acted", "failed": "failed", "dry_run": "dry_run", "queued": "queued"}
+
+
+def iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, tz=UTC).isoformat()
+
+
+class Engine:
+    def __init__(self, config: ResponderConfig, clock: Clock, store: Store,
+                 queue: RetrainQueue, audit: AuditLog, metrics: ResponderMetrics,
+                 backends: Mapping[tuple[str, str], Backend], dry_run: bool) -> None:
+        self.config = config
+        self.clock = clock
+        self.store = store
+        self.queue = queue
+        self.audit = audit
+        self.metrics = metrics
+        self.backends = backends
+        self.dry_run = dry_run
+        self._locks: dict[tuple[str, str], asyncio.Lock] = {}
+        metrics.queue.set(len(queue))
+
+    def _lock(self, model: str, action: str) -> asyncio.Lock:
+        return self._locks.setdefault((model, action), asyncio.Lock())
+
+    def _emit(self, alert: Alert | None, model: str, action: str, backend: str, result: str,
+              reason: str, detail: str = "", attempts: int = 0) -> AuditRecord:
+        labels = alert.labels if alert is not None else {}
+        record = AuditRecord(
+            ts=self.clock.now(), decision=_DECISION.get(result, "skipped"), result=result,
+            reason=reason, model=model, action=action, backend=backend,
+            alertname=labels.get("alertname", ""),
+            fingerprint=alert.fingerprint if alert is not None else "",
+            starts_at=alert.starts_at.isoformat() if alert is not None else "",
+            status=alert.status if alert is not None else "", detail=detail,
+            attempts=attempts, dry_run=self.dry_run)
+        self.audit.write(record)
+        if result != "ignored":
+            self.metrics.actions.labels(action, backend, result).inc()
+        return record
+
+    async def handle(self, payload: WebhookPayload) -> list[AuditRecord]:
+        records = []
+        for alert in payload.alerts:
+            records.append(await self.handle_alert(alert))
+        if any(r.result == "queued" for r in records):
+            records.extend(await self.run_due())  # immediate windows start now
+        return records
+
+    async def handle_alert(self, alert: Alert) -> AuditRecord:
+        self.metrics.received.labels(alert.status).inc()
+        action = alert.labels.get("action", "")
+        model = alert.labels.get("model", "")
+        if alert.status != "firing":
+            return self._emit(alert, model, action, "", "ignored", "alert is resolved")
+        if action not in ACTIONS:
+            return self._emit(alert, model, action, "", "ignored",
+                              f"action label {action!r} is not rollback or retrain")
+        if not model:
+            return self._emit(alert, model, action, "", "ignored", "alert has no model label")
+        act: Action = "rollback" if action == "rollback" else "retrain"
+        models = self.config.models
+        cfg = models[model].action(act) if model in models else None
+        if cfg is None:
+            return self._emit(alert, model, act, "none", "skipped_unconfigured",
+                              f"no {act} backend configured for model {model!r}")
+        async with self._lock(model, act):
+            return await self._decide(alert, model, act, cfg)
+
+    def _limit(self, model: str, action: str, cfg: ActionConfig) -> tuple[str, str] | None:
+        now = self.clock.now()
+        last = self.store.last(model, action, self.dry_run)
+        if last is not None and now - last < cfg.cooldown:
+            return ("skipped_cooldown", f"last {action} of {model} was {now - last:.0f}s ago; "
+                    f"cooldown is {cfg.cooldown:.0f}s")
+        count = self.store.count_since(model, action, now - DAY, self.dry_run)
+        if count >= cfg.daily_cap:
+            return ("skipped_cap", f"{count} {action} action(s) for {model} in the last 24h; "
+                    f"daily_cap is {cfg.daily_cap}")
+        return None
+
+    async def _decide(self, alert: Alert, model: str, action: Action,
+                      cfg: ActionConfig) -> AuditRecord:
+        kind = cfg.backend.kind
+        if self.store.seen(alert.key):
+            return self._emit(alert, model, action, kind, "skipped_duplicate",
+                              f"alert {alert.key} was already handled")
+        merged = self.queue.merge(model, alert.key) if action == "retrain" else None
+        if merged is not None:
+            self.store.mark(alert.key, self.clock.now())
+            return self._emit(alert, model, action, kind, "queued",
+                              "merged into the pending retraining request",
+                              f"scheduled_at={iso(merged.scheduled_at)}")
+        limited = self._limit(model, action, cfg)
+        if limited is not None:
+            self.store.mark(alert.key, self.clock.now())
+            return self._emit(alert, model, action, kind, *limited)
+        if action == "retrain":
+            return self._enqueue(alert, model, cfg)
+        return await self._rollback(alert, model, cfg)
+
+    def _enqueue(self, alert: Alert, model: str, cfg: ActionConfig) -> AuditRecord:
+        assert cfg.window is not None  # the loader always sets one for retraining
+        now = self.clock.now()
+        at = cfg.window.next_start(now)
+        self.queue.add(RetrainRequest(model, alert.labels.get("version", ""),
+                                      alert.labels.get("alertname", ""), now, at,
+                                      cfg.window.text, (alert.key,)))
+        self.metrics.queue.set(len(self.queue))
+        self.store.mark(alert.key, now)
+        return self._emit(alert, model, "retrain", cfg.backend.kind, "queued",
+                          f"retraining queued for window {cfg.window.text!r}",
+                          f"scheduled_at={iso(at)}")
+
+    async def _rollback(self, alert: Alert, model: str, cfg: ActionConfig) -> AuditRecord:
+        kind = cfg.backend.kind
+        request = ActionRequest(model, alert.labels.get("version", ""),
+                                alert.labels.get("alertname", ""), "rollback",
+                                alert.fingerprint)
+        if self.dry_run:
+            self.store.record(model, "rollback", self.clock.now(), dry_run=True)
+            self.store.mark(alert.key, self.clock.now())
+            return self._emit(alert, model, "rollback", kind, "dry_run",
+                              "dry-run: rollback not executed")
+        outcome = await run_with_retries(self.backends[(model, "rollback")], request,
+                                         self.config.retry, self.clock)
+        if not outcome.ok:
+            # Not marked as handled: Alertmanager's next repeat of this alert tries again.
+            return self._emit(alert, model, "rollback", kind, "failed",
+                              f"backend failed after {outcome.attempts} attempt(s)",
+                              outcome.detail, outcome.attempts)
+        self.store.record(model, "rollback", self.clock.now(), dry_run=False)
+        self.store.mark(alert.key, self.clock.now())
+        return self._emit(alert, model, "rollback", kind, "ok", "rolled back", outcome.detail,
+                          outcome.attempts)
+
+    async def run_due(self) -> list[AuditRecord]:
+        """Start every queued retraining whose window has come."""
+        records = []
+        for request in self.queue.due(self.clock.now()):
+            async with self._lock(request.model, "retrain"):
+                records.append(await self._start(request))
+        return records
+
+    async def _start(self, request: RetrainRequest) -> AuditRecord:
+        model = self.config.models.get(request.model)
+        cfg = model.retrain if model is not None else None
+        kind = cfg.backend.kind if cfg is not None else "none"
+        fingerprints = ",".join(k.split("@", 1)[0] for k in request.alerts)
+        base = AuditRecord(ts=self.clock.now(), decision="", result="", reason="",
+                           model=request.model, action="retrain", backend=kind,
+                           alertname=request.alertname, fingerprint=fingerprints,
+                           status="firing", dry_run=self.dry_run)
+        if cfg is None:
+            result, reason, detail, attempts = ("skipped_unconfigured",
+                                                "model no longer configured", "", 0)
+        elif self.dry_run:
+            self.store.record(request.model, "retrain", self.clock.now(), dry_run=True)
+            result, reason, detail, attempts = "dry_run", "dry-run: retraining not started", "", 0
+        else:
+            action = ActionRequest(request.model, request.version, request.alertname,
+                                   "retrain", fingerprints)
+            outcome = await run_with_retries(self.backends[(request.model, "retrain")],
+                                             action, self.config.retry, self.clock)
+            if outcome.ok:
+                self.store.record(request.model, "retrain", self.clock.now(), dry_run=False)
+            result = "ok" if outcome.ok else "failed"
+            reason = ("retraining started" if outcome.ok
+                      else f"backend failed after {outcome.attempts} attempt(s)")
+            detail, attempts = outcome.detail, outcome.attempts
+        self.queue.remove(request.model)
+        self.metrics.queue.set(len(self.queue))
+        record = replace(base, ts=self.clock.now(), decision=_DECISION.get(result, "skipped"),
+                         result=result, reason=reason, detail=detail, attempts=attempts)
+        self.audit.write(record)
+        self.metrics.actions.labels("retrain", kind, result).inc()
+        return record
