@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from html import escape
+from itertools import pairwise
 
 from exporter.batch.jsonout import performance_dict
 from exporter.batch.report import BatchReport, FeatureResult
@@ -43,9 +44,10 @@ def histogram_svg(f: FeatureResult) -> str:
     bar = max(slot / 2 - 1, 1.0)
     parts = [f'<svg width="{_W}" height="{_H + 30}" viewBox="0 0 {_W} {_H + 30}" '
              f'role="img" aria-label="{escape(f.drift.name)} histogram">']
+    titles = _bucket_titles(f)
     for i, (r, c) in enumerate(zip(ref, cur, strict=True)):
         x = _PAD + i * slot
-        label = escape(f.bucket_labels[i])
+        label = escape(titles[i])
         for j, (value, cls, who) in enumerate(((r, "ref", "reference"),
                                               (c, f"cur-{_sev(f)}", "current"))):
             h = value / top * (_H - 10)
@@ -60,6 +62,19 @@ def histogram_svg(f: FeatureResult) -> str:
     parts.append(f'<text class="tick" x="{_PAD}" y="{_H + 26}">■ reference (grey) vs '
                  f'current (coloured by severity)</text></svg>')
     return "".join(parts)
+
+
+def _bucket_titles(f: FeatureResult) -> list[str]:
+    """Numeric bins as intervals ("[1.5, 3.2)"), categories as themselves."""
+    labels = list(f.bucket_labels)
+    if f.drift.kind != "numeric":
+        return labels
+    edges = [f"{float(e):.4g}" for e in labels[:-1]]
+    if not edges:
+        return ["all values"]
+    return [f"< {edges[0]}",
+            *(f"[{lo}, {hi})" for lo, hi in pairwise(edges)),
+            f"≥ {edges[-1]}"]
 
 
 def _short(label: str) -> str:

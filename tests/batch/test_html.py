@@ -6,7 +6,11 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 
+import numpy as np
+
 from exporter.cli import main
+from exporter.profile import SCHEMA_VERSION, Profile
+from tests.batch.factory import numeric_profile, write_csv, write_profile
 
 
 class _Scan(HTMLParser):
@@ -42,3 +46,20 @@ def test_html_report_is_self_contained(files: dict[str, Path], tmp_path: Path) -
     assert "style" in scan.tags
     text = " ".join(scan.text)
     assert "accuracy" in text and "high" in text
+
+
+def test_names_are_escaped_and_severity_coloured(tmp_path: Path) -> None:
+    x = np.linspace(0.0, 1.0, 600)
+    name = 'a<b&"c'
+    prof = Profile(SCHEMA_VERSION, "m", "1", 600, (numeric_profile(name, x),), None, "")
+    profile = write_profile(prof, tmp_path / "p.json")
+    data = write_csv(tmp_path / "d.csv", {name: (x + 0.5).tolist()})
+    out = tmp_path / "r.html"
+    assert main(["batch", "--profile", str(profile), "--input", str(data),
+                 "--format", "html", "--out", str(out)]) == 0
+    doc = out.read_text()
+    scan = _Scan()
+    scan.feed(doc)
+    assert scan.svg_labels == [f"{name} histogram"]  # parsed back from escaped text
+    assert "<b&" not in doc
+    assert 'class="sev-high"' in doc and 'class="cur-high"' in doc

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from exporter.cli import main
 from exporter.metric_names import BY_NAME, names
+from exporter.profile import SCHEMA_VERSION, Profile
+from tests.batch.factory import categorical_profile, numeric_profile, write_csv, write_profile
 
 
 def _report(files: dict[str, Path], fmt: str) -> str:
@@ -54,3 +58,42 @@ def test_exposition_matches_json(files: dict[str, Path]) -> None:
     assert model["mlmon_model_drift_share_ratio"] == pytest.approx(report["drift_share"])
     assert model["mlmon_batch_rows"] == report["rows"]
     assert model["mlmon_accuracy_ratio"] == pytest.approx(report["performance"]["accuracy"])
+
+
+def _families(profile: Path, data: Path, tmp_path: Path) -> dict[str, list[Any]]:
+    out = tmp_path / "m.prom"
+    assert main(["batch", "--profile", str(profile), "--input", str(data),
+                 "--format", "prometheus", "--out", str(out)]) == 0
+    return {f.name: f.samples for f in text_string_to_metric_families(out.read_text())}
+
+
+def test_regression_and_class_ratio_metrics(tmp_path: Path) -> None:
+    x = np.linspace(0.0, 1.0, 40)
+    prof = Profile(SCHEMA_VERSION, "m", "1", 40, (numeric_profile("x", x),),
+                   categorical_profile("__prediction__", ["a", "b"] * 20, ["a", "b"]), "")
+    profile = write_profile(prof, tmp_path / "p.json")
+    data = write_csv(tmp_path / "c.csv", {"x": [0.5] * 5, "prediction": ["a", "b", "b", "b", "z"],
+                                          "label": ["a", "b", "a", "b", "b"]})
+    fams = _families(profile, data, tmp_path)
+    shares = {s.labels["class"]: s.value for s in fams["mlmon_prediction_class_ratio"]}
+    assert shares == {"a": 0.2, "b": 0.6, "__other__": 0.2}
+    assert "mlmon_regression_mae" not in fams
+    acc = fams["mlmon_accuracy_ratio"][0]
+    assert (acc.labels, acc.value) == ({"model": "m", "version": "1"}, 3 / 5)
+
+    reg = Profile(SCHEMA_VERSION, "r", "2", 40, (numeric_profile("x", x),),
+                  numeric_profile("__prediction__", x * 10), "")
+    rdata = write_csv(tmp_path / "r.csv", {"x": [0.5] * 3, "prediction": [1.0, 2.0, 4.0],
+                                           "label": [2.0, 2.0, 3.0]})
+    fams = _families(write_profile(reg, tmp_path / "r.json"), rdata, tmp_path)
+    value = {n: fams[n][0].value for n in ("mlmon_regression_mae", "mlmon_regression_rmse",
+                                           "mlmon_regression_mape_ratio", "mlmon_regression_r2",
+                                           "mlmon_prediction_mean", "mlmon_performance_samples")}
+    # errors -1, 0, 1; mean label 7/3, SS_tot = 2/3; MAPE (1/2 + 0 + 1/3) / 3
+    assert value == pytest.approx({
+        "mlmon_regression_mae": 2 / 3, "mlmon_regression_rmse": (2 / 3) ** 0.5,
+        "mlmon_regression_mape_ratio": (1 / 2 + 1 / 3) / 3, "mlmon_regression_r2": 1 - 2 / (2 / 3),
+        "mlmon_prediction_mean": 7 / 3, "mlmon_performance_samples": 3})
+    assert "mlmon_accuracy_ratio" not in fams
+    quantiles = {s.labels["quantile"] for s in fams["mlmon_prediction_quantile"]}
+    assert quantiles == {"0.05", "0.25", "0.5", "0.75", "0.95", "0.99"}
