@@ -61,7 +61,8 @@ def _prediction_stats(profile: Profile, collected: Collected) -> PredictionStats
 
 
 def analyze(profile: Profile, collected: Collected, thresholds: DriftThresholds,
-            performance: Performance | None, now: float | None = None) -> BatchReport:
+            performance: Performance | None, now: float | None = None,
+            limits: tuple[tuple[str, float], ...] = ()) -> BatchReport:
     keyed: list[tuple[str, FeatureProfile]] = [(f.name, f) for f in profile.features]
     if profile.prediction is not None and collected.prediction is not None:
         keyed.append((PREDICTION_FEATURE, profile.prediction))
@@ -79,4 +80,5 @@ def analyze(profile: Profile, collected: Collected, thresholds: DriftThresholds,
         prediction=_prediction_stats(profile, collected),
         performance=performance,
         analysed_at=time.time() if now is None else now,
+        limits=limits,
     )

@@ -95,6 +95,12 @@ class Collector:
         self._source = source
         self._prediction_column = prediction_column
         self._label_column = label_column
+        features = {f.name for f in profile.features}
+        for role, column in (("prediction", prediction_column), ("label", label_column)):
+            if column in features:
+                raise BatchInputError(f"{source}: the {role} column {column!r} is also a "
+                                      "profiled feature; name another with "
+                                      f"--{role}-column")
         self._rows = 0
         self._numeric: dict[str, list[FloatArray]] = {}
         self._categorical: dict[str, NDArray[np.int64]] = {}

@@ -87,7 +87,7 @@ def report_dict(r: BatchReport) -> dict[str, Any]:
         "samples": {f.drift.name: f.drift.samples for f in r.features},
         "thresholds": {"psi_medium": t.psi_medium, "psi_high": t.psi_high,
                        "ks_alpha": t.ks_alpha, "chi2_alpha": t.chi2_alpha,
-                       "min_samples": t.min_samples},
+                       "min_samples": t.min_samples, **dict(r.limits)},
         "prediction": prediction_dict(r.prediction),
         "performance": performance_dict(r.performance),
         "analysed_at": r.analysed_at,

@@ -50,7 +50,8 @@ class BatchCollector:
         yield _family("mlmon_threshold", [
             ((*m, "psi_medium"), t.psi_medium), ((*m, "psi_high"), t.psi_high),
             ((*m, "ks_alpha"), t.ks_alpha), ((*m, "chi2_alpha"), t.chi2_alpha),
-            ((*m, "min_samples"), float(t.min_samples))])
+            ((*m, "min_samples"), float(t.min_samples)),
+            *(((*m, k), v) for k, v in r.limits)])
         yield _family("mlmon_window_samples", [(m, float(r.rows))])
         yield _family("mlmon_batch_rows", [(m, float(r.rows))])
         yield _family("mlmon_batch_timestamp_seconds", [(m, r.analysed_at)])

@@ -45,6 +45,8 @@ class BatchReport:
     prediction: PredictionStats
     performance: Performance | None
     analysed_at: float  # unix time
+    # Performance thresholds from the config (accuracy_floor, mae_ceiling, rmse_ceiling).
+    limits: tuple[tuple[str, float], ...] = ()
 
     def reaches(self, level: Severity) -> bool:
         return any(f.drift.severity is not None and f.drift.severity >= level

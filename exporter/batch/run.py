@@ -61,4 +61,10 @@ def run_batch(profile: Profile, model: ModelConfig | None, options: BatchOptions
         task = infer_task(profile, model, collected.prediction, collected.labels)
         performance = evaluate(task, collected.prediction, collected.labels, source,
                                options.label_column)
-    return analyze(profile, collected, thresholds, performance)
+    limits: tuple[tuple[str, float], ...] = ()
+    if model is not None:
+        t = model.thresholds
+        limits = tuple((k, v) for k, v in (("accuracy_floor", t.accuracy_floor),
+                                           ("mae_ceiling", t.mae_ceiling),
+                                           ("rmse_ceiling", t.rmse_ceiling)) if v is not None)
+    return analyze(profile, collected, thresholds, performance, limits=limits)

@@ -130,3 +130,17 @@ def test_out_is_written_atomically_without_leftovers(files: dict[str, Path],
     assert _batch(files, "--format", "json", "--out", str(out)) == 0
     assert json.loads(out.read_text())["model"] == "fraud"
     assert [p.name for p in out.parent.iterdir()] == ["r.json"]
+
+
+def test_label_column_that_is_a_feature(files: dict[str, Path],
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    err = _error(capsys, "--profile", str(files["profile"]), "--input", str(files["input"]),
+                 "--label-column", "color")
+    assert "'color'" in err and "--label-column" in err
+
+
+def test_out_in_missing_directory(files: dict[str, Path], tmp_path: Path,
+                                  capsys: pytest.CaptureFixture[str]) -> None:
+    err = _error(capsys, "--profile", str(files["profile"]), "--input", str(files["input"]),
+                 "--out", str(tmp_path / "no" / "r.txt"))
+    assert "r.txt" in err

@@ -9,8 +9,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
+from prometheus_client.parser import text_string_to_metric_families
 from scipy import stats as sps
 
+from exporter.cli import main
 from exporter.metric_names import PREDICTION_FEATURE
 from exporter.profile import CategoricalProfile, NumericProfile, load_profile
 from tests.batch.conftest import run_json
@@ -93,3 +96,17 @@ def test_fraud_accuracy_equals_hand_computation(tmp_path: Path) -> None:
     scores = [float(v) for v in _column(data, "prediction")]
     hits = sum(1 for y, s in zip(labels, scores, strict=True) if (s >= 0.5) == (y == 1))
     assert report["performance"]["accuracy"] == pytest.approx(hits / len(labels), abs=1e-12)
+
+
+def test_config_thresholds_are_reported(tmp_path: Path) -> None:
+    profile_path, data, config = _example("fraud", tmp_path)
+    configured = yaml.safe_load(config.read_text())["models"][0]["thresholds"]
+    report = run_json(profile_path, data, "--config", str(config))
+    assert report["thresholds"] == configured
+    out = tmp_path / "m.prom"
+    assert main(["batch", "--profile", str(profile_path), "--input", str(data),
+                 "--config", str(config), "--format", "prometheus", "--out", str(out)]) == 0
+    exported = {s.labels["threshold"]: s.value
+                for fam in text_string_to_metric_families(out.read_text())
+                for s in fam.samples if s.name == "mlmon_threshold"}
+    assert exported == configured
