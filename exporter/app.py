@@ -1,0 +1,145 @@
+"""HTTP endpoints: /metrics, /healthz, /readyz, /v1/status and POST /v1/events."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from concurrent.futures import Future
+from typing import Any, Protocol
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry
+from prometheus_client.exposition import choose_encoder
+
+from exporter import __version__
+from exporter.ingest import Intake, LineSplitter
+from exporter.snapshot import ModelSnapshot, Snapshot
+from exporter.state import Store
+
+
+class Runtime(Protocol):
+    """What the HTTP layer needs from the running sidecar."""
+
+    store: Store
+    intake: Intake
+    registry: CollectorRegistry
+    started: float
+    max_body_bytes: int
+    max_line_bytes: int
+
+    @property
+    def ready(self) -> bool: ...
+
+    def snapshot(self) -> Snapshot: ...
+
+
+RUNTIME = web.AppKey("runtime", Runtime)
+
+
+async def metrics(request: web.Request) -> web.Response:
+    rt = request.app[RUNTIME]
+    encoder, content_type = choose_encoder(request.headers.get("Accept", ""))
+    body = encoder(rt.registry)
+    return web.Response(body=body, headers={"Content-Type": content_type})
+
+
+async def healthz(_: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    if request.app[RUNTIME].ready:
+        return web.json_response({"status": "ready"})
+    return web.json_response({"status": "starting"}, status=503)
+
+
+def _model_status(rt: Runtime, ms: ModelSnapshot | None, key: tuple[str, str]) -> dict[str, Any]:
+    state = rt.store.models[key]
+    out: dict[str, Any] = {
+        "model": key[0], "version": key[1], "window_size": state.config.window.size,
+        "window_samples": state.pred.count,
+        "window_fill": state.pred.count / state.config.window.size,
+        "last_compute": None, "predictions_total": state.predictions_total,
+        "labels_joined": state.join_counters.joined, "severity": None, "drift_share": None,
+        "features": [], "top_drifted": [], "performance": {},
+    }
+    if ms is None:
+        return out
+    out["last_compute"] = ms.computed_at
+    out["severity"] = ms.severity.label if ms.severity is not None else None
+    out["drift_share"] = ms.drift_share
+    out["features"] = [
+        {"name": f.name, "kind": f.kind, "samples": f.samples, "psi": f.psi,
+         "ks_pvalue": f.ks_pvalue, "chi2_pvalue": f.chi2_pvalue,
+         "severity": f.severity.label if f.severity is not None else None}
+        for f in ms.features]
+    out["top_drifted"] = ms.top_drifted()
+    p = ms.performance
+    if p is not None:
+        perf = {k: v for k, v in vars(p).items() if isinstance(v, int | float)}
+        out["performance"] = {k: (None if isinstance(v, float) and v != v else v)
+                              for k, v in perf.items()}
+    return out
+
+
+async def status(request: web.Request) -> web.Response:
+    rt = request.app[RUNTIME]
+    snap = rt.snapshot()
+    with rt.store.lock:
+        models = [_model_status(rt, snap.models.get(key), key) for key in rt.store.models]
+        events = {"received": dict(rt.store.received), "rejected": dict(rt.store.rejected)}
+    return web.json_response({"version": __version__,
+                              "uptime_seconds": time.time() - rt.started,
+                              "models": models, "events": events})
+
+
+async def post_events(request: web.Request) -> web.Response:
+    rt = request.app[RUNTIME]
+    if request.content_length is not None and request.content_length > rt.max_body_bytes:
+        return _too_large(rt)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.content.iter_chunked(1 << 16):
+        size += len(chunk)
+        if size > rt.max_body_bytes:
+            return _too_large(rt)
+        chunks.append(chunk)
+    splitter = LineSplitter(rt.max_line_bytes)
+    lines = splitter.feed(b"".join(chunks)) + splitter.finish()
+    too_long = splitter.take_too_long()
+    if not lines and not too_long:
+        return web.json_response({"error": "empty body; send NDJSON, one event per line"},
+                                 status=400)
+    reply: Future[Counter[str]] = Future()
+    dropped = rt.intake.submit("http", lines, too_long, reply)
+    counts = await asyncio.wrap_future(reply) if lines else Counter[str]()
+    rejected = {k: v for k, v in counts.items() if k != "accepted" and v}
+    if too_long:
+        rejected["line_too_long"] = too_long
+    if dropped:
+        rejected["queue_full"] = dropped
+    accepted = counts.get("accepted", 0)
+    if accepted == 0 and set(rejected) <= {"malformed_json", "line_too_long"}:
+        return web.json_response(
+            {"error": "body is not NDJSON (one JSON object per line)", "accepted": 0,
+             "rejected": rejected}, status=400)
+    return web.json_response({"accepted": accepted, "rejected": rejected}, status=202)
+
+
+def _too_large(rt: Runtime) -> web.Response:
+    return web.json_response(
+        {"error": f"body larger than server.max_body_bytes ({rt.max_body_bytes} bytes); "
+                  "split it into several requests"}, status=413)
+
+
+def build_app(runtime: Runtime) -> web.Application:
+    # The body limit is enforced in post_events with a reason; aiohttp's own limit is higher.
+    app = web.Application(client_max_size=runtime.max_body_bytes + 1)
+    app[RUNTIME] = runtime
+    app.router.add_get("/metrics", metrics)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/v1/status", status)
+    app.router.add_post("/v1/events", post_events)
+    return app

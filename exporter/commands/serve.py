@@ -1,0 +1,78 @@
+"""`mlmon serve`: run the sidecar."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from exporter.config import Config
+
+HELP = "run the sidecar: receive the tap, export drift and accuracy on /metrics"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", required=True, type=Path, metavar="FILE",
+                        help="mlmon YAML configuration")
+    parser.add_argument("--socket", metavar="PATH",
+                        help="Unix socket of the tap (overrides server.socket; 'none' disables)")
+    parser.add_argument("--http", metavar="HOST:PORT",
+                        help="address of /metrics, /v1/events, /healthz (overrides server.http)")
+    parser.add_argument("--state-file", metavar="PATH",
+                        help="where windows and counters survive restarts "
+                             "(overrides server.state_file)")
+    parser.add_argument("--tcp", metavar="127.0.0.1:PORT",
+                        help="also accept the tap over TCP on loopback (overrides server.tcp)")
+    parser.add_argument("--log-level", default="INFO",
+                        choices=("DEBUG", "INFO", "WARNING", "ERROR"))
+    # Benchmark only: decode every event but skip the state update (bench/ingest.py).
+    parser.add_argument("--decode-only", action="store_true", help=argparse.SUPPRESS)
+
+
+def override(config: Config, args: argparse.Namespace) -> Config:
+    """Command-line flags win over the configuration file."""
+    srv = config.server
+    if args.socket is not None:
+        srv = dataclasses.replace(
+            srv, socket=None if args.socket.lower() == "none" else Path(args.socket))
+    if args.http is not None:
+        srv = dataclasses.replace(srv, http=args.http)
+    if args.state_file is not None:
+        srv = dataclasses.replace(srv, state_file=Path(args.state_file))
+    if args.tcp is not None:
+        host = args.tcp.rpartition(":")[0].strip("[]")
+        if host not in ("127.0.0.1", "::1", "localhost"):
+            raise ValueError(f"--tcp {args.tcp}: the TCP tap listens on loopback only; "
+                             "use 127.0.0.1:PORT")
+        srv = dataclasses.replace(srv, tcp=args.tcp)
+    return dataclasses.replace(config, server=srv)
+
+
+def run(args: argparse.Namespace) -> int:
+    import asyncio
+    import logging
+
+    from exporter.config import ConfigError, load_config
+    from exporter.profile import ProfileError
+    from exporter.server import Sidecar, load_profiles, serve
+
+    logging.basicConfig(level=args.log_level, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        config = override(load_config(args.config), args)
+        profiles = load_profiles(config)
+    except (ConfigError, ProfileError, ValueError) as exc:
+        print(f"mlmon serve: {exc}", file=sys.stderr)
+        return 2
+
+    async def main() -> int:
+        return await serve(Sidecar(config, profiles, decode_only=args.decode_only))
+
+    try:
+        return asyncio.run(main())
+    except OSError as exc:
+        print(f"mlmon serve: {exc}", file=sys.stderr)
+        return 1

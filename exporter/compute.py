@@ -1,0 +1,145 @@
+"""One compute cycle: copy the state under the lock, then compute the statistics outside it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from exporter.config import ModelConfig
+from exporter.profile import Profile
+from exporter.snapshot import ModelSnapshot, Snapshot
+from exporter.state import FeatureSpec, ModelState, Store
+from exporter.stats.drift import (
+    CategoricalReference,
+    DriftThresholds,
+    FeatureDrift,
+    NumericReference,
+    categorical_drift,
+    drift_share,
+    numeric_drift,
+)
+from exporter.stats.performance import (
+    ClassificationMetrics,
+    RegressionMetrics,
+    classification_metrics,
+    regression_metrics,
+)
+from exporter.stats.summary import class_shares, summarize
+
+
+@dataclass(frozen=True)
+class ModelCopy:
+    config: ModelConfig
+    profile: Profile | None
+    features: tuple[FeatureSpec, ...]
+    prediction: FeatureSpec
+    numeric: NDArray[np.float64]  # window rows, oldest first, within max_age
+    categorical: NDArray[np.int32]
+    pred: NDArray[np.float64]  # columns: value, class index
+    pairs: NDArray[np.float64]  # label, class, value, probabilities...
+
+
+def copy_model(state: ModelState, now: float) -> ModelCopy:
+    """A consistent copy of what the statistics need (call with the store lock held)."""
+    max_age = state.config.window.max_age
+    return ModelCopy(
+        state.config, state.profile, tuple(state.features), state.prediction,
+        state.numeric.recent(now, max_age), state.categorical.recent(now, max_age),
+        state.pred.recent(now, max_age), state.pairs.ring.ordered()[0],
+    )
+
+
+def _no_reference(name: str, kind: str, samples: int,
+                  counts: NDArray[np.int64]) -> FeatureDrift:
+    return FeatureDrift(name, kind, samples, None, None, None, None, None, None, None, None,
+                        None, counts)
+
+
+def _numeric(spec: FeatureSpec, values: NDArray[np.float64],
+             thresholds: DriftThresholds) -> FeatureDrift:
+    if not isinstance(spec.reference, NumericReference):
+        samples = int((~np.isnan(values)).sum())
+        return _no_reference(spec.name, "numeric", samples, np.zeros(0, dtype=np.int64))
+    return numeric_drift(spec.name, spec.reference, values, thresholds)
+
+
+def _categorical(spec: FeatureSpec, codes: NDArray[np.int32],
+                 thresholds: DriftThresholds) -> FeatureDrift:
+    buckets = spec.categorical
+    counts = buckets.counts(codes) if buckets is not None else np.zeros(0, dtype=np.int64)
+    if not isinstance(spec.reference, CategoricalReference):
+        return _no_reference(spec.name, "categorical", int((codes >= 0).sum()), counts)
+    return categorical_drift(spec.name, spec.reference, counts, thresholds)
+
+
+def _prediction_drift(c: ModelCopy, thresholds: DriftThresholds) -> FeatureDrift:
+    spec = c.prediction
+    if spec.kind == "numeric":
+        return _numeric(spec, c.pred[:, 0], thresholds)
+    assert spec.categorical is not None
+    classes = c.pred[:, 1]
+    names = [*c.config.prediction.classes, None]
+    lut = spec.categorical.code_names(names)
+    idx = np.where(np.isnan(classes), len(names) - 1, classes).astype(np.int64)
+    return _categorical(spec, lut[idx], thresholds)
+
+
+def _performance(c: ModelCopy) -> ClassificationMetrics | RegressionMetrics | None:
+    pairs = c.pairs
+    if c.config.prediction.kind == "regression":
+        ok = ~np.isnan(pairs[:, 0]) & ~np.isnan(pairs[:, 2])
+        if not ok.any():
+            return None
+        return regression_metrics(pairs[ok, 0], pairs[ok, 2])
+    ok = ~np.isnan(pairs[:, 0]) & ~np.isnan(pairs[:, 1])
+    if not ok.any():
+        return None
+    rows = pairs[ok]
+    proba = rows[:, 3:]
+    # Log loss only when every pair in the window carried probabilities.
+    given = proba if proba.size and not np.isnan(proba).any() else None
+    return classification_metrics(rows[:, 0].astype(np.int64), rows[:, 1].astype(np.int64),
+                                  c.config.prediction.classes, given)
+
+
+def compute_model(c: ModelCopy, now: float) -> ModelSnapshot:
+    thresholds = c.config.thresholds.drift()
+    drifts: list[FeatureDrift] = []
+    for spec in c.features:
+        if spec.kind == "numeric":
+            drifts.append(_numeric(spec, c.numeric[:, spec.column], thresholds))
+        else:
+            drifts.append(_categorical(spec, c.categorical[:, spec.column], thresholds))
+    verdicts = [d.severity for d in drifts if d.severity is not None]
+    summary = summarize(c.pred[:, 0])
+    shares: tuple[tuple[str, float], ...] = ()
+    classes = c.config.prediction.classes
+    if c.config.prediction.kind == "classification" and classes:
+        known = c.pred[:, 1][~np.isnan(c.pred[:, 1])].astype(np.int64)
+        counts = np.bincount(known, minlength=len(classes)).astype(np.int64)
+        shares = tuple(zip(classes, (float(x) for x in class_shares(counts)), strict=True))
+    performance = _performance(c)
+    return ModelSnapshot(
+        model=c.config.name, version=c.config.version, window_size=c.config.window.size,
+        window_samples=len(c.pred), computed_at=now, features=tuple(drifts),
+        prediction=_prediction_drift(c, thresholds),
+        drift_share=drift_share(drifts) if verdicts else None,
+        severity=max(verdicts) if verdicts else None,
+        prediction_summary=summary if summary.count else None,
+        class_shares=shares, performance=performance,
+        performance_samples=performance.samples if performance is not None else 0,
+    )
+
+
+def compute(store: Store, clock: Callable[[], float] = time.time) -> Snapshot:
+    """Copy every model under the lock (fast), then compute without holding it."""
+    started = time.perf_counter()
+    now = clock()
+    with store.lock:
+        copies = [copy_model(m, now) for m in store.models.values()]
+    models = {(c.config.name, c.config.version): compute_model(c, now) for c in copies}
+    return Snapshot(now, time.perf_counter() - started, models)

@@ -1,0 +1,253 @@
+"""Tap protocol v1: decode a batch of NDJSON lines into per-model columns.
+
+The envelope of every line is decoded first (features kept as raw JSON), the
+lines are grouped per (model, version), and each group's features are decoded
+in one call into a per-model generated ``msgspec.Struct``; the resulting
+tuples become one numpy array, so no Python code runs per feature value.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+import numpy as np
+from numpy.typing import NDArray
+
+from exporter.config import Config, ModelConfig
+
+PROTOCOL_VERSION = 1
+
+Key = tuple[str, str]
+PredictionValue = float | str | dict[str, float] | None
+
+
+class Envelope(msgspec.Struct, gc=False):  # no cycles possible; keeps the GC out of the hot path
+    v: int
+    model: str
+    version: str | None = None
+    id: str | None = None
+    ts: float | None = None
+    features: msgspec.Raw = msgspec.Raw()
+    prediction: float | str | dict[str, float] | None = None
+    label: float | str | None = None
+
+
+_ENVELOPES = msgspec.json.Decoder(list[Envelope])
+_ENVELOPE = msgspec.json.Decoder(Envelope)
+_ANY = msgspec.json.Decoder()
+
+
+def _rejection(exc: msgspec.DecodeError) -> str:
+    if isinstance(exc, msgspec.ValidationError):
+        return "missing_field" if "missing required field" in str(exc) else "bad_type"
+    return "malformed_json"
+
+
+@dataclass
+class ModelBatch:
+    """Accepted events of one model version, in arrival order, plus feature columns."""
+
+    events: list[Envelope] = field(default_factory=list)
+    is_prediction: NDArray[np.bool_] | None = None  # has a prediction or features
+    numeric: NDArray[np.float64] | None = None  # (n, numeric features); NaN = missing
+    categorical: NDArray[Any] | None = None  # (n, categorical features) of str | None
+
+    def __len__(self) -> int:
+        return len(self.events)
+
+    def timestamps(self, now: float) -> NDArray[np.float64]:
+        ts = np.array([now if e.ts is None else e.ts for e in self.events], dtype=np.float64)
+        ts[~np.isfinite(ts)] = now
+        return ts
+
+
+@dataclass
+class DecodedBatch:
+    models: dict[Key, ModelBatch]
+    rejected: Counter[str]
+
+
+class FeatureDecoder:
+    """Decodes the ``features`` objects of one model into numeric and categorical columns."""
+
+    def __init__(self, model: ModelConfig, max_features: int) -> None:
+        self.numeric_names = tuple(f.name for f in model.features if f.kind == "numeric")
+        self.categorical_names = tuple(f.name for f in model.features if f.kind == "categorical")
+        self.max_features = max_features
+        fields: list[tuple[str, Any, Any]] = [
+            *((f"n{i}", float | None, None) for i in range(len(self.numeric_names))),
+            *((f"c{i}", str | None, None) for i in range(len(self.categorical_names))),
+        ]
+        renames = {f"n{i}": n for i, n in enumerate(self.numeric_names)}
+        renames.update({f"c{i}": n for i, n in enumerate(self.categorical_names)})
+        struct = msgspec.defstruct(f"Features_{model.name}", fields, kw_only=True,
+                                   rename=renames, gc=False)
+        self._one = msgspec.json.Decoder(struct)
+        self._many = msgspec.json.Decoder(list[struct])  # type: ignore[valid-type]
+        self._width = len(fields)
+        self._empty = (None,) * self._width
+        # The whole line typed for this model: the hot path decodes it in one pass.
+        typed = msgspec.defstruct(f"Event_{model.name}", [("features", struct | None, None)],
+                                  bases=(Envelope,), gc=False)
+        self.typed = msgspec.json.Decoder(list[typed])  # type: ignore[valid-type]
+
+    def check(self, raw: bytes) -> str | None:
+        """Reject reason of one features object, or None."""
+        # Counting ':' is a cheap upper bound on the number of keys.
+        if raw.count(b":") > self.max_features:
+            obj = _ANY.decode(raw)
+            if isinstance(obj, dict) and len(obj) > self.max_features:
+                return "too_many_features"
+        try:
+            self._one.decode(raw)
+        except msgspec.DecodeError as exc:
+            return _rejection(exc)
+        return None
+
+    def decode(self, raws: Sequence[bytes]) -> tuple[NDArray[np.float64], NDArray[Any]]:
+        """Columns for raws that all passed ``check`` (or are decoded together)."""
+        body = b"[" + b",".join(raws) + b"]"
+        return self.columns([msgspec.structs.astuple(s) for s in self._many.decode(body)])
+
+    def columns(self, rows: list[tuple[Any, ...]]) -> tuple[NDArray[np.float64], NDArray[Any]]:
+        n_num = len(self.numeric_names)
+        if not rows:
+            return (np.empty((0, n_num)), np.empty((0, self._width - n_num), dtype=object))
+        table = np.array(rows, dtype=object).reshape(len(rows), self._width)
+        return table[:, :n_num].astype(np.float64), table[:, n_num:]
+
+    def typed_columns(self, events: list[Any]) -> tuple[NDArray[np.float64], NDArray[Any]]:
+        """Columns of events decoded by ``typed`` (features already a struct or None)."""
+        astuple, empty = msgspec.structs.astuple, self._empty
+        return self.columns([empty if e.features is None else astuple(e.features)
+                             for e in events])
+
+
+class BatchDecoder:
+    """Turns NDJSON lines into per-model batches and counts rejections by reason."""
+
+    def __init__(self, config: Config) -> None:
+        self.models: dict[Key, ModelConfig] = {m.key: m for m in config.models}
+        self.versions: dict[str, list[str]] = {}
+        for m in config.models:
+            self.versions.setdefault(m.name, []).append(m.version)
+        limit = config.server.max_features_per_event
+        self.features = {k: FeatureDecoder(m, limit) for k, m in self.models.items()}
+        self._routes: dict[tuple[str, str | None], Key | str] = {}
+        for m in config.models:
+            self._routes[(m.name, m.version)] = m.key
+            if len(self.versions[m.name]) == 1:
+                self._routes[(m.name, None)] = m.key
+        self._last: Key | None = None  # model of the previous single-model batch
+
+    def envelopes(self, lines: Sequence[bytes], rejected: Counter[str]) -> list[Envelope]:
+        try:
+            envs: list[Envelope] = _ENVELOPES.decode(b"[" + b",".join(lines) + b"]")
+            if len(envs) == len(lines):
+                return envs
+        except msgspec.DecodeError:
+            pass
+        out: list[Envelope] = []
+        for line in lines:
+            try:
+                out.append(_ENVELOPE.decode(line))
+            except msgspec.DecodeError as exc:
+                rejected[_rejection(exc)] += 1
+        return out
+
+    def decode(self, lines: Sequence[bytes]) -> DecodedBatch:
+        if self._last is not None:
+            fast = self._decode_typed(lines, self._last)
+            if fast is not None:
+                return fast
+        return self._decode_generic(lines)
+
+    def _decode_typed(self, lines: Sequence[bytes], key: Key) -> DecodedBatch | None:
+        """Hot path: every line is an event of the model seen last; None if not."""
+        decoder = self.features[key]
+        try:
+            events: list[Any] = decoder.typed.decode(b"[" + b",".join(lines) + b"]")
+        except msgspec.DecodeError:
+            return None
+        if len(events) != len(lines):
+            return None
+        names = {(e.model, e.version) for e in events}
+        if any(self._routes.get(n) != key for n in names):
+            return None
+        pred = [e.prediction is not None or e.features is not None for e in events]
+        if pred.count(True) != len(events) and any(
+                not p and (e.label is None or e.id is None) for p, e in zip(pred, events,
+                                                                           strict=True)):
+            return None
+        if any(e.v != PROTOCOL_VERSION for e in events):
+            return None
+        batch = ModelBatch(events, np.array(pred, dtype=bool))
+        batch.numeric, batch.categorical = decoder.typed_columns(events)
+        return DecodedBatch({key: batch}, Counter())
+
+    def _decode_generic(self, lines: Sequence[bytes]) -> DecodedBatch:
+        rejected: Counter[str] = Counter()
+        batches: dict[Key, ModelBatch] = {}
+        routes = self._routes
+        for env in self.envelopes(lines, rejected):
+            route = routes.get((env.model, env.version))
+            if route is None:
+                route = routes[(env.model, env.version)] = self._route(env.model, env.version)
+            if isinstance(route, str):
+                rejected[route] += 1
+                continue
+            if env.v != PROTOCOL_VERSION:
+                rejected["unsupported_version"] += 1
+                continue
+            if env.prediction is None and not env.features and (env.label is None
+                                                                 or env.id is None):
+                rejected["missing_field"] += 1  # nothing to record, or a label without id
+                continue
+            batch = batches.get(route)
+            if batch is None:
+                batch = batches[route] = ModelBatch()
+            batch.events.append(env)
+        for key, batch in batches.items():
+            self._features(key, batch, rejected)
+            batch.is_prediction = np.array(
+                [e.prediction is not None or len(e.features) > 0 for e in batch.events],
+                dtype=bool)
+        if len(batches) == 1:
+            self._last = next(iter(batches))
+        return DecodedBatch(batches, rejected)
+
+    def _route(self, model: str, version: str | None) -> Key | str:
+        versions = self.versions.get(model)
+        if versions is None:
+            return "unknown_model"
+        if version is None:
+            return (model, versions[0]) if len(versions) == 1 else "missing_field"
+        return (model, version) if version in versions else "unknown_version"
+
+    def _features(self, key: Key, batch: ModelBatch, rejected: Counter[str]) -> None:
+        decoder = self.features[key]
+        raws = [_features_or_empty(bytes(e.features)) for e in batch.events]
+        limit = decoder.max_features
+        if not any(r.count(b":") > limit for r in raws):
+            try:
+                batch.numeric, batch.categorical = decoder.decode(raws)
+                return
+            except msgspec.DecodeError:
+                pass
+        keep: list[int] = []
+        for i, raw in enumerate(raws):
+            reason = decoder.check(raw)
+            if reason is None:
+                keep.append(i)
+            else:
+                rejected[reason] += 1
+        batch.events = [batch.events[i] for i in keep]
+        batch.numeric, batch.categorical = decoder.decode([raws[i] for i in keep])
+
+
+def _features_or_empty(raw: bytes) -> bytes:
+    return b"{}" if not raw or raw == b"null" else raw

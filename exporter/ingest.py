@@ -1,0 +1,216 @@
+"""Ingestion: split tap streams into lines, queue them, decode and apply them in a worker.
+
+Readers (asyncio) never block on the state: they put lines into a bounded
+queue and count what does not fit as ``queue_full``. One worker thread drains
+the queue in micro-batches, decodes them and updates the state under the lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+
+from exporter.events import BatchDecoder
+from exporter.ratelog import RateLimitedLog
+from exporter.state import Store
+
+log = logging.getLogger("mlmon.ingest")
+
+READ_SIZE = 1 << 18
+MAX_BATCH_LINES = 4096
+
+
+class LineSplitter:
+    """Splits a byte stream into lines; a line over ``max_line`` bytes is dropped whole."""
+
+    def __init__(self, max_line: int) -> None:
+        self.max_line = max_line
+        self.rest = b""
+        self.discarding = False  # inside an over-long line, until its newline
+        self.too_long = 0
+
+    def feed(self, chunk: bytes) -> list[bytes]:
+        lines = (self.rest + chunk).split(b"\n") if self.rest else chunk.split(b"\n")
+        self.rest = lines.pop()
+        if self.discarding and lines:
+            lines.pop(0)
+            self.discarding = False
+        if len(self.rest) > self.max_line:
+            if not self.discarding:
+                self.too_long += 1
+            self.discarding = True
+            self.rest = b""
+        if any(len(x) > self.max_line for x in lines):
+            kept = [x for x in lines if len(x) <= self.max_line]
+            self.too_long += len(lines) - len(kept)
+            lines = kept
+        return [x for x in lines if x] if b"" in lines else lines
+
+    def finish(self) -> list[bytes]:
+        """The last line of a stream without a trailing newline."""
+        rest, self.rest = self.rest, b""
+        if self.discarding:
+            self.discarding = False
+            return []
+        return [rest] if rest.strip() else []
+
+    def take_too_long(self) -> int:
+        n, self.too_long = self.too_long, 0
+        return n
+
+
+@dataclass
+class Item:
+    lines: list[bytes]
+    reply: Future[Counter[str]] | None = None  # set for HTTP posts: per-request counts
+
+
+class IngestQueue:
+    """Bounded (in lines) FIFO between readers and the worker; never blocks the reader."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self.items: deque[Item] = deque()
+        self.size = 0
+        self.cond = threading.Condition()
+        self.closed = False
+
+    def put(self, item: Item) -> int:
+        """Queue the item; returns how many lines were dropped for lack of room."""
+        with self.cond:
+            if self.closed:
+                if item.reply is not None and not item.reply.done():
+                    item.reply.set_result(Counter())
+                return len(item.lines)
+            room = self.capacity - self.size
+            dropped = 0
+            if len(item.lines) > room:
+                dropped = len(item.lines) - max(room, 0)
+                item.lines = item.lines[:len(item.lines) - dropped]
+            if item.lines or item.reply is not None:
+                self.items.append(item)
+                self.size += len(item.lines)
+                self.cond.notify()
+            return dropped
+
+    def get(self, timeout: float) -> list[Item]:
+        """Items to process together (up to MAX_BATCH_LINES lines); [] on timeout or close."""
+        with self.cond:
+            if not self.items:
+                self.cond.wait(timeout)
+            out: list[Item] = []
+            lines = 0
+            while self.items:
+                nxt = self.items[0]
+                if out and (nxt.reply is not None or lines + len(nxt.lines) > MAX_BATCH_LINES):
+                    break
+                out.append(self.items.popleft())
+                lines += len(nxt.lines)
+                if nxt.reply is not None:
+                    break  # an HTTP post is decoded alone so its reply counts only its lines
+            self.size -= lines
+            return out
+
+    def close(self) -> None:
+        with self.cond:
+            self.closed = True
+            self.cond.notify_all()
+
+
+class IngestWorker(threading.Thread):
+    def __init__(self, store: Store, decoder: BatchDecoder, queue: IngestQueue,
+                 clock: Callable[[], float] = time.time, decode_only: bool = False) -> None:
+        super().__init__(name="mlmon-ingest", daemon=True)
+        self.store = store
+        self.decoder = decoder
+        self.queue = queue
+        self.clock = clock
+        self.decode_only = decode_only
+        self.processed = 0
+        self.rate_log = RateLimitedLog(log)
+
+    def run(self) -> None:
+        while True:
+            items = self.queue.get(timeout=0.5)
+            if not items:
+                if self.queue.closed and not self.queue.items:
+                    return
+                self.expire()
+                continue
+            try:
+                self.process(items)
+            except Exception:  # never let one batch kill ingestion
+                log.exception("ingest batch failed; %d lines dropped",
+                              sum(len(i.lines) for i in items))
+
+    def expire(self) -> None:
+        now = self.clock()
+        with self.store.lock:
+            for model in self.store.models.values():
+                model.join.expire(now)
+
+    def process(self, items: list[Item]) -> None:
+        lines = [line for item in items for line in item.lines]
+        now = self.clock()
+        decoded = self.decoder.decode(lines)
+        rejected = decoded.rejected
+        if not self.decode_only:
+            with self.store.lock:
+                for key, batch in decoded.models.items():
+                    self.store.models[key].update(batch, now, rejected)
+        with self.store.lock:
+            self.store.reject(rejected)
+        self.processed += len(lines)
+        if rejected:
+            total = sum(rejected.values())
+            detail = " ".join(f"{r}={n}" for r, n in sorted(rejected.items()))
+            self.rate_log.warning("rejected %d of %d lines: %s", total, len(lines), detail)
+        for item in items:
+            if item.reply is not None and not item.reply.done():
+                accepted = len(lines) - sum(rejected.values())
+                item.reply.set_result(Counter({"accepted": accepted}) + rejected)
+
+
+class Intake:
+    """What readers call: count received lines, queue them, count drops."""
+
+    def __init__(self, store: Store, queue: IngestQueue, max_line: int) -> None:
+        self.store = store
+        self.queue = queue
+        self.max_line = max_line
+
+    def submit(self, transport: str, lines: list[bytes], too_long: int = 0,
+               reply: Future[Counter[str]] | None = None) -> int:
+        dropped = self.queue.put(Item(lines, reply)) if lines or reply else 0
+        with self.store.lock:
+            self.store.received[transport] += len(lines) + too_long
+            extra: Counter[str] = Counter()
+            if too_long:
+                extra["line_too_long"] = too_long
+            if dropped:
+                extra["queue_full"] = dropped
+            if extra:
+                self.store.reject(extra)
+        return dropped
+
+    async def serve_stream(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                           transport: str) -> None:
+        splitter = LineSplitter(self.max_line)
+        try:
+            while True:
+                chunk = await reader.read(READ_SIZE)
+                if not chunk:
+                    break
+                lines = splitter.feed(chunk)
+                self.submit(transport, lines, splitter.take_too_long())
+            self.submit(transport, splitter.finish(), splitter.take_too_long())
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()

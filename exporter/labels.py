@@ -1,0 +1,151 @@
+"""Delayed-label join: predictions wait for their label in a bounded table.
+
+Predictions are inserted in arrival order, so the oldest entry is always the
+first of the dict: eviction (over ``max_pending``) and expiry (older than
+``ttl``) pop from the front. Joined pairs go to a ring of the last N pairs.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from exporter.window import Ring
+
+# Label delay histogram upper bounds in seconds (+Inf implied).
+DELAY_BUCKETS: tuple[float, ...] = (
+    1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0, 4 * 3600.0, 12 * 3600.0, 86400.0, 3 * 86400.0,
+)
+
+UNJOINED_REASONS: tuple[str, ...] = ("expired", "evicted", "unmatched")
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A prediction taken out of the join table by its label."""
+
+    ts: float  # event time, for the label delay
+    value: float  # numeric prediction (score or regression value), NaN if none
+    cls: float  # predicted class index, NaN if none
+    proba: tuple[float, ...] | None  # class probabilities when given
+
+
+@dataclass
+class JoinCounters:
+    labels: int = 0
+    joined: int = 0
+    unjoined: dict[str, int] = field(default_factory=lambda: dict.fromkeys(UNJOINED_REASONS, 0))
+    delay_buckets: NDArray[np.int64] = field(
+        default_factory=lambda: np.zeros(len(DELAY_BUCKETS) + 1, dtype=np.int64))
+    delay_sum: float = 0.0
+
+
+class JoinTable:
+    """Bounded id -> prediction map with ttl expiry and oldest-first eviction.
+
+    Entries live in numpy slot arrays used as a ring in arrival order (so the
+    slot about to be reused is the oldest); the dict maps an id to its slot.
+    No Python object is created per pending prediction besides the dict entry.
+    """
+
+    def __init__(self, ttl: float, max_pending: int, n_classes: int,
+                 counters: JoinCounters) -> None:
+        self.ttl = ttl
+        self.cap = max(1, max_pending)
+        self.counters = counters
+        self.slots: dict[str, int] = {}
+        self.owner: NDArray[np.object_] = np.full(self.cap, None, dtype=object)
+        self.live = np.zeros(self.cap, dtype=bool)
+        # columns: received, ts, value, class, probabilities...
+        self.data = np.full((self.cap, 4 + n_classes), np.nan)
+        self.next = 0
+        self.last_expiry = -math.inf
+
+    def __len__(self) -> int:
+        return len(self.slots)
+
+    def add_many(self, idents: list[str], rows: NDArray[np.float64]) -> None:
+        """Insert predictions (rows: received, ts, value, class, probabilities...)."""
+        k = len(idents)
+        if k > self.cap:  # the first ones would be evicted by the last ones at once
+            self._count("evicted", k - self.cap)
+            idents, rows, k = idents[k - self.cap:], rows[k - self.cap:], self.cap
+        slots = (self.next + np.arange(k)) % self.cap
+        taken = slots[self.live[slots]]
+        if len(taken):
+            self._count("evicted", self._drop(taken))
+        self.owner[slots] = idents
+        self.data[slots] = rows
+        self.live[slots] = True
+        self.slots.update(zip(idents, slots.tolist(), strict=True))
+        self.next = int((self.next + k) % self.cap)
+
+    def _drop(self, slots: NDArray[np.int64]) -> int:
+        """Free slots; returns how many still owned their id (re-sent ids leave orphans)."""
+        dropped = 0
+        table = self.slots
+        for slot, ident in zip(slots.tolist(), self.owner[slots].tolist(), strict=True):
+            if table.get(ident) == slot:
+                del table[ident]
+                dropped += 1
+        self.live[slots] = False
+        self.owner[slots] = None
+        return dropped
+
+    def take(self, ident: str) -> Pending | None:
+        slot = self.slots.pop(ident, None)
+        if slot is None:
+            self._count("unmatched", 1)
+            return None
+        self.live[slot] = False
+        self.owner[slot] = None
+        row = self.data[slot].tolist()
+        proba = None if len(row) == 4 or math.isnan(row[4]) else tuple(row[4:])
+        return Pending(row[1], row[2], row[3], proba)
+
+    def expire(self, now: float, every: float = 1.0) -> int:
+        """Drop entries received more than ``ttl`` ago (checked at most every ``every`` s)."""
+        if now - self.last_expiry < every:
+            return 0
+        self.last_expiry = now
+        old = np.flatnonzero(self.live & (self.data[:, 0] < now - self.ttl))
+        if not len(old):
+            return 0
+        dropped = self._drop(old)
+        self._count("expired", dropped)
+        return dropped
+
+    def items(self) -> list[tuple[str, NDArray[np.float64]]]:
+        """(id, row) of every pending prediction, oldest first (for the state file)."""
+        order = sorted(self.slots.items(), key=lambda kv: (kv[1] - self.next) % self.cap)
+        return [(ident, self.data[slot]) for ident, slot in order]
+
+    def _count(self, reason: str, n: int) -> None:
+        self.counters.unjoined[reason] += n
+
+    def record_delays(self, delays: NDArray[np.float64]) -> None:
+        delays = np.maximum(delays, 0.0)
+        idx = np.searchsorted(np.asarray(DELAY_BUCKETS), delays, side="left")
+        self.counters.delay_buckets += np.bincount(idx, minlength=len(DELAY_BUCKETS) + 1)
+        self.counters.delay_sum += float(delays.sum())
+
+
+class PairWindow:
+    """Ring of the last N joined (label, prediction) pairs.
+
+    Columns: label (class index or value), predicted class, predicted value,
+    then one probability per class (NaN when the prediction had none).
+    """
+
+    def __init__(self, size: int, n_classes: int) -> None:
+        self.n_classes = n_classes
+        self.ring = Ring(size, 3 + n_classes, np.float64, np.nan)
+
+    def extend(self, rows: NDArray[np.float64], ts: NDArray[np.float64]) -> None:
+        self.ring.extend(rows, ts)
+
+    def __len__(self) -> int:
+        return self.ring.count

@@ -1,0 +1,255 @@
+"""The /metrics collector: fresh metric families from the latest snapshot plus live counters."""
+
+from __future__ import annotations
+
+import math
+import platform
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+
+from exporter import __version__
+from exporter.labels import DELAY_BUCKETS, UNJOINED_REASONS
+from exporter.metric_names import BY_NAME, MACRO_CLASS, PREDICTION_QUANTILES
+from exporter.snapshot import ModelSnapshot, Snapshot
+from exporter.state import ModelState, Store
+from exporter.stats.drift import FeatureDrift
+from exporter.stats.performance import ClassificationMetrics
+
+COMPUTE_BUCKETS: tuple[float, ...] = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+THRESHOLD_NAMES = ("psi_medium", "psi_high", "ks_alpha", "chi2_alpha", "min_samples",
+                   "accuracy_floor", "mae_ceiling", "rmse_ceiling")
+
+
+@dataclass
+class RuntimeStats:
+    """Counters kept outside the model state: compute cycles and state saves."""
+
+    compute_buckets: list[int] = field(default_factory=lambda: [0] * (len(COMPUTE_BUCKETS) + 1))
+    compute_sum: float = 0.0
+    saves: dict[str, int] = field(default_factory=lambda: {"ok": 0, "error": 0})
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def observe_compute(self, seconds: float) -> None:
+        with self.lock:
+            i = next((i for i, b in enumerate(COMPUTE_BUCKETS) if seconds <= b),
+                     len(COMPUTE_BUCKETS))
+            self.compute_buckets[i] += 1
+            self.compute_sum += seconds
+
+
+def _gauge(name: str) -> GaugeMetricFamily:
+    spec = BY_NAME[name]
+    return GaugeMetricFamily(spec.name, spec.help, labels=spec.labels)
+
+
+def _counter(name: str) -> CounterMetricFamily:
+    spec = BY_NAME[name]
+    return CounterMetricFamily(spec.family, spec.help, labels=spec.labels)
+
+
+def _histogram(name: str) -> HistogramMetricFamily:
+    spec = BY_NAME[name]
+    return HistogramMetricFamily(spec.name, spec.help, labels=spec.labels)
+
+
+def _cumulative(bounds: tuple[float, ...], counts: list[int]) -> list[tuple[str, float]]:
+    out: list[tuple[str, float]] = []
+    total = 0
+    for bound, n in zip((*bounds, math.inf), counts, strict=True):
+        total += n
+        out.append(("+Inf" if math.isinf(bound) else repr(bound), float(total)))
+    return out
+
+
+def _num(value: float | None) -> float | None:
+    return None if value is None or math.isnan(value) else float(value)
+
+
+class SidecarCollector:
+    """A prometheus_client collector; builds every family anew on each scrape."""
+
+    def __init__(self, store: Store, snapshot: Callable[[], Snapshot], stats: RuntimeStats,
+                 queue_size: Callable[[], int], queue_capacity: int) -> None:
+        self.store = store
+        self.snapshot = snapshot
+        self.stats = stats
+        self.queue_size = queue_size
+        self.queue_capacity = queue_capacity
+
+    def collect(self) -> Iterator[Metric]:
+        yield from self._self_metrics()
+        yield from self._volume()
+        yield from self._snapshot(self.snapshot())
+
+    def _self_metrics(self) -> Iterator[Metric]:
+        info = _gauge("mlmon_build_info")
+        info.add_metric([__version__, platform.python_version()], 1.0)
+        yield info
+        with self.store.lock:
+            received = dict(self.store.received)
+            rejected = dict(self.store.rejected)
+        fam = _counter("mlmon_events_received_total")
+        for transport, n in received.items():
+            fam.add_metric([transport], float(n))
+        yield fam
+        fam = _counter("mlmon_events_rejected_total")
+        for reason, n in rejected.items():
+            fam.add_metric([reason], float(n))
+        yield fam
+        g = _gauge("mlmon_queue_events")
+        g.add_metric([], float(self.queue_size()))
+        yield g
+        g = _gauge("mlmon_queue_capacity_events")
+        g.add_metric([], float(self.queue_capacity))
+        yield g
+        with self.stats.lock:
+            buckets = list(self.stats.compute_buckets)
+            total = self.stats.compute_sum
+            saves = dict(self.stats.saves)
+        h = _histogram("mlmon_compute_duration_seconds")
+        h.add_metric([], _cumulative(COMPUTE_BUCKETS, buckets), total)
+        yield h
+        snap = self.snapshot()
+        if snap.computed_at is not None:
+            g = _gauge("mlmon_last_compute_timestamp_seconds")
+            g.add_metric([], snap.computed_at)
+            yield g
+        fam = _counter("mlmon_state_saves_total")
+        for result, n in saves.items():
+            fam.add_metric([result], float(n))
+        yield fam
+
+    def _volume(self) -> Iterator[Metric]:
+        names = ("mlmon_threshold", "mlmon_predictions_total", "mlmon_labels_total",
+                 "mlmon_labels_joined_total", "mlmon_labels_unjoined_total",
+                 "mlmon_labels_pending", "mlmon_label_join_ratio", "mlmon_label_delay_seconds",
+                 "mlmon_window_size", "mlmon_feature_bucket_total",
+                 "mlmon_feature_reference_ratio", "mlmon_feature_missing_total")
+        fams: dict[str, Metric] = {}
+        for n in names:
+            spec = BY_NAME[n]
+            fams[n] = (_counter(n) if spec.type == "counter" else
+                       _histogram(n) if spec.type == "histogram" else _gauge(n))
+        with self.store.lock:
+            for state in self.store.models.values():
+                self._model_volume(state, fams)
+        yield from fams.values()
+
+    @staticmethod
+    def _model_volume(state: ModelState, fams: dict[str, Metric]) -> None:
+        cfg = state.config
+        mv = [cfg.name, cfg.version]
+        add = _adder(fams)
+        for t in THRESHOLD_NAMES:
+            value = getattr(cfg.thresholds, t)
+            if value is not None:
+                add("mlmon_threshold", [*mv, t], float(value))
+        jc = state.join_counters
+        add("mlmon_predictions_total", mv, state.predictions_total)
+        add("mlmon_labels_total", mv, jc.labels)
+        add("mlmon_labels_joined_total", mv, jc.joined)
+        for reason in UNJOINED_REASONS:
+            add("mlmon_labels_unjoined_total", [*mv, reason], jc.unjoined[reason])
+        add("mlmon_labels_pending", mv, len(state.join))
+        if jc.labels:
+            add("mlmon_label_join_ratio", mv, jc.joined / jc.labels)
+        delay = fams["mlmon_label_delay_seconds"]
+        assert isinstance(delay, HistogramMetricFamily)
+        delay.add_metric(mv, _cumulative(DELAY_BUCKETS, [int(x) for x in jc.delay_buckets]),
+                         jc.delay_sum)
+        add("mlmon_window_size", mv, cfg.window.size)
+        for spec in [*state.features, state.prediction]:
+            fv = [*mv, spec.name]
+            add("mlmon_feature_missing_total", fv, state.missing[spec.name])
+            counts = state.buckets.get(spec.name)
+            buckets = spec.numeric or spec.categorical
+            if counts is None or buckets is None:
+                continue
+            labels = buckets.labels
+            for label, n in zip(labels, counts.tolist(), strict=False):
+                add("mlmon_feature_bucket_total", [*fv, label], n)
+            if buckets.reference is not None:
+                for label, r in zip(labels, buckets.reference.tolist(), strict=True):
+                    add("mlmon_feature_reference_ratio", [*fv, label], r)
+
+    def _snapshot(self, snap: Snapshot) -> Iterator[Metric]:
+        names = [m.name for m in BY_NAME.values() if m.name.startswith(
+            ("mlmon_window_samples", "mlmon_feature_", "mlmon_model_", "mlmon_prediction_",
+             "mlmon_performance_", "mlmon_accuracy", "mlmon_precision", "mlmon_recall",
+             "mlmon_f1", "mlmon_log_loss", "mlmon_regression_"))
+            and m.name not in ("mlmon_feature_bucket_total", "mlmon_feature_reference_ratio",
+                               "mlmon_feature_missing_total", "mlmon_prediction_class_ratio")
+            and "sidecar" in m.sources]
+        fams: dict[str, Metric] = {n: _gauge(n) for n in names}
+        fams["mlmon_prediction_class_ratio"] = _gauge("mlmon_prediction_class_ratio")
+        for ms in snap.models.values():
+            _model_snapshot(ms, _adder(fams))
+        yield from fams.values()
+
+
+def _adder(fams: dict[str, Metric]) -> Callable[[str, list[str], float | None], None]:
+    def add(name: str, labels: list[str], value: float | None) -> None:
+        if value is not None and not (isinstance(value, float) and math.isnan(value)):
+            fams[name].add_metric(labels, float(value))  # type: ignore[attr-defined]
+    return add
+
+
+def _feature(fv: list[str], d: FeatureDrift,
+             add: Callable[[str, list[str], float | None], None]) -> None:
+    add("mlmon_feature_samples", fv, d.samples)
+    if d.psi is None:
+        return  # below min_samples, or no reference: only the sample count
+    add("mlmon_feature_psi", fv, d.psi)
+    add("mlmon_feature_ks_statistic", fv, d.ks_statistic)
+    add("mlmon_feature_ks_pvalue", fv, d.ks_pvalue)
+    add("mlmon_feature_chi2_statistic", fv, d.chi2_statistic)
+    add("mlmon_feature_chi2_pvalue", fv, d.chi2_pvalue)
+    add("mlmon_feature_wasserstein_distance", fv, d.wasserstein)
+    add("mlmon_feature_jensen_shannon_distance", fv, d.jensen_shannon)
+    add("mlmon_feature_hellinger_distance", fv, d.hellinger)
+    add("mlmon_feature_drift_severity", fv, None if d.severity is None else int(d.severity))
+
+
+def _model_snapshot(ms: ModelSnapshot, add: Callable[[str, list[str], float | None], None],
+                    ) -> None:
+    mv = [ms.model, ms.version]
+    add("mlmon_window_samples", mv, ms.window_samples)
+    for d in (*ms.features, ms.prediction):
+        _feature([*mv, d.name], d, add)
+    add("mlmon_model_drift_share_ratio", mv, ms.drift_share)
+    add("mlmon_model_drift_severity", mv, None if ms.severity is None else int(ms.severity))
+    s = ms.prediction_summary
+    if s is not None:
+        add("mlmon_prediction_mean", mv, _num(s.mean))
+        add("mlmon_prediction_stddev", mv, _num(s.std))
+        wanted = {round(q, 4) for q in PREDICTION_QUANTILES}
+        for q, v in s.quantiles:
+            if round(q, 4) in wanted:
+                add("mlmon_prediction_quantile", [*mv, repr(float(q))], _num(v))
+    for cls, share in ms.class_shares:
+        add("mlmon_prediction_class_ratio", [*mv, cls], share)
+    add("mlmon_performance_samples", mv, ms.performance_samples)
+    p = ms.performance
+    if isinstance(p, ClassificationMetrics):
+        add("mlmon_accuracy_ratio", mv, p.accuracy)
+        for name, per, macro in (("mlmon_precision_ratio", p.precision, p.macro_precision),
+                                 ("mlmon_recall_ratio", p.recall, p.macro_recall),
+                                 ("mlmon_f1_ratio", p.f1, p.macro_f1)):
+            for cls, v in zip(p.classes, per, strict=True):
+                add(name, [*mv, cls], v)
+            add(name, [*mv, MACRO_CLASS], macro)
+        add("mlmon_log_loss", mv, p.log_loss)
+    elif p is not None:
+        add("mlmon_regression_mae", mv, p.mae)
+        add("mlmon_regression_rmse", mv, p.rmse)
+        add("mlmon_regression_mape_ratio", mv, _num(p.mape))
+        add("mlmon_regression_r2", mv, _num(p.r2))
+

@@ -1,0 +1,197 @@
+"""State file: windows, counters and pending labels, written atomically and restored at start.
+
+Format: one msgpack document (``format``/``schema`` header, numpy arrays as
+dtype + shape + raw bytes). A model whose features, classes or profile changed
+since the file was written is skipped (and logged); a file that cannot be
+decoded at all is renamed aside to ``<name>.corrupt-<unix time>``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import numpy as np
+from numpy.typing import NDArray
+
+from exporter.state import ModelState, Store
+from exporter.window import Ring
+
+log = logging.getLogger("mlmon.persist")
+
+FORMAT = "mlmon-state"
+SCHEMA = 1
+_DTYPES = {"float64", "int32", "int64"}
+
+
+class StateFileError(ValueError):
+    pass
+
+
+def _arr(a: NDArray[Any]) -> dict[str, Any]:
+    a = np.ascontiguousarray(a)
+    return {"dtype": str(a.dtype), "shape": list(a.shape), "data": a.tobytes()}
+
+
+def _unarr(d: Any) -> NDArray[Any]:
+    if not isinstance(d, dict) or d.get("dtype") not in _DTYPES:
+        raise StateFileError("bad array")
+    shape = tuple(int(x) for x in d["shape"])
+    return np.frombuffer(d["data"], dtype=d["dtype"]).reshape(shape).copy()
+
+
+def _ring(r: Ring) -> dict[str, Any]:
+    rows, ts = r.ordered()
+    return {"rows": _arr(rows), "ts": _arr(ts)}
+
+
+def _load_ring(r: Ring, d: Any) -> None:
+    rows, ts = _unarr(d["rows"]), _unarr(d["ts"])
+    if rows.ndim != 2 or rows.shape[1] != r.width or len(ts) != len(rows):
+        raise StateFileError("window shape changed")
+    r.load(rows, ts)
+
+
+def fingerprint(m: ModelState) -> list[Any]:
+    """What must not change between writing and restoring a model's state."""
+    cfg = m.config
+    return [[f.name, f.kind] for f in cfg.features] + [
+        list(cfg.prediction.classes), cfg.prediction.kind,
+        m.profile.content_hash if m.profile is not None else None]
+
+
+def dump_model(m: ModelState) -> dict[str, Any]:
+    jc = m.join_counters
+    pend = m.join.items()
+    width = m.join.data.shape[1]
+    return {
+        "model": m.config.name, "version": m.config.version, "fingerprint": fingerprint(m),
+        "numeric": _ring(m.numeric), "categorical": _ring(m.categorical), "pred": _ring(m.pred),
+        "pairs": _ring(m.pairs.ring),
+        "categories": {s.name: list(s.categorical.categories) for s in m.features
+                       if s.categorical is not None and not s.categorical.fixed},
+        "buckets": {name: _arr(a) for name, a in m.buckets.items()},
+        "missing": dict(m.missing), "predictions_total": m.predictions_total,
+        "labels": jc.labels, "joined": jc.joined, "unjoined": dict(jc.unjoined),
+        "delay_buckets": _arr(jc.delay_buckets), "delay_sum": jc.delay_sum,
+        "pending": {
+            "ids": [i for i, _ in pend],
+            "rows": _arr(np.array([row for _, row in pend], dtype=np.float64).reshape(-1, width)),
+        },
+    }
+
+
+def load_model(m: ModelState, d: dict[str, Any]) -> None:
+    for s in m.features:
+        learnt = d["categories"].get(s.name)
+        if learnt is not None and s.categorical is not None and not s.categorical.fixed:
+            s.categorical.categories[:] = [str(c) for c in learnt][:s.categorical.limit]
+            s.categorical.index.clear()
+            s.categorical.index.update({c: i for i, c in enumerate(s.categorical.categories)})
+    _load_ring(m.numeric, d["numeric"])
+    _load_ring(m.categorical, d["categorical"])
+    _load_ring(m.pred, d["pred"])
+    _load_ring(m.pairs.ring, d["pairs"])
+    for name, a in d["buckets"].items():
+        arr = _unarr(a)
+        if name not in m.buckets or arr.shape != m.buckets[name].shape:
+            raise StateFileError(f"buckets of {name} changed")
+        m.buckets[name][:] = arr
+    m.missing.update({k: int(v) for k, v in d["missing"].items() if k in m.missing})
+    m.predictions_total = int(d["predictions_total"])
+    jc = m.join_counters
+    jc.labels, jc.joined = int(d["labels"]), int(d["joined"])
+    jc.unjoined.update({k: int(v) for k, v in d["unjoined"].items() if k in jc.unjoined})
+    delay = _unarr(d["delay_buckets"])
+    if delay.shape != jc.delay_buckets.shape:
+        raise StateFileError("delay buckets changed")
+    jc.delay_buckets[:] = delay
+    jc.delay_sum = float(d["delay_sum"])
+    ids, rows = [str(i) for i in d["pending"]["ids"]], _unarr(d["pending"]["rows"])
+    if rows.shape != (len(ids), m.join.data.shape[1]):
+        raise StateFileError("pending labels changed shape")
+    if ids:
+        m.join.add_many(ids, rows)
+
+
+def dump(store: Store) -> bytes:
+    """Serialise the store (call with its lock held)."""
+    doc = {"format": FORMAT, "schema": SCHEMA, "written_at": time.time(),
+           "received": dict(store.received), "rejected": dict(store.rejected),
+           "models": [dump_model(m) for m in store.models.values()]}
+    return msgspec.msgpack.encode(doc)
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """temp file in the same directory + fsync + rename + directory fsync."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def save(store: Store, path: Path) -> int:
+    with store.lock:
+        data = dump(store)
+    write_atomic(path, data)
+    return len(data)
+
+
+def restore(store: Store, path: Path) -> bool:
+    """Load ``path`` into a fresh ``store``; never raises for a bad file (sets it aside)."""
+    if not path.exists():
+        return False
+    try:
+        doc = msgspec.msgpack.decode(path.read_bytes())
+        if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+            raise StateFileError("not an mlmon state file")
+        if doc.get("schema") != SCHEMA:
+            raise StateFileError(f"schema {doc.get('schema')!r}, this mlmon reads {SCHEMA}")
+        staged = Store(store.config, store.profiles)
+        restored = []
+        for d in doc["models"]:
+            key = (str(d["model"]), str(d["version"]))
+            m = staged.models.get(key)
+            if m is None:
+                log.warning("state file %s: model %s:%s no longer configured; skipped", path, *key)
+                continue
+            if d["fingerprint"] != fingerprint(m):
+                log.warning("state file %s: model %s:%s changed (features, classes or profile); "
+                            "its state is not restored", path, *key)
+                continue
+            load_model(m, d)
+            restored.append(key)
+        staged.received.update({k: int(v) for k, v in doc["received"].items()
+                                if k in staged.received})
+        staged.rejected.update({k: int(v) for k, v in doc["rejected"].items()})
+    except (msgspec.DecodeError, StateFileError, KeyError, TypeError, ValueError,
+            IndexError, AttributeError) as exc:
+        aside = path.with_name(f"{path.name}.corrupt-{int(time.time())}")
+        try:
+            path.rename(aside)
+        except OSError as rename_exc:
+            log.error("state file %s unreadable (%s) and cannot be set aside: %s", path, exc,
+                      rename_exc)
+            return False
+        log.error("state file %s unreadable (%s); moved to %s, starting empty", path, exc, aside)
+        return False
+    with store.lock:
+        store.models = staged.models
+        store.received, store.rejected = staged.received, staged.rejected
+    log.info("state restored from %s: %d model(s)", path, len(restored))
+    return True

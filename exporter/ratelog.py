@@ -1,0 +1,34 @@
+"""Rate-limited logging: a token bucket that reports how many lines it suppressed."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+
+class RateLimitedLog:
+    def __init__(self, logger: logging.Logger, per_second: float = 1.0, burst: int = 5,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.logger = logger
+        self.rate = per_second
+        self.burst = float(burst)
+        self.tokens = float(burst)
+        self.clock = clock
+        self.last = clock()
+        self.suppressed = 0
+
+    def warning(self, message: str, *args: object) -> bool:
+        """Log unless over the rate; returns whether the line was written."""
+        now = self.clock()
+        self.tokens = min(self.burst, self.tokens + (now - self.last) * self.rate)
+        self.last = now
+        if self.tokens < 1.0:
+            self.suppressed += 1
+            return False
+        self.tokens -= 1.0
+        if self.suppressed:
+            message += f" ({self.suppressed} more suppressed)"
+            self.suppressed = 0
+        self.logger.warning(message, *args)
+        return True

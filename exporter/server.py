@@ -1,0 +1,222 @@
+"""The running sidecar: listeners, ingest worker, compute and persist loops, shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+import stat
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry, ProcessCollector
+
+from exporter.app import build_app
+from exporter.compute import compute
+from exporter.config import Config
+from exporter.events import BatchDecoder
+from exporter.ingest import IngestQueue, IngestWorker, Intake
+from exporter.metrics import RuntimeStats, SidecarCollector
+from exporter.persist import restore, save
+from exporter.profile import Profile, load_profile
+from exporter.snapshot import EMPTY, Snapshot
+from exporter.state import Store
+
+log = logging.getLogger("mlmon.serve")
+
+
+def split_host_port(value: str) -> tuple[str, int]:
+    host, _, port = value.rpartition(":")
+    return host.strip("[]") or "0.0.0.0", int(port)
+
+
+def load_profiles(config: Config) -> dict[tuple[str, str], Profile]:
+    """Every configured profile; raises ProfileError naming the file."""
+    return {m.key: load_profile(m.profile) for m in config.models if m.profile is not None}
+
+
+class Sidecar:
+    def __init__(self, config: Config, profiles: dict[tuple[str, str], Profile],
+                 clock: Callable[[], float] = time.time, decode_only: bool = False) -> None:
+        srv = config.server
+        self.config = config
+        self.clock = clock
+        self.started = clock()
+        self.store = Store(config, profiles)
+        self.max_body_bytes = srv.max_body_bytes
+        self.max_line_bytes = srv.max_line_bytes
+        self.queue = IngestQueue(srv.queue_size)
+        self.intake = Intake(self.store, self.queue, srv.max_line_bytes)
+        self.decode_only = decode_only
+        self.worker: IngestWorker | None = None
+        self.stats = RuntimeStats()
+        self.registry = CollectorRegistry()
+        self.registry.register(SidecarCollector(self.store, self.snapshot, self.stats,
+                                                lambda: self.queue.size, srv.queue_size))
+        ProcessCollector(registry=self.registry)
+        self._snapshot: Snapshot = EMPTY
+        self._servers: list[asyncio.AbstractServer] = []
+        self._connections: set[asyncio.Task[None]] = set()
+        self._runner: web.AppRunner | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlmon-compute")
+        self._listening = False
+        self.addresses: dict[str, str] = {}
+
+    @property
+    def ready(self) -> bool:
+        return self._listening
+
+    def snapshot(self) -> Snapshot:
+        return self._snapshot
+
+    # --- start ------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        srv = self.config.server
+        if srv.state_file is not None:
+            restore(self.store, srv.state_file)
+        self.worker = IngestWorker(self.store, BatchDecoder(self.config), self.queue,
+                                   self.clock, self.decode_only)
+        self.worker.start()
+        self._runner = web.AppRunner(build_app(self), access_log=None)
+        await self._runner.setup()
+        host, port = split_host_port(srv.http)
+        site = web.TCPSite(self._runner, host, port)
+        await site.start()
+        bound = self._runner.addresses[0] if self._runner.addresses else (host, port)
+        self.addresses["http"] = f"http://{host}:{bound[1]}"
+        if srv.socket is not None:
+            await self._start_unix(srv.socket, srv.socket_mode)
+        if srv.tcp is not None:
+            thost, tport = split_host_port(srv.tcp)
+            server = await asyncio.start_server(self._handler("tcp"), thost, tport,
+                                                limit=1 << 20)
+            self._servers.append(server)
+            tb = server.sockets[0].getsockname()
+            self.addresses["tcp"] = f"{tb[0]}:{tb[1]}"
+        loop = asyncio.get_running_loop()
+        self._tasks.append(loop.create_task(self._compute_loop()))
+        if srv.state_file is not None:
+            self._tasks.append(loop.create_task(self._persist_loop(srv.state_file)))
+        self._listening = True
+        log.info("mlmon serve listening: %s; models: %s",
+                 " ".join(f"{k}={v}" for k, v in self.addresses.items()),
+                 ", ".join(f"{m.name}:{m.version}" for m in self.config.models))
+
+    async def _start_unix(self, path: Path, mode: int) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            if stat.S_ISSOCK(path.lstat().st_mode):
+                probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                try:
+                    probe.connect(str(path))
+                except OSError:
+                    path.unlink()  # stale socket left by a previous run
+                else:
+                    raise OSError(f"{path}: another process is listening on this socket")
+                finally:
+                    probe.close()
+        server = await asyncio.start_unix_server(self._handler("unix"), str(path),
+                                                 limit=1 << 20)
+        os.chmod(path, mode)
+        self._servers.append(server)
+        self.addresses["unix"] = str(path)
+
+    def _handler(self, transport: str) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter],
+                                                    asyncio.Future[None]]:
+        def handle(reader: asyncio.StreamReader,
+                   writer: asyncio.StreamWriter) -> asyncio.Future[None]:
+            task = asyncio.ensure_future(self.intake.serve_stream(reader, writer, transport))
+            self._connections.add(task)
+            task.add_done_callback(self._connections.discard)
+            return task
+        return handle
+
+    # --- periodic work -----------------------------------------------------------------
+
+    async def compute_now(self) -> Snapshot:
+        loop = asyncio.get_running_loop()
+        snap = await loop.run_in_executor(self._executor, compute, self.store, self.clock)
+        self._snapshot = snap
+        self.stats.observe_compute(snap.duration)
+        return snap
+
+    async def _compute_loop(self) -> None:
+        while True:
+            try:
+                await self.compute_now()
+            except Exception:
+                log.exception("compute cycle failed; keeping the previous snapshot")
+            await asyncio.sleep(self.config.compute_interval)
+
+    async def save_state(self, path: Path) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            size = await loop.run_in_executor(None, save, self.store, path)
+            log.debug("state written to %s (%d bytes)", path, size)
+            result = "ok"
+        except OSError as exc:
+            log.error("cannot write state file %s: %s", path, exc)
+            result = "error"
+        with self.stats.lock:
+            self.stats.saves[result] += 1
+
+    async def _persist_loop(self, path: Path) -> None:
+        while True:
+            await asyncio.sleep(self.config.server.state_interval)
+            await self.save_state(path)
+
+    # --- stop ---------------------------------------------------------------------------
+
+    async def stop(self) -> None:
+        """Stop accepting, drain the queue, write the state."""
+        self._listening = False
+        for server in self._servers:
+            server.close()
+        for t in self._tasks:
+            t.cancel()
+        for t in list(self._connections):
+            t.cancel()
+        await asyncio.gather(*self._tasks, *self._connections, return_exceptions=True)
+        for server in self._servers:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(server.wait_closed(), 1.0)
+        if self._runner is not None:
+            await self._runner.cleanup()
+        self.queue.close()
+        if self.worker is not None:
+            await asyncio.get_running_loop().run_in_executor(None, self.worker.join)
+        if self.config.server.state_file is not None:
+            await self.save_state(self.config.server.state_file)
+        sock = self.config.server.socket
+        if sock is not None and "unix" in self.addresses:
+            with contextlib.suppress(OSError):
+                sock.unlink()
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+async def serve(sidecar: Sidecar, stop: asyncio.Event | None = None) -> int:
+    """Run until SIGTERM/SIGINT (or ``stop``); returns the exit code."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    await sidecar.start()
+    await stop.wait()
+    log.info("shutting down: draining %d queued events", sidecar.queue.size)
+    timeout = sidecar.config.server.shutdown_timeout
+    try:
+        await asyncio.wait_for(sidecar.stop(), timeout)
+    except TimeoutError:
+        log.error("shutdown did not finish within %.1fs; exiting anyway", timeout)
+        return 1
+    log.info("stopped")
+    return 0

@@ -1,0 +1,303 @@
+"""Mutable per-(model, version) state: windows, bucket counters, label join.
+
+Only the ingest worker mutates it (under ``Store.lock``); the compute thread
+takes a consistent ``copy`` under the same lock and works on that.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from exporter.buckets import CategoricalBuckets, NumericBuckets
+from exporter.config import Config, ModelConfig
+from exporter.events import Envelope, ModelBatch
+from exporter.labels import JoinCounters, JoinTable, PairWindow, Pending
+from exporter.metric_names import REJECT_REASONS, TRANSPORTS
+from exporter.profile import CategoricalProfile, NumericProfile, Profile, to_reference
+from exporter.stats.drift import CategoricalReference, NumericReference
+from exporter.window import Ring
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    name: str
+    kind: str  # "numeric" | "categorical"
+    column: int  # column in the numeric or categorical ring
+    numeric: NumericBuckets | None
+    categorical: CategoricalBuckets | None
+    reference: NumericReference | CategoricalReference | None = None  # None: no drift
+
+
+class ModelState:
+    def __init__(self, config: ModelConfig, profile: Profile | None) -> None:
+        self.config = config
+        self.profile = profile
+        self.classes = config.prediction.classes
+        self.class_index = {c: i for i, c in enumerate(self.classes)}
+        self.features: list[FeatureSpec] = []
+        n_num = n_cat = 0
+        for f in config.features:
+            ref = _feature_profile(profile, f.name)
+            if f.kind == "numeric":
+                nb = NumericBuckets(ref) if isinstance(ref, NumericProfile) else None
+                self.features.append(FeatureSpec(f.name, "numeric", n_num, nb, None,
+                                                 _reference(ref, NumericReference)))
+                n_num += 1
+            else:
+                cp = ref if isinstance(ref, CategoricalProfile) else None
+                cb = CategoricalBuckets(cp, config.max_categories)
+                self.features.append(FeatureSpec(f.name, "categorical", n_cat, None, cb,
+                                                 _reference(cp, CategoricalReference)))
+                n_cat += 1
+        self.prediction = self._prediction_spec(profile)
+        size = config.window.size
+        self.numeric = Ring(size, n_num, np.float64, np.nan)
+        self.categorical = Ring(size, n_cat, np.int32, -1)
+        self.pred = Ring(size, 2, np.float64, np.nan)  # value, class index (NaN = none)
+        self.buckets: dict[str, NDArray[np.int64]] = {}
+        for spec in [*self.features, self.prediction]:
+            if spec.numeric is not None:
+                self.buckets[spec.name] = np.zeros(len(spec.numeric.edges) + 1, dtype=np.int64)
+            elif spec.categorical is not None:
+                self.buckets[spec.name] = np.zeros(spec.categorical.size, dtype=np.int64)
+        self.missing: dict[str, int] = {s.name: 0 for s in [*self.features, self.prediction]}
+        self.predictions_total = 0
+        self.join_counters = JoinCounters()
+        self.join = JoinTable(config.labels.ttl, config.labels.max_pending, len(self.classes),
+                              self.join_counters)
+        self.pairs = PairWindow(config.labels.window, len(self.classes))
+        self.numeric_index = [s.column for s in self.features if s.kind == "numeric"]
+
+    def _prediction_spec(self, profile: Profile | None) -> FeatureSpec:
+        from exporter.metric_names import PREDICTION_FEATURE
+
+        ref = profile.prediction if profile is not None else None
+        if isinstance(ref, NumericProfile):
+            return FeatureSpec(PREDICTION_FEATURE, "numeric", 0, NumericBuckets(ref), None,
+                               _reference(ref, NumericReference))
+        if self.config.prediction.kind == "classification":
+            cp = ref if isinstance(ref, CategoricalProfile) else None
+            cb = CategoricalBuckets(cp, max(len(self.classes), 1))
+            if cp is None:
+                cb.code_names(list(self.classes))  # fix the bucket order to the class order
+            return FeatureSpec(PREDICTION_FEATURE, "categorical", 1, None, cb,
+                               _reference(cp, CategoricalReference))
+        return FeatureSpec(PREDICTION_FEATURE, "numeric", 0, None, None)
+
+    # --- update ---------------------------------------------------------------------------
+
+    def update(self, batch: ModelBatch, now: float, rejected: Counter[str]) -> None:
+        """Apply one decoded batch; bad predictions or labels are counted in ``rejected``."""
+        events = batch.events
+        values, classes, probas, ok = self._predictions(events)
+        assert batch.is_prediction is not None
+        is_pred = batch.is_prediction
+        bad = int((~ok & is_pred).sum())
+        if bad:
+            rejected["bad_type"] += bad
+        take = ok & is_pred
+        n = int(take.sum())
+        if n:
+            received = np.full(n, now)
+            assert batch.numeric is not None and batch.categorical is not None
+            num = batch.numeric[take]
+            self.numeric.extend(num, received)
+            cat = np.empty((n, len(self.features) - num.shape[1]), dtype=np.int32)
+            for spec in self.features:
+                if spec.kind == "numeric":
+                    col = num[:, spec.column]
+                    self.missing[spec.name] += int(np.isnan(col).sum())
+                    if spec.numeric is not None:
+                        self.buckets[spec.name] += spec.numeric.counts(col)
+                else:
+                    assert spec.categorical is not None
+                    codes = spec.categorical.code(batch.categorical[take][:, spec.column])
+                    cat[:, spec.column] = codes
+                    self.missing[spec.name] += int((codes < 0).sum())
+                    self.buckets[spec.name] += spec.categorical.counts(codes)
+            self.categorical.extend(cat, received)
+            pv, pc = values[take], classes[take]
+            self.pred.extend(np.column_stack([pv, pc]), received)
+            self._count_prediction(pv, pc)
+            self.predictions_total += n
+        self._labels(events, values, classes, probas, take, is_pred, now, rejected)
+
+    def _count_prediction(self, values: NDArray[np.float64], classes: NDArray[np.float64]) -> None:
+        spec = self.prediction
+        if spec.numeric is not None:
+            self.buckets[spec.name] += spec.numeric.counts(values)
+            self.missing[spec.name] += int(np.isnan(values).sum())
+        elif spec.categorical is not None:
+            codes = self._class_codes(classes)
+            self.buckets[spec.name] += spec.categorical.counts(codes)
+            self.missing[spec.name] += int((codes < 0).sum())
+        else:
+            self.missing[spec.name] += int(np.isnan(values).sum())
+
+    def _class_codes(self, classes: NDArray[np.float64]) -> NDArray[np.int32]:
+        """Bucket codes of predicted class indices in the __prediction__ categorical buckets."""
+        spec = self.prediction.categorical
+        assert spec is not None
+        names: list[str | None] = [*self.classes, None]
+        lut = spec.code_names(names)  # class index -> bucket, last entry for "no class"
+        idx = np.where(np.isnan(classes), len(self.classes), classes).astype(np.int64)
+        return lut[idx]
+
+    def _predictions(self, events: list[Envelope]) -> tuple[
+            NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_]]:
+        """Numeric value, class index (NaN = none), probabilities and validity per event."""
+        n = len(events)
+        raw = [e.prediction for e in events]
+        probas = np.full((n, len(self.classes)), np.nan)
+        try:
+            values = np.array(raw, dtype=np.float64)  # fast path: numbers and None only
+            ok = np.ones(n, dtype=bool)
+            classes = self._classes_of_scores(values)
+            if self.config.prediction.kind == "classification" and len(self.classes) != 2:
+                classes[:] = np.nan  # a single score has no class for multi-class models
+            return values, classes, probas, ok
+        except (TypeError, ValueError):
+            pass
+        values = np.full(n, np.nan)
+        classes = np.full(n, np.nan)
+        ok = np.ones(n, dtype=bool)
+        regression = self.config.prediction.kind == "regression"
+        for i, p in enumerate(raw):
+            if p is None:
+                continue
+            if isinstance(p, float | int):
+                values[i] = p
+                if not regression and len(self.classes) == 2:
+                    classes[i] = 1.0 if p >= 0.5 else 0.0
+            elif regression:
+                ok[i] = False
+            elif isinstance(p, str):
+                c = self.class_index.get(p)
+                ok[i] = c is not None
+                classes[i] = np.nan if c is None else c
+            else:
+                vec = tuple(float(p.get(c, 0.0)) for c in self.classes)
+                if not p or any(k not in self.class_index for k in p) or not all(
+                        math.isfinite(x) and 0.0 <= x <= 1.0 for x in vec):
+                    ok[i] = False
+                    continue
+                probas[i] = vec
+                classes[i] = int(np.argmax(vec))
+                values[i] = vec[1] if len(vec) == 2 else np.nan
+        return values, classes, probas, ok
+
+    def _classes_of_scores(self, values: NDArray[np.float64]) -> NDArray[np.float64]:
+        if self.config.prediction.kind != "classification":
+            return np.full(len(values), np.nan)
+        return np.where(np.isnan(values), np.nan, (values >= 0.5).astype(np.float64))
+
+    def _labels(self, events: list[Envelope], values: NDArray[np.float64],
+                classes: NDArray[np.float64], probas: NDArray[np.float64],
+                take: NDArray[np.bool_], is_pred: NDArray[np.bool_], now: float,
+                rejected: Counter[str]) -> None:
+        self.join.expire(now)
+        n = len(events)
+        ids = [e.id for e in events]
+        if ids.count(None) == n:
+            return
+        labels = [e.label for e in events]
+        ts = np.array([e.ts for e in events], dtype=np.float64)
+        ts[~np.isfinite(ts)] = now
+        has_id = np.array([i is not None for i in ids], dtype=bool)
+        no_label = np.array([x is None for x in labels], dtype=bool)
+        wait = np.flatnonzero(take & has_id & no_label)
+        if len(wait):
+            rows = np.column_stack([np.full(n, now), ts, values, classes, probas])[wait]
+            self.join.add_many([ids[i] for i in wait.tolist()], rows)  # type: ignore[misc]
+        if no_label.all():
+            return
+        joined: list[tuple[float, Pending]] = []
+        for i in np.flatnonzero(~no_label).tolist():
+            label = labels[i]
+            assert label is not None
+            y = self._label_value(label)
+            if y is None:
+                rejected["bad_type"] += 1
+                continue
+            if is_pred[i]:
+                if take[i]:
+                    self.join_counters.labels += 1
+                    row = probas[i]
+                    given = None if np.isnan(row).any() or not len(row) else tuple(row.tolist())
+                    joined.append((y, Pending(float(ts[i]), float(values[i]), float(classes[i]),
+                                              given)))
+                continue
+            self.join_counters.labels += 1
+            ident = ids[i]
+            assert ident is not None
+            entry = self.join.take(ident)
+            if entry is not None:
+                joined.append((y, entry))
+        if joined:
+            self._join(joined, now)
+
+    def _label_value(self, label: float | str) -> float | None:
+        if self.config.prediction.kind == "regression":
+            if isinstance(label, str):
+                return None
+            return float(label) if math.isfinite(label) else None
+        if isinstance(label, float | int) and not isinstance(label, str):
+            if not math.isfinite(label) or label != int(label):
+                return None
+            label = str(int(label))
+        c = self.class_index.get(label)
+        return None if c is None else float(c)
+
+    def _join(self, joined: list[tuple[float, Pending]], now: float) -> None:
+        k = len(self.classes)
+        rows = np.full((len(joined), 3 + k), np.nan)
+        rows[:, 0] = [y for y, _ in joined]
+        rows[:, 1] = [p.cls for _, p in joined]
+        rows[:, 2] = [p.value for _, p in joined]
+        for r, (_, p) in enumerate(joined):
+            if p.proba is not None:
+                rows[r, 3:] = p.proba
+        self.pairs.extend(rows, np.full(len(joined), now))
+        self.join.record_delays(now - np.array([p.ts for _, p in joined], dtype=np.float64))
+        self.join_counters.joined += len(joined)
+
+
+def _reference(profile: NumericProfile | CategoricalProfile | None,
+               kind: type[NumericReference] | type[CategoricalReference],
+               ) -> NumericReference | CategoricalReference | None:
+    if profile is None:
+        return None
+    ref = to_reference(profile)
+    return ref if isinstance(ref, kind) else None
+
+
+def _feature_profile(profile: Profile | None,
+                     name: str) -> NumericProfile | CategoricalProfile | None:
+    if profile is None:
+        return None
+    try:
+        return profile.feature(name)
+    except KeyError:
+        return None
+
+
+class Store:
+    """All model states plus the transport/rejection counters, behind one lock."""
+
+    def __init__(self, config: Config, profiles: dict[tuple[str, str], Profile]) -> None:
+        self.lock = threading.Lock()
+        self.config = config
+        self.profiles = profiles
+        self.models = {m.key: ModelState(m, profiles.get(m.key)) for m in config.models}
+        self.received: dict[str, int] = dict.fromkeys(TRANSPORTS, 0)
+        self.rejected: dict[str, int] = dict.fromkeys(REJECT_REASONS, 0)
+
+    def reject(self, reasons: Counter[str] | dict[str, int]) -> None:
+        for reason, n in reasons.items():
+            self.rejected[reason] = self.rejected.get(reason, 0) + n
