@@ -1,8 +1,10 @@
 """Two-sample Kolmogorov–Smirnov test against a pre-sorted reference.
 
 D = sup_x |F_ref(x) − F_cur(x)| over the right-continuous empirical CDFs; it is
-bit-for-bit the statistic of ``scipy.stats.ks_2samp`` (ties included), because
-it is evaluated at the same pooled points with the same integer counts.
+bit-for-bit the statistic of ``scipy.stats.ks_2samp(..., method="asymp")`` (ties
+included), because it is evaluated at the same pooled points with the same
+integer counts. (scipy's exact method snaps D to the lattice k/lcm(n, m), which
+can move the last bit.)
 
 p-value (two-sided), ``method``:
 
@@ -10,7 +12,8 @@ p-value (two-sided), ``method``:
   survival function of the finite-n Kolmogorov distribution ``scipy.stats.kstwo``
   at D with n_e = round(n·m / (n + m)) (numpy round-half-to-even of the float
   product, as scipy computes it; Hodges 1958, Simard & L'Ecuyer 2011). Equal to
-  scipy to floating-point identity. Its cost depends on D: microseconds for
+  scipy to floating-point identity, except 1 value vs 1 value (n_e rounds to 0,
+  scipy gives NaN): p = 1 here. Its cost depends on D: microseconds for
   undrifted windows, but a few ms per call when 2.2 ≤ n_e·D² < 370 (scipy
   evaluates the exact one-sided Smirnov sum there).
 - ``"kstwobign"``: the limiting Kolmogorov distribution,
@@ -54,7 +57,11 @@ def ks_pvalue(d: float, n_ref: int, n_cur: int, method: KSMethod = DEFAULT_KS_ME
     big, small = sorted([float(n_ref), float(n_cur)], reverse=True)
     en = big * small / (big + small)
     if method == "asymp":
-        p = float(sps.kstwo.sf(d, np.round(en)))
+        n_e = np.round(en)
+        if n_e < 1:
+            # 1 vs 1 value: n_e rounds to 0 and scipy returns NaN; one pair is no evidence.
+            return 1.0
+        p = float(sps.kstwo.sf(d, n_e))
     elif method == "kstwobign":
         p = float(special.kolmogorov(d * np.sqrt(en)))  # = kstwobign.sf, without its overhead
     else:

@@ -1,0 +1,144 @@
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import stats as sps
+from scipy.spatial.distance import jensenshannon
+
+from exporter.stats.drift import (
+    CategoricalReference,
+    DriftThresholds,
+    FeatureDrift,
+    NumericReference,
+    categorical_drift,
+    drift_share,
+    numeric_drift,
+)
+from exporter.stats.severity import Severity
+
+REF = np.random.default_rng(21).normal(size=20_000)
+
+
+def _reference(values: np.ndarray, sample: int = 5_000) -> NumericReference:
+    edges = np.unique(np.quantile(values, np.arange(1, 10) / 10))
+    counts, _ = np.histogram(values, np.concatenate(([-np.inf], edges, [np.inf])))
+    return NumericReference(edges, counts.astype(np.int64), np.sort(values[:sample]))
+
+
+def _hand_psi(ref: np.ndarray, cur: np.ndarray, eps: float = 1e-4) -> float:
+    r = np.maximum(ref / ref.sum(), eps)
+    c = np.maximum(cur / cur.sum(), eps)
+    r, c = r / r.sum(), c / c.sum()
+    return float(np.sum((c - r) * np.log(c / r)))
+
+
+def test_numeric_drift_equals_scipy() -> None:
+    ref = _reference(REF)
+    cur = np.random.default_rng(4).normal(0.4, 1.0, size=3_000)
+    cur[::100] = np.nan  # missing values are ignored
+    got = numeric_drift("amount", ref, cur, DriftThresholds())
+    valid = cur[~np.isnan(cur)]
+    bins = np.concatenate(([-np.inf], ref.edges, [np.inf]))
+    counts, _ = np.histogram(valid, bins)
+    ks = sps.ks_2samp(ref.sample_sorted, valid, method="asymp")
+    assert got.name == "amount" and got.kind == "numeric" and got.samples == valid.size
+    np.testing.assert_array_equal(got.current_counts, counts)
+    assert got.psi == pytest.approx(_hand_psi(ref.counts, counts), rel=1e-12)
+    assert got.ks_statistic == float(ks.statistic)
+    assert got.ks_pvalue == pytest.approx(float(ks.pvalue), rel=1e-9, abs=1e-300)
+    assert got.wasserstein == pytest.approx(
+        float(sps.wasserstein_distance(ref.sample_sorted, valid)), rel=1e-12)
+    assert got.jensen_shannon == pytest.approx(
+        float(jensenshannon(ref.counts, counts, base=2)), rel=1e-12)
+    p, q = ref.counts / ref.counts.sum(), counts / counts.sum()
+    assert got.hellinger == pytest.approx(math.sqrt(1 - np.sum(np.sqrt(p * q))), rel=1e-12)
+    assert got.chi2_statistic is None and got.chi2_pvalue is None
+    assert got.psi is not None and got.psi >= 0.1 and got.severity is not None
+    assert got.severity >= Severity.MEDIUM
+
+
+def test_kstwobign_option() -> None:
+    ref = _reference(REF)
+    cur = np.random.default_rng(8).normal(0.1, 1.0, size=2_000)
+    got = numeric_drift("x", ref, cur, DriftThresholds(), ks_method="kstwobign")
+    d = float(sps.ks_2samp(ref.sample_sorted, cur, method="asymp").statistic)
+    en = 5000 * 2000 / 7000
+    assert got.ks_statistic == d
+    assert got.ks_pvalue == pytest.approx(float(sps.kstwobign.sf(d * math.sqrt(en))), rel=1e-12)
+
+
+def test_below_min_samples_every_statistic_is_none() -> None:
+    ref = _reference(REF)
+    cur = np.concatenate((np.full(99, 5.0), [np.nan] * 50))
+    got = numeric_drift("x", ref, cur, DriftThresholds(min_samples=100))
+    assert got.samples == 99
+    stats = (got.psi, got.ks_statistic, got.ks_pvalue, got.chi2_statistic, got.chi2_pvalue,
+             got.wasserstein, got.jensen_shannon, got.hellinger, got.severity)
+    assert all(s is None for s in stats)
+    assert got.current_counts.sum() == 99 and got.current_counts[-1] == 99
+    empty = numeric_drift("x", ref, np.array([]), DriftThresholds(min_samples=0))
+    assert empty.samples == 0 and empty.psi is None
+
+
+def test_numeric_reference_shape_checked() -> None:
+    bad = NumericReference(np.array([0.0, 1.0]), np.array([1, 2]), np.array([0.5]))
+    with pytest.raises(ValueError, match="edges"):
+        numeric_drift("x", bad, np.ones(10), DriftThresholds(min_samples=1))
+
+
+def test_categorical_drift_with_unseen_categories() -> None:
+    ref = CategoricalReference(np.array([600, 300, 100, 0]))  # a, b, c, __other__
+    cur = np.array([200, 150, 0, 150])  # c vanished, unseen values in __other__
+    got = categorical_drift("country", ref, cur, DriftThresholds(min_samples=100))
+    table = np.array([ref.counts, cur])
+    chi = sps.chi2_contingency(table)
+    assert got.kind == "categorical" and got.samples == 500
+    assert got.chi2_statistic == pytest.approx(float(chi.statistic), rel=1e-9)
+    assert got.chi2_pvalue == pytest.approx(float(chi.pvalue), rel=1e-9, abs=1e-300)
+    assert got.psi == pytest.approx(_hand_psi(ref.counts, cur), rel=1e-12)
+    assert got.jensen_shannon == pytest.approx(float(jensenshannon(ref.counts, cur, base=2)),
+                                               rel=1e-12)
+    assert got.severity is Severity.HIGH
+    assert got.ks_statistic is None and got.wasserstein is None
+    np.testing.assert_array_equal(got.current_counts, cur)
+
+
+def test_categorical_bucket_mismatch_raises() -> None:
+    with pytest.raises(ValueError, match="__other__"):
+        categorical_drift("c", CategoricalReference(np.array([1, 2, 0])), np.array([1, 2]),
+                          DriftThresholds())
+
+
+def _fd(sev: Severity | None) -> FeatureDrift:
+    return FeatureDrift("f", "numeric", 0, None, None, None, None, None, None, None, None, sev,
+                        np.zeros(1, dtype=np.int64))
+
+
+def test_drift_share() -> None:
+    drifts = [_fd(Severity.LOW), _fd(Severity.MEDIUM), _fd(Severity.HIGH), _fd(None)]
+    assert drift_share(drifts) == pytest.approx(2 / 3)
+    assert drift_share([_fd(None)]) == 0.0
+    assert drift_share([]) == 0.0
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(-30, 30).map(lambda v: v / 10), min_size=1, max_size=80),
+       st.randoms(use_true_random=False))
+def test_property_window_order_irrelevant(values: list[float], rnd: object) -> None:
+    ref = _reference(REF, sample=300)
+    shuffled = list(values)
+    rnd.shuffle(shuffled)  # type: ignore[attr-defined]
+    t = DriftThresholds(min_samples=1)
+    a = numeric_drift("x", ref, np.array(values), t)
+    b = numeric_drift("x", ref, np.array(shuffled), t)
+    assert (a.psi, a.ks_statistic, a.ks_pvalue, a.jensen_shannon, a.hellinger) == (
+        b.psi, b.ks_statistic, b.ks_pvalue, b.jensen_shannon, b.hellinger)
+    assert a.wasserstein == pytest.approx(b.wasserstein, rel=1e-12)
+    assert a.psi is not None and a.psi >= 0.0
+    assert a.ks_pvalue is not None and 0.0 <= a.ks_pvalue <= 1.0
+    assert a.ks_statistic == float(sps.ks_2samp(ref.sample_sorted, values,
+                                                method="asymp").statistic)

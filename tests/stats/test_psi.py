@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from exporter.stats.psi import EPSILON, psi, smoothed_proportions
+
+
+def test_psi_hand_computed() -> None:
+    ref = np.array([50, 30, 20])
+    cur = np.array([30, 30, 40])
+    r = [0.5, 0.3, 0.2]
+    c = [0.3, 0.3, 0.4]
+    expected = sum((ci - ri) * math.log(ci / ri) for ci, ri in zip(c, r, strict=True))
+    assert psi(ref, cur) == pytest.approx(expected, rel=1e-12)
+
+
+def test_empty_bin_is_smoothed_with_epsilon() -> None:
+    ref = np.array([0, 50, 50])
+    cur = np.array([10, 45, 45])
+    # reference [0, .5, .5] -> floored [eps, .5, .5] / (1 + eps)
+    r = np.array([EPSILON, 0.5, 0.5]) / (1 + EPSILON)
+    c = np.array([0.1, 0.45, 0.45])
+    np.testing.assert_allclose(smoothed_proportions(ref), r, rtol=1e-15)
+    expected = float(np.sum((c - r) * np.log(c / r)))
+    assert psi(ref, cur) == pytest.approx(expected, rel=1e-12)
+    assert math.isfinite(psi(ref, cur))
+
+
+def test_psi_against_numpy_histogram() -> None:
+    rng = np.random.default_rng(5)
+    ref = rng.normal(size=20_000)
+    cur = rng.normal(0.5, 1.0, size=5_000)
+    edges = np.quantile(ref, np.arange(1, 10) / 10)
+    bins = np.concatenate(([-np.inf], edges, [np.inf]))
+    rc, _ = np.histogram(ref, bins)
+    cc, _ = np.histogram(cur, bins)
+    r, c = rc / rc.sum(), cc / cc.sum()  # no empty bins here, smoothing is a no-op
+    assert psi(rc, cc) == pytest.approx(float(np.sum((c - r) * np.log(c / r))), rel=1e-12)
+
+
+def test_bad_input_raises() -> None:
+    with pytest.raises(ValueError, match="mismatch"):
+        psi(np.array([1, 2]), np.array([1, 2, 3]))
+    with pytest.raises(ValueError, match="sum to zero"):
+        psi(np.array([1, 2]), np.array([0, 0]))
+    with pytest.raises(ValueError, match="non-negative"):
+        smoothed_proportions(np.array([1, -1]))
+
+
+counts = st.lists(st.integers(0, 10_000), min_size=1, max_size=12)
+
+
+@given(counts, st.data())
+def test_psi_non_negative_and_zero_for_identical(ref: list[int], data: st.DataObject) -> None:
+    cur = data.draw(st.lists(st.integers(0, 10_000), min_size=len(ref), max_size=len(ref)))
+    if sum(ref) == 0 or sum(cur) == 0:
+        return
+    r, c = np.array(ref), np.array(cur)
+    assert psi(r, c) >= 0.0
+    assert psi(r, r) == 0.0
+    assert psi(r * 3, r) == pytest.approx(0.0, abs=1e-12)  # proportions, not counts
+    perm = np.random.default_rng(len(ref)).permutation(len(ref))
+    assert psi(r[perm], c[perm]) == pytest.approx(psi(r, c), rel=1e-9, abs=1e-15)
