@@ -236,14 +236,19 @@ def read_chunks(path: str | Path, columns: Mapping[str, ColumnKind], *,
         for rows, data in raw_batches(file, fmt, numeric, other, chunk_rows):
             if rows == 0:
                 continue
-            pending.append(_convert(file, columns, data, start + have, rows))
-            have += rows
-            while have >= chunk_rows:
-                joined = _join(pending)
-                yield _cut(joined, 0, chunk_rows)
-                pending = [_cut(joined, chunk_rows, joined.rows)] if have > chunk_rows else []
-                have -= chunk_rows
-                start += chunk_rows
+            for a in range(0, rows, chunk_rows):
+                # Convert a chunk-sized slice at a time (slices of raw columns are views
+                # or small lists), so memory follows chunk_rows, not the format's batches.
+                b = min(rows, a + chunk_rows)
+                piece = {c: v[a:b] for c, v in data.items()} if rows > chunk_rows else data
+                pending.append(_convert(file, columns, piece, start + have, b - a))
+                have += b - a
+                while have >= chunk_rows:
+                    joined = _join(pending)
+                    yield _cut(joined, 0, chunk_rows)
+                    pending = [_cut(joined, chunk_rows, joined.rows)] if have > chunk_rows else []
+                    have -= chunk_rows
+                    start += chunk_rows
         if have:
             yield _join(pending)
     except ReadError:

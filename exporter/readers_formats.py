@@ -14,7 +14,7 @@ FORMATS: dict[str, InputFormat] = {
     ".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl",
     ".ndjson": "jsonl",
 }
-CSV_BLOCK_BYTES = 1 << 22
+CSV_BLOCK_BYTES = 1 << 20
 # Column values of one raw batch: a float64 array (typed numeric input), an object
 # array of str/None (typed string input) or a list of Python values.
 RawColumn = np.ndarray[Any, Any] | list[Any]
@@ -78,7 +78,7 @@ def _csv(path: Path, numeric: list[str], other: list[str]) -> Iterator[RawBatch]
         done += batch.num_rows
         cols: dict[str, RawColumn] = {}
         for c in numeric:
-            cols[c] = batch.column(c).to_numpy(zero_copy_only=False).astype(np.float64)
+            cols[c] = np.asarray(batch.column(c).to_numpy(zero_copy_only=False), np.float64)
         for c in other:
             cols[c] = batch.column(c).to_numpy(zero_copy_only=False)
         yield batch.num_rows, cols

@@ -1,0 +1,307 @@
+"""Profiles: numpy oracles, determinism across formats, strict loading, bounded memory."""
+
+from __future__ import annotations
+
+import gc
+import json
+import tracemalloc
+from collections import Counter
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import pytest
+
+from exporter.config import FeatureConfig, ModelConfig, PredictionConfig, load_config
+from exporter.profile import (
+    CategoricalProfile,
+    NumericProfile,
+    ProfileError,
+    build_profile,
+    load_profile,
+    save_profile,
+    to_reference,
+)
+from exporter.stats.drift import CategoricalReference, NumericReference
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "exporter" / "data" / "examples"
+QS = (0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
+
+
+def model(classes: tuple[str, ...] | None = ("0", "1"), **over: Any) -> ModelConfig:
+    base: dict[str, Any] = dict(
+        name="m", version="1",
+        prediction=(PredictionConfig("regression") if classes is None
+                    else PredictionConfig("classification", classes)),
+        features=(FeatureConfig("x", "numeric"), FeatureConfig("y", "numeric"),
+                  FeatureConfig("c", "categorical")),
+    )
+    return ModelConfig(**(base | over))
+
+
+def data(n: int, seed: int = 11) -> dict[str, list[Any]]:
+    rng = np.random.default_rng(seed)
+    x = np.round(rng.normal(10, 3, n), 4)
+    y = np.round(rng.exponential(2, n), 0)  # rounded: many ties
+    c = rng.choice(np.array(["DE", "FR", "US", "GB"], dtype=object), n, p=[0.4, 0.3, 0.2, 0.1])
+    xs: list[float | None] = x.tolist()
+    cs: list[str | None] = c.tolist()
+    for i in range(0, n, 13):
+        xs[i] = None
+    for i in range(5, n, 17):
+        cs[i] = None
+    return {"x": xs, "y": y.tolist(), "c": cs, "prediction": np.round(rng.random(n), 4).tolist()}
+
+
+def write(tmp_path: Path, cols: dict[str, list[Any]], stem: str = "d") -> dict[str, Path]:
+    table = pa.table(cols)
+    paths = {"csv": tmp_path / f"{stem}.csv", "parquet": tmp_path / f"{stem}.parquet",
+             "jsonl": tmp_path / f"{stem}.jsonl"}
+    pacsv.write_csv(table, paths["csv"])
+    pq.write_table(table, paths["parquet"], row_group_size=1000)
+    with paths["jsonl"].open("w", encoding="utf-8") as fh:
+        for row in table.to_pylist():
+            fh.write(json.dumps(row) + "\n")
+    return paths
+
+
+def finite(values: list[Any]) -> np.ndarray[Any, np.dtype[np.float64]]:
+    return np.array([v for v in values if v is not None], dtype=np.float64)
+
+
+def oracle_counts(values: np.ndarray[Any, Any], edges: tuple[float, ...]) -> list[int]:
+    bounds = [-np.inf, *edges, np.inf]
+    return [int(((values >= lo) & (values < hi)).sum()) for lo, hi in pairwise(bounds)]
+
+
+def test_small_file_profile_equals_numpy(tmp_path: Path) -> None:
+    cols = data(3000)
+    paths = write(tmp_path, cols)
+    p = build_profile(model(), paths["csv"], chunk_rows=512)
+    assert (p.model, p.version, p.rows) == ("m", "1", 3000)
+    for name in ("x", "y"):
+        f = p.feature(name)
+        assert isinstance(f, NumericProfile)
+        v = finite(cols[name])
+        # Whole column fits the sample: edges and quantiles are numpy's on all the data.
+        assert f.sample == tuple(np.sort(v))
+        assert f.edges == tuple(np.unique(np.quantile(v, np.arange(1, 10) / 10)))
+        assert list(f.counts) == oracle_counts(v, f.edges)
+        s = f.summary
+        assert (s.count, s.missing) == (v.size, 3000 - v.size)
+        assert s.mean == pytest.approx(v.mean(), rel=1e-12)
+        assert s.std == pytest.approx(v.std(), rel=1e-12)
+        assert (s.min, s.max) == (v.min(), v.max())
+        assert s.quantiles == tuple((q, float(np.quantile(v, q))) for q in QS)
+    assert len(p.feature("y").edges) < 9  # ties collapsed duplicate edges
+    c = p.feature("c")
+    assert isinstance(c, CategoricalProfile)
+    counts = Counter(v for v in cols["c"] if v is not None)
+    assert c.categories == ("DE", "FR", "GB", "US")
+    assert c.counts == (counts["DE"], counts["FR"], counts["GB"], counts["US"], 0)
+    assert c.missing == sum(1 for v in cols["c"] if v is None)
+    pred = p.prediction
+    assert isinstance(pred, NumericProfile) and pred.name == "__prediction__"
+    assert list(pred.counts) == oracle_counts(np.array(cols["prediction"]), pred.edges)
+
+
+def test_large_file_sample_is_bounded_exact_bins_and_moments(tmp_path: Path) -> None:
+    cols = data(25_000)
+    paths = write(tmp_path, cols)
+    p = build_profile(model(sample_size=2000), paths["csv"], chunk_rows=4096)
+    f = p.feature("x")
+    assert isinstance(f, NumericProfile)
+    v = finite(cols["x"])
+    assert len(f.sample) == 2000 and list(f.sample) == sorted(f.sample)
+    assert not Counter(f.sample) - Counter(v.tolist())  # a sub-multiset of the data
+    assert f.edges == tuple(np.unique(np.quantile(np.array(f.sample), np.arange(1, 10) / 10)))
+    assert list(f.counts) == oracle_counts(v, f.edges)  # pass 2 counts every row
+    assert f.summary.mean == pytest.approx(v.mean(), rel=1e-12)
+    assert f.summary.std == pytest.approx(v.std(), rel=1e-12)
+    assert f.summary.quantiles == tuple((q, float(np.quantile(f.sample, q))) for q in QS)
+    # A uniform sample: its median is close to the data's (sd of the estimate ~ 0.08 here).
+    assert abs(np.median(f.sample) - np.median(v)) < 0.4
+
+
+def test_build_is_deterministic_and_identical_across_formats(tmp_path: Path) -> None:
+    paths = write(tmp_path, data(12_000))
+    cfg = model(sample_size=1500)
+    outs = []
+    for i, fmt in enumerate(("csv", "csv", "parquet", "jsonl")):
+        out = tmp_path / f"p{i}.json"
+        save_profile(build_profile(cfg, paths[fmt], chunk_rows=2048), out)
+        outs.append(out.read_bytes())
+    assert outs[0] == outs[1] == outs[2] == outs[3]
+    assert b"\n" not in outs[0][:-1] and b"timestamp" not in outs[0]
+
+
+def test_categories_beyond_max_fold_into_other_with_ties_by_name(tmp_path: Path) -> None:
+    values = ["b"] * 5 + ["a"] * 5 + ["c"] * 5 + ["d"] * 9 + ["e"] * 2 + [None] * 3
+    path = tmp_path / "c.csv"
+    pacsv.write_csv(pa.table({"c": values, "n": list(range(len(values)))}), path)
+    cfg = model(features=(FeatureConfig("c", "categorical"),), max_categories=3)
+    c = build_profile(cfg, path).feature("c")
+    assert isinstance(c, CategoricalProfile)
+    # d (9) then a, b (5 each, chosen over c by name); c and e go to __other__.
+    assert c.categories == ("a", "b", "d")
+    assert c.counts == (5, 5, 9, 5 + 2)
+    assert c.missing == 3
+
+
+def test_many_distinct_categories_are_recounted_exactly(tmp_path: Path) -> None:
+    # More distinct values than the pass-1 table keeps: pass 2 recounts the chosen ones.
+    values = [f"u{i:05d}" for i in range(30_000)] + ["hot"] * 50 + ["warm"] * 40
+    path = tmp_path / "c.csv"
+    pacsv.write_csv(pa.table({"c": values}), path)
+    cfg = model(features=(FeatureConfig("c", "categorical"),), max_categories=2)
+    c = build_profile(cfg, path, chunk_rows=1000).feature("c")
+    assert isinstance(c, CategoricalProfile)
+    assert c.categories == ("hot", "warm") and c.counts == (50, 40, 30_000)
+
+
+def test_prediction_profiles(tmp_path: Path) -> None:
+    cfg = model(classes=("cat", "dog"), features=(FeatureConfig("x", "numeric"),))
+    names = tmp_path / "names.csv"
+    pacsv.write_csv(pa.table({"x": [1.0, 2, 3, 4, 5],
+                              "prediction": ["dog", "cat", "dog", "emu", None]}), names)
+    pred = build_profile(cfg, names).prediction
+    assert isinstance(pred, CategoricalProfile)
+    assert (pred.categories, pred.counts, pred.missing) == (("cat", "dog"), (1, 2, 1), 1)
+    probs = tmp_path / "probs.jsonl"
+    rows = [{"x": 1, "prediction": {"cat": 0.9, "dog": 0.1}},
+            {"x": 2, "prediction": {"cat": 0.3, "dog": 0.7}},
+            {"x": 3, "prediction": {"cat": 0.2, "dog": 0.8}}]
+    probs.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    pred = build_profile(cfg, probs).prediction
+    assert isinstance(pred, CategoricalProfile) and pred.counts == (1, 2, 0)
+    reg = model(classes=None, features=(FeatureConfig("x", "numeric"),))
+    with pytest.raises(ProfileError, match=r"holds class names .* regression"):
+        build_profile(reg, names)
+    nopred = tmp_path / "nopred.csv"
+    pacsv.write_csv(pa.table({"x": [1.0, 2.0]}), nopred)
+    assert build_profile(reg, nopred).prediction is None
+    scores = tmp_path / "scores.csv"
+    pacsv.write_csv(pa.table({"x": [1.0, 2.0, 3.0], "prediction": [0.5, 2.5, 1.0]}), scores)
+    for cfg_ in (reg, cfg):  # numbers are a numeric profile for either kind
+        pred_n = build_profile(cfg_, scores).prediction
+        assert isinstance(pred_n, NumericProfile)
+        assert pred_n.sample == (0.5, 1.0, 2.5) and sum(pred_n.counts) == 3
+
+
+def test_save_load_roundtrip_and_references(tmp_path: Path) -> None:
+    paths = write(tmp_path, data(2000))
+    built = build_profile(model(), paths["csv"])
+    out = tmp_path / "p.json"
+    save_profile(built, out)
+    loaded = load_profile(out)
+    assert loaded == built
+    x = loaded.feature("x")
+    ref = to_reference(x)
+    assert isinstance(ref, NumericReference) and isinstance(x, NumericProfile)
+    np.testing.assert_array_equal(ref.edges, x.edges)
+    np.testing.assert_array_equal(ref.counts, x.counts)
+    np.testing.assert_array_equal(ref.sample_sorted, x.sample)
+    cref = to_reference(loaded.feature("c"))
+    assert isinstance(cref, CategoricalReference)
+    assert cref.counts.tolist() == list(loaded.feature("c").counts)
+
+
+def _corrupt(tmp_path: Path, edit: Any) -> Path:
+    src = EXAMPLES / "housing" / "profile.json"
+    doc = json.loads(src.read_text(encoding="utf-8"))
+    edit(doc)
+    out = tmp_path / "bad.json"
+    out.write_text(json.dumps(doc), encoding="utf-8")
+    return out
+
+
+def _set(path: tuple[Any, ...], value: Any) -> Any:
+    def edit(doc: Any) -> None:
+        for key in path[:-1]:
+            doc = doc[key]
+        doc[path[-1]] = value
+    return edit
+
+
+def _swap_first_edges(doc: Any) -> None:
+    e = doc["features"][0]["edges"]
+    e[0], e[1] = e[1], e[0]
+
+
+CORRUPTIONS = [
+    ("schema version", _set(("schema_version",), 99),
+     r"schema_version 99 is not supported .*rebuild it with `mlmon profile build`"),
+    ("missing field", lambda d: d.pop("rows"), r"missing required field 'rows'"),
+    ("wrong type", _set(("model",), 7), r"top level\.model: expected a non-empty string"),
+    ("counts length", lambda d: d["features"][0]["counts"].pop(),
+     r"features\[0\]: 9 counts for 9 edges \(expected len\(edges\) \+ 1 = 10\)"),
+    ("edges order", _swap_first_edges, r"features\[0\]\.edges: bin edges are not strictly"),
+    ("negative count", _set(("features", 4, "counts", 0), -3),
+     r"features\[4\]\.counts\[0\]: negative count -3"),
+    ("unsorted sample", lambda d: d["features"][1]["sample"].reverse(),
+     r"features\[1\]\.sample: reference sample is not sorted"),
+    ("edited value", _set(("features", 0, "summary", "mean"), 1.0),
+     r"content hash mismatch .*edited or corrupted"),
+    ("unknown kind", _set(("features", 2, "kind"), "ordinal"),
+     r"features\[2\]\.kind: unknown kind 'ordinal'"),
+]
+
+
+@pytest.mark.parametrize(("edit", "message"), [c[1:] for c in CORRUPTIONS],
+                         ids=[c[0] for c in CORRUPTIONS])
+def test_load_rejects_corruption(tmp_path: Path, edit: Any, message: str) -> None:
+    path = _corrupt(tmp_path, edit)
+    with pytest.raises(ProfileError, match=message) as info:
+        load_profile(path)
+    assert str(info.value).startswith(f"{path}: ")
+
+
+def test_load_rejects_unreadable_files(tmp_path: Path) -> None:
+    with pytest.raises(ProfileError, match=r"cannot read profile .*mlmon profile build"):
+        load_profile(tmp_path / "missing.json")
+    truncated = tmp_path / "t.json"
+    truncated.write_bytes((EXAMPLES / "housing" / "profile.json").read_bytes()[:500])
+    with pytest.raises(ProfileError, match=rf"{truncated}: not valid JSON"):
+        load_profile(truncated)
+
+
+@pytest.mark.parametrize("example", ["fraud", "housing"])
+def test_shipped_profile_equals_fresh_build(tmp_path: Path, example: str) -> None:
+    cfg = load_config(EXAMPLES / example / "mlmon.yaml", env={}).models[0]
+    out = tmp_path / "fresh.json"
+    save_profile(build_profile(cfg, EXAMPLES / example / "reference.csv"), out)
+    assert cfg.profile is not None
+    assert out.read_bytes() == cfg.profile.read_bytes()
+
+
+def _peak(tmp_path: Path, rows: int) -> tuple[int, int]:
+    features = 20
+    rng = np.random.default_rng(rows)
+    table = pa.table({f"f{i}": np.round(rng.normal(i, 1, rows), 3) for i in range(features)})
+    path = tmp_path / f"wide{rows}.csv"
+    pacsv.write_csv(table, path)
+    in_memory = rows * features * 8
+    del table
+    gc.collect()
+    cfg = model(classes=None, sample_size=2000,
+                features=tuple(FeatureConfig(f"f{i}", "numeric") for i in range(features)))
+    tracemalloc.start()
+    try:
+        profile = build_profile(cfg, path, chunk_rows=4096)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert profile.rows == rows
+    return peak, in_memory
+
+
+def test_memory_is_bounded_by_chunks_and_sample(tmp_path: Path) -> None:
+    small, _ = _peak(tmp_path, 60_000)
+    large, in_memory = _peak(tmp_path, 240_000)
+    # The peak is a few chunks plus the samples and their JSON, whatever the row count.
+    assert large < in_memory / 4, (large, in_memory)
+    assert large < 1.5 * small + 1_000_000, (small, large)  # 4x the rows, ~ the same peak
