@@ -1,0 +1,65 @@
+"""Shared readers for the rule tests: the rule files, their alerts and PromQL tokens."""
+
+from __future__ import annotations
+
+import functools
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from exporter.rulegen import load_groups
+
+ROOT = Path(__file__).resolve().parents[2]
+RULES_DIR = ROOT / "rules"
+TESTS_DIR = Path(__file__).resolve().parent
+RUNBOOKS = ROOT / "docs" / "runbooks.md"
+
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'')
+_TOKEN = re.compile(r"[A-Za-z_:][A-Za-z0-9_:]*")
+_PRINTF_QUERY = re.compile(r'printf "((?:[^"\\]|\\.)*)"')
+
+
+@functools.cache
+def rules() -> list[dict[str, Any]]:
+    return [rule for group in load_groups(RULES_DIR) for rule in group["rules"]]
+
+
+def alerts() -> dict[str, dict[str, Any]]:
+    return {r["alert"]: r for r in rules() if "alert" in r}
+
+
+def records() -> dict[str, dict[str, Any]]:
+    return {r["record"]: r for r in rules() if "record" in r}
+
+
+def unit_test_files() -> list[Path]:
+    return sorted(TESTS_DIR.glob("*.test.yml"))
+
+
+def load_test_file(path: Path) -> dict[str, Any]:
+    doc: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return doc
+
+
+def metric_tokens(promql: str) -> set[str]:
+    """Names in a PromQL expression that look like metrics (mlmon_*, recorded, `up`)."""
+    bare = _STRING.sub("", promql)
+    return {t for t in _TOKEN.findall(bare) if t.startswith("mlmon_") or ":" in t or t == "up"}
+
+
+def annotation_queries(text: str) -> list[str]:
+    """PromQL of the `query` calls in an annotation template (``printf "..."`` strings)."""
+    return _PRINTF_QUERY.findall(text)
+
+
+def github_anchors(markdown: str) -> set[str]:
+    """Anchors GitHub generates for the Markdown headings (lower case, spaces to '-')."""
+    anchors = set()
+    for line in markdown.splitlines():
+        m = re.match(r"^#{1,6}\s+(.*?)\s*$", line)
+        if m:
+            slug = re.sub(r"[^\w\- ]", "", m.group(1).lower()).replace(" ", "-")
+            anchors.add(slug)
+    return anchors

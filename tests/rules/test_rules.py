@@ -1,0 +1,183 @@
+"""Static contract of rules/: labels, annotations, names, constants, escalations, coverage."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from typing import Any
+
+import pytest
+
+from exporter.config import Config, Thresholds
+from exporter.metric_names import BY_NAME
+from exporter.rulegen import DASHBOARD_BASE, RUNBOOK_BASE, parse_duration
+from exporter.stats.psi import EPSILON
+from exporter.stats.severity import Severity
+from tests.rules.common import (
+    ROOT,
+    RUNBOOKS,
+    alerts,
+    annotation_queries,
+    github_anchors,
+    load_test_file,
+    metric_tokens,
+    records,
+    rules,
+    unit_test_files,
+)
+
+SEVERITIES = {"info", "warning", "critical"}
+ACTIONS = {"notify", "retrain", "rollback"}
+ANNOTATIONS = {"summary", "description", "runbook_url", "dashboard_url"}
+
+
+def _known_metric(name: str) -> bool:
+    if name == "up" or name in BY_NAME or name in records():
+        return True
+    for suffix in ("_bucket", "_count", "_sum"):  # histogram series
+        spec = BY_NAME.get(name.removesuffix(suffix))
+        if name.endswith(suffix) and spec is not None and spec.type == "histogram":
+            return True
+    return False
+
+
+@pytest.mark.parametrize("name", sorted(alerts()))
+def test_alert_labels_and_annotations(name: str) -> None:
+    rule = alerts()[name]
+    labels, annotations = rule["labels"], rule["annotations"]
+    assert labels["severity"] in SEVERITIES
+    assert labels["action"] in ACTIONS
+    assert set(annotations) == ANNOTATIONS
+    if not rule["expr"].startswith("absent("):  # absent() has no series labels to show
+        assert "{{" in annotations["summary"]
+        assert "$labels." in annotations["description"]
+    assert annotations["runbook_url"].startswith(RUNBOOK_BASE + "#")
+    assert annotations["dashboard_url"].startswith(DASHBOARD_BASE)
+
+
+def test_only_rollback_alerts_are_critical_performance_alerts() -> None:
+    rollback = {n for n, r in alerts().items() if r["labels"]["action"] == "rollback"}
+    assert rollback == {"MlmonAccuracyBelowFloor", "MlmonRegressionMAEAboveCeiling",
+                        "MlmonRegressionRMSEAboveCeiling"}
+    assert all(alerts()[n]["labels"]["severity"] == "critical" for n in rollback)
+    retrain = {n for n, r in alerts().items() if r["labels"]["action"] == "retrain"}
+    assert retrain == {"MlmonFeatureDriftMediumSustained"}
+    assert alerts()["MlmonFeatureDriftMediumSustained"]["labels"]["severity"] == "warning"
+
+
+def test_every_runbook_anchor_exists() -> None:
+    anchors = github_anchors(RUNBOOKS.read_text(encoding="utf-8"))
+    used = {r["annotations"]["runbook_url"].split("#", 1)[1] for r in alerts().values()}
+    assert used - anchors == set()
+    # and every runbook section is used by some alert (no orphaned runbooks)
+    sections = {a for a in anchors if re.fullmatch(r"mlmon[a-z]+", a)}
+    assert sections - used == set()
+
+
+def test_dashboard_url_names_the_committed_dashboard() -> None:
+    dashboard = json.loads((ROOT / "grafana" / "mlmon.json").read_text(encoding="utf-8"))
+    assert f"/d/{dashboard['uid']}/" in DASHBOARD_BASE + "/"
+    variables = {v["name"] for v in dashboard["templating"]["list"]}
+    for rule in alerts().values():
+        for var in re.findall(r"var-(\w+)=", rule["annotations"]["dashboard_url"]):
+            assert var in variables, (rule["alert"], var)
+
+
+def test_every_metric_in_rules_is_exported_or_recorded() -> None:
+    unknown: set[str] = set()
+    for rule in rules():
+        names = metric_tokens(rule["expr"])
+        for text in rule.get("annotations", {}).values():
+            for query in annotation_queries(text):
+                names |= metric_tokens(query)
+        unknown |= {n for n in names if not _known_metric(n)}
+    assert unknown == set()
+
+
+def test_dashboard_contract_recording_rules_exist() -> None:
+    assert "model_version_feature_bucket:mlmon_feature_bucket:ratio_rate1h" in records()
+    assert "model_version_feature:mlmon_feature_psi:fleet_rate1h" in records()
+
+
+@pytest.mark.parametrize("name", sorted(records()))
+def test_recording_rule_names_are_level_metric_operations(name: str) -> None:
+    level, metric, operations = name.split(":")
+    assert level and operations and metric.startswith("mlmon_")
+    expr = records()[name]["expr"]
+    by = re.search(r"(?:sum|max) by \(([^)]*)\)", expr)
+    if by is not None:  # the level names every label the first aggregation keeps
+        kept = {label.strip() for label in by.group(1).split(",")}
+        assert kept <= set(level.split("_")), (name, kept)
+
+
+def test_psi_epsilon_is_written_once_and_equals_the_exporters() -> None:
+    exprs = [r["expr"] for r in rules()]
+    assert sum(e.count("clamp_min(") for e in exprs) == 1
+    floored = records()["model_version_feature_bucket_side:mlmon_feature_bucket_ratio:floored"]
+    m = re.search(r",\s*([0-9.eE+-]+)\s*\)\s*$", floored["expr"])
+    assert m is not None
+    assert float(m.group(1)) == EPSILON
+
+
+def test_drift_severity_levels_match_the_exporter() -> None:
+    def levels(name: str) -> set[int]:
+        found = re.findall(r"mlmon_feature_drift_severity\s*>=\s*(\d+)", alerts()[name]["expr"])
+        return {int(x) for x in found}
+
+    assert levels("MlmonFeatureDriftHigh") == {Severity.HIGH}
+    assert levels("MlmonFeatureDriftMediumSustained") == {Severity.MEDIUM}
+    assert levels("MlmonFeatureDriftTrendingHigh") == {Severity.HIGH}
+
+
+def test_threshold_names_are_config_fields() -> None:
+    fields = {f.name for f in dataclasses.fields(Thresholds)}
+    used = set()
+    for rule in rules():
+        text = rule["expr"] + " ".join(rule.get("annotations", {}).values())
+        used |= set(re.findall(r"threshold\s*=\s*['\"](\w+)['\"]", text))
+    assert used and used <= fields
+    assert BY_NAME["mlmon_threshold"].help.count(",") + 1 == len(fields)
+
+
+def test_compute_stall_threshold_spans_many_default_compute_cycles() -> None:
+    default = next(f.default for f in dataclasses.fields(Config) if f.name == "compute_interval")
+    assert isinstance(default, float)
+    expr = alerts()["MlmonComputeStalled"]["expr"]
+    found = {float(x) for x in re.findall(r"mlmon_last_compute_timestamp_seconds > (\d+)", expr)}
+    assert len(found) == 1  # written the same in both branches
+    (stall,) = found
+    assert stall >= 10 * default
+
+
+def test_escalations_repeat_their_warning_with_a_longer_for() -> None:
+    escalations = {n: r for n, r in alerts().items() if "escalated_from" in r["labels"]}
+    assert set(escalations) == {"MlmonFeatureDriftMediumEscalated", "MlmonSidecarDownEscalated",
+                                "MlmonNoPredictionsEscalated"}
+    for name, rule in escalations.items():
+        source = alerts()[rule["labels"]["escalated_from"]]
+        assert rule["expr"] == source["expr"], name
+        assert source["labels"]["severity"] == "warning"
+        assert rule["labels"]["severity"] == "critical"
+        assert parse_duration(rule["for"]) > parse_duration(source["for"])
+        assert rule["annotations"]["runbook_url"] == source["annotations"]["runbook_url"]
+
+
+def _alert_tests() -> list[dict[str, Any]]:
+    cases = []
+    for path in unit_test_files():
+        for group in load_test_file(path)["tests"]:
+            cases.extend(group.get("alert_rule_test", []))
+    return cases
+
+
+@pytest.mark.parametrize("name", sorted(alerts()))
+def test_every_alert_is_unit_tested_firing_and_not_firing(name: str) -> None:
+    cases = [c for c in _alert_tests() if c["alertname"] == name]
+    firing = [a for c in cases for a in c.get("exp_alerts") or []]
+    assert any(not c.get("exp_alerts") for c in cases), f"{name}: no not-firing case"
+    assert firing, f"{name}: no firing case"
+    for alert in firing:  # the labels every notification route relies on
+        labels = alert["exp_labels"]
+        assert labels["model"] and labels["severity"] and labels["action"]
+        assert set(alert["exp_annotations"]) == ANNOTATIONS
