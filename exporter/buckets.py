@@ -17,7 +17,7 @@ from exporter.metric_names import OTHER_BUCKET
 from exporter.profile import CategoricalProfile, NumericProfile
 
 MISSING = -1
-_NONE = "\x00"  # stands for None while the column is a str array
+_NONE = "\x1f__mlmon_none__"  # stands for None while the column is a str array
 
 
 class NumericBuckets:

@@ -182,9 +182,14 @@ class Sidecar:
             server.close()
         for t in self._tasks:
             t.cancel()
-        for t in list(self._connections):
-            t.cancel()
-        await asyncio.gather(*self._tasks, *self._connections, return_exceptions=True)
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        # Connections get a moment to read what their peers already sent, then are closed.
+        if self._connections:
+            grace = min(1.0, self.config.server.shutdown_timeout / 4)
+            _, still_open = await asyncio.wait(list(self._connections), timeout=grace)
+            for t in still_open:
+                t.cancel()
+            await asyncio.gather(*still_open, return_exceptions=True)
         for server in self._servers:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(server.wait_closed(), 1.0)

@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+import numpy as np
+
+from exporter.buckets import MISSING, CategoricalBuckets, NumericBuckets
+from exporter.profile import CategoricalProfile, NumericProfile, NumericSummary
+
+
+def _numeric(edges: tuple[float, ...]) -> NumericProfile:
+    summary = NumericSummary(4, 0, 0.0, 0.0, 0.0, 0.0, ())
+    return NumericProfile("x", edges, (1,) * (len(edges) + 1), summary, (0.0,))
+
+
+def test_numeric_bins_follow_the_open_edge_convention() -> None:
+    b = NumericBuckets(_numeric((1.0, 2.0, 3.0)))
+    values = np.array([-5.0, 0.99, 1.0, 1.5, 2.0, 2.999, 3.0, 100.0, np.nan])
+    # bins: (-inf,1) [1,2) [2,3) [3,inf); NaN not counted
+    assert b.counts(values).tolist() == [2, 2, 2, 2]
+    assert b.labels == ("1.0", "2.0", "3.0", "+Inf")
+
+
+def test_categorical_profile_codes_with_other_and_missing() -> None:
+    prof = CategoricalProfile("c", ("DE", "FR"), (3, 1, 0), 0)
+    b = CategoricalBuckets(prof)
+    col = np.array(["FR", None, "XX", "DE", "FR", ""], dtype=object)
+    codes = b.code(col)
+    assert codes.tolist() == [1, MISSING, 2, 0, 1, 2]
+    assert b.counts(codes).tolist() == [1, 2, 2]
+    assert b.labels == ("DE", "FR", "__other__")
+    assert b.reference is not None and b.reference.tolist() == [0.75, 0.25, 0.0]
+
+
+def test_learnt_categories_are_bounded() -> None:
+    b = CategoricalBuckets(None, limit=2)
+    codes = b.code(np.array(["b", "a", "c", "b", None], dtype=object))
+    # first seen in sorted order of the batch: a, b; c overflows to __other__
+    assert b.categories == ["a", "b"]
+    assert codes.tolist() == [1, 0, 2, 1, MISSING]
+    assert b.size == 3

@@ -1,0 +1,142 @@
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import numpy as np
+import pytest
+from scipy import stats as sps
+
+from exporter.compute import compute
+from exporter.events import BatchDecoder
+from exporter.profile import CategoricalProfile, NumericProfile
+from exporter.state import Store
+from exporter.stats.performance import ClassificationMetrics, RegressionMetrics
+from exporter.stats.psi import psi
+from tests.sidecar_factory import (
+    COUNTRIES,
+    config,
+    fraud_events,
+    fraud_model,
+    fraud_profile,
+    price_model,
+)
+
+
+def _store(window: int = 500, min_samples: int = 100) -> Store:
+    m = fraud_model(window=window, min_samples=min_samples)
+    return Store(config(m, price_model()), {m.key: fraud_profile(m)})
+
+
+def _apply(store: Store, events: list[dict[str, object]], now: float = 1000.0) -> None:
+    out = BatchDecoder(store.config).decode([json.dumps(e).encode() for e in events])
+    rejected: Counter[str] = out.rejected
+    for key, batch in out.models.items():
+        store.models[key].update(batch, now, rejected)
+    assert rejected == Counter()
+
+
+def test_drift_equals_scipy_on_the_window() -> None:
+    store = _store(window=500)
+    events = fraud_events(800, shift=0.3)
+    _apply(store, events)
+    snap = compute(store, clock=lambda: 1001.0)
+    ms = snap.models[("fraud", "1")]
+    profile = store.profiles[("fraud", "1")]
+    window = events[-500:]
+    amount = np.array([e["features"]["amount"] for e in window])  # type: ignore[index]
+    ref = profile.feature("amount")
+    assert isinstance(ref, NumericProfile)
+    d = ms.features[0]
+    assert d.name == "amount" and d.samples == 500
+    ks = sps.ks_2samp(amount, np.asarray(ref.sample), method="asymp")  # the documented method
+    assert d.ks_statistic == pytest.approx(ks.statistic, abs=1e-12)
+    assert d.ks_pvalue == pytest.approx(ks.pvalue, rel=1e-6, abs=1e-300)
+    edges = np.asarray(ref.edges)
+    cur = np.bincount(np.searchsorted(edges, amount, side="right"), minlength=len(edges) + 1)
+    assert d.psi == pytest.approx(psi(np.asarray(ref.counts), cur), rel=1e-12)
+    # categorical: chi-square of homogeneity against the reference counts
+    country = [e["features"]["country"] for e in window]  # type: ignore[index]
+    cref = profile.feature("country")
+    assert isinstance(cref, CategoricalProfile)
+    table = np.array([cref.counts[:4], [country.count(c) for c in COUNTRIES]])
+    chi2 = sps.chi2_contingency(table, correction=False)
+    c = ms.features[2]
+    assert c.samples == 500
+    assert c.chi2_statistic == pytest.approx(chi2.statistic, rel=1e-9)
+    assert c.chi2_pvalue == pytest.approx(chi2.pvalue, rel=1e-6)
+    assert c.ks_statistic is None and d.chi2_statistic is None
+    assert ms.top_drifted()[0] == max(ms.features, key=lambda f: f.psi or 0).name
+
+
+def test_no_drift_below_min_samples_but_samples_reported() -> None:
+    store = _store(min_samples=100)
+    _apply(store, fraud_events(60))
+    ms = compute(store, clock=lambda: 1001.0).models[("fraud", "1")]
+    assert [f.samples for f in ms.features] == [60, 60, 60]
+    assert all(f.psi is None and f.severity is None for f in ms.features)
+    assert ms.drift_share is None and ms.severity is None
+
+
+def test_accuracy_equals_hand_computation() -> None:
+    store = _store()
+    scores = [0.9, 0.8, 0.3, 0.1, 0.7, 0.2, 0.55, 0.45]
+    labels = [1, 0, 0, 0, 1, 1, 1, 0]
+    _apply(store, [{"v": 1, "model": "fraud", "version": "1", "id": str(i), "prediction": s}
+                   for i, s in enumerate(scores)])
+    _apply(store, [{"v": 1, "model": "fraud", "version": "1", "id": str(i), "label": y}
+                   for i, y in enumerate(labels)], now=1010.0)
+    perf = compute(store, clock=lambda: 1011.0).models[("fraud", "1")].performance
+    assert isinstance(perf, ClassificationMetrics)
+    predicted = [1 if s >= 0.5 else 0 for s in scores]
+    tp = sum(p == y == 1 for p, y in zip(predicted, labels, strict=True))
+    fp = sum(p == 1 and y == 0 for p, y in zip(predicted, labels, strict=True))
+    fn = sum(p == 0 and y == 1 for p, y in zip(predicted, labels, strict=True))
+    assert perf.samples == 8
+    assert perf.accuracy == pytest.approx(6 / 8)
+    assert perf.precision[1] == pytest.approx(tp / (tp + fp))
+    assert perf.recall[1] == pytest.approx(tp / (tp + fn))
+    assert perf.log_loss is None  # scores are not class probabilities
+
+
+def test_log_loss_with_probabilities_and_regression_metrics() -> None:
+    store = _store()
+    probs = [(0.2, 0.8), (0.6, 0.4), (0.1, 0.9)]
+    labels = ["1", "1", "0"]
+    _apply(store, [{"v": 1, "model": "fraud", "version": "1", "id": str(i), "label": y,
+                    "prediction": {"0": p0, "1": p1}}
+                   for i, ((p0, p1), y) in enumerate(zip(probs, labels, strict=True))])
+    _apply(store, [{"v": 1, "model": "price", "id": f"h{i}", "prediction": p, "label": y}
+                   for i, (p, y) in enumerate([(100.0, 110.0), (200.0, 190.0), (50.0, 40.0)])])
+    snap = compute(store, clock=lambda: 1001.0)
+    perf = snap.models[("fraud", "1")].performance
+    assert isinstance(perf, ClassificationMetrics)
+    hand = -np.mean([np.log(0.8), np.log(0.4), np.log(0.1)])
+    assert perf.log_loss == pytest.approx(hand)
+    reg = snap.models[("price", "7")].performance
+    assert isinstance(reg, RegressionMetrics)
+    assert reg.mae == pytest.approx(10.0) and reg.rmse == pytest.approx(10.0)
+
+
+def test_prediction_summary_and_class_shares() -> None:
+    store = _store()
+    scores = [0.1, 0.2, 0.6, 0.9]
+    _apply(store, [{"v": 1, "model": "fraud", "version": "1", "prediction": s} for s in scores])
+    ms = compute(store, clock=lambda: 1001.0).models[("fraud", "1")]
+    assert ms.prediction_summary is not None
+    assert ms.prediction_summary.mean == pytest.approx(np.mean(scores))
+    assert dict(ms.class_shares) == {"0": 0.5, "1": 0.5}
+    assert ms.window_samples == 4
+
+
+def test_max_age_limits_the_window() -> None:
+    m = fraud_model(window=100, min_samples=1)
+    from dataclasses import replace
+
+    from exporter.config import WindowConfig
+    m = replace(m, window=WindowConfig(size=100, max_age=60.0))
+    store = Store(config(m), {m.key: fraud_profile(m)})
+    _apply(store, fraud_events(10), now=1000.0)
+    _apply(store, fraud_events(5, start=10), now=1100.0)
+    ms = compute(store, clock=lambda: 1120.0).models[("fraud", "1")]
+    assert ms.window_samples == 5 and ms.features[0].samples == 5

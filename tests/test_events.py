@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from exporter.events import BatchDecoder
+from tests.sidecar_factory import config, fraud_events, fraud_model, price_model
+
+
+def _decoder(max_features: int = 256) -> BatchDecoder:
+    return BatchDecoder(config(fraud_model("1"), fraud_model("2"), price_model(),
+                               max_features_per_event=max_features))
+
+
+def _lines(*objs: object) -> list[bytes]:
+    return [o if isinstance(o, bytes) else json.dumps(o).encode() for o in objs]
+
+
+GOOD = {"v": 1, "model": "fraud", "version": "1", "id": "a",
+        "features": {"amount": 12.5, "age": 30, "country": "DE"}, "prediction": 0.9}
+
+
+@pytest.mark.parametrize(("line", "reason"), [
+    (b"{not json", "malformed_json"),
+    (b"[1, 2]", "bad_type"),
+    ({"model": "fraud", "version": "1", "prediction": 1.0}, "missing_field"),
+    ({"v": 1, "version": "1", "prediction": 1.0}, "missing_field"),
+    ({"v": 2, "model": "fraud", "version": "1", "prediction": 1.0}, "unsupported_version"),
+    ({"v": 1, "model": "nope", "prediction": 1.0}, "unknown_model"),
+    ({"v": 1, "model": "fraud", "version": "9", "prediction": 1.0}, "unknown_version"),
+    ({"v": 1, "model": "fraud", "prediction": 1.0}, "missing_field"),  # two versions
+    ({"v": 1, "model": "fraud", "version": "1", "label": 1}, "missing_field"),  # label, no id
+    ({"v": "1", "model": "fraud", "version": "1", "prediction": 1.0}, "bad_type"),
+    ({**GOOD, "features": {"amount": "12.5"}}, "bad_type"),
+    ({**GOOD, "features": {"country": 7}}, "bad_type"),
+    ({**GOOD, "features": [1, 2]}, "bad_type"),
+    ({**GOOD, "prediction": [0.1]}, "bad_type"),
+])
+def test_each_bad_line_is_counted_once_and_good_lines_survive(line: object,
+                                                               reason: str) -> None:
+    dec = _decoder()
+    good2 = {**GOOD, "id": "b"}
+    out = dec.decode(_lines(GOOD, line, good2))
+    assert out.rejected == Counter({reason: 1})
+    batch = out.models[("fraud", "1")]
+    assert [e.id for e in batch.events] == ["a", "b"]
+    assert batch.numeric is not None and batch.numeric.tolist() == [[12.5, 30.0]] * 2
+
+
+def test_too_many_features() -> None:
+    dec = _decoder(max_features=3)
+    many = {**GOOD, "features": {f"x{i}": i for i in range(4)}}
+    out = dec.decode(_lines(GOOD, many))
+    assert out.rejected == Counter({"too_many_features": 1})
+    assert len(out.models[("fraud", "1")]) == 1
+
+
+def test_columns_with_missing_values_and_routing_of_mixed_models() -> None:
+    dec = _decoder()
+    lines = _lines(
+        {"v": 1, "model": "fraud", "version": "2", "features": {"amount": 1.0, "zzz": "x"},
+         "prediction": 0.1},
+        {"v": 1, "model": "price", "features": {"rooms": 3}, "prediction": 250000.0},
+        {"v": 1, "model": "fraud", "version": "2", "features": None, "prediction": "1"},
+        {"v": 1, "model": "fraud", "version": "2", "id": "q", "label": 0},
+    )
+    out = dec.decode(lines)
+    assert out.rejected == Counter()
+    f2 = out.models[("fraud", "2")]
+    assert f2.numeric is not None and f2.categorical is not None
+    np.testing.assert_array_equal(f2.numeric, [[1.0, np.nan], [np.nan, np.nan],
+                                               [np.nan, np.nan]])
+    assert f2.categorical[:, 0].tolist() == [None, None, None]
+    assert f2.is_prediction is not None and f2.is_prediction.tolist() == [True, True, False]
+    price = out.models[("price", "7")]
+    assert price.numeric is not None and price.numeric.tolist() == [[3.0]]
+
+
+def test_fast_path_and_generic_path_agree() -> None:
+    dec = _decoder()
+    lines = [json.dumps(e).encode() for e in fraud_events(50)]
+    first = dec.decode(lines)  # generic: learns the model
+    second = dec.decode(lines)  # typed single pass
+    a, b = first.models[("fraud", "1")], second.models[("fraud", "1")]
+    assert a.numeric is not None and b.numeric is not None
+    np.testing.assert_array_equal(a.numeric, b.numeric)
+    assert a.categorical is not None and b.categorical is not None
+    assert a.categorical.tolist() == b.categorical.tolist()
+    assert [e.id for e in a.events] == [e.id for e in b.events]
+    # the typed path falls back when another model shows up
+    mixed = [*lines[:3], json.dumps({"v": 1, "model": "price", "prediction": 1.0}).encode()]
+    out = dec.decode(mixed)
+    assert len(out.models[("fraud", "1")]) == 3 and len(out.models[("price", "7")]) == 1

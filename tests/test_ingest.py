@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from concurrent.futures import Future
+
+from exporter.ingest import MAX_BATCH_LINES, IngestQueue, Item, LineSplitter
+
+
+def test_splitter_reassembles_lines_across_chunks() -> None:
+    data = b'{"a":1}\n{"b":2}\n\n{"c":3}\n{"d"'
+    s = LineSplitter(100)
+    out: list[bytes] = []
+    for i in range(0, len(data), 3):
+        out += s.feed(data[i:i + 3])
+    out += s.finish()
+    assert out == [b'{"a":1}', b'{"b":2}', b'{"c":3}', b'{"d"']
+
+
+def test_overlong_line_dropped_whole_even_across_chunks() -> None:
+    s = LineSplitter(10)
+    out = s.feed(b"short\n" + b"x" * 25)
+    out += s.feed(b"y" * 30)
+    out += s.feed(b"zz\nnext\n" + b"w" * 11 + b"\nlast")
+    out += s.finish()
+    assert out == [b"short", b"next", b"last"]
+    assert s.take_too_long() == 2 and s.take_too_long() == 0
+
+
+def test_queue_drops_what_does_not_fit_and_never_blocks() -> None:
+    q = IngestQueue(5)
+    assert q.put(Item([b"1", b"2", b"3"])) == 0
+    assert q.put(Item([b"4", b"5", b"6", b"7"])) == 2
+    assert q.size == 5
+    items = q.get(timeout=0.0)
+    assert [line for i in items for line in i.lines] == [b"1", b"2", b"3", b"4", b"5"]
+    assert q.size == 0
+
+
+def test_http_items_are_processed_alone() -> None:
+    q = IngestQueue(MAX_BATCH_LINES * 4)
+    reply: Future[object] = Future()
+    q.put(Item([b"a"]))
+    q.put(Item([b"b"], reply))  # type: ignore[arg-type]
+    q.put(Item([b"c"]))
+    assert [i.lines for i in q.get(0.0)] == [[b"a"]]
+    assert [i.lines for i in q.get(0.0)] == [[b"b"]]
+    assert [i.lines for i in q.get(0.0)] == [[b"c"]]
+
+
+def test_closed_queue_answers_pending_http_reply() -> None:
+    q = IngestQueue(10)
+    q.close()
+    reply: Future[object] = Future()
+    assert q.put(Item([b"x"], reply)) == 1  # type: ignore[arg-type]
+    assert reply.done()

@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from dataclasses import replace
+from pathlib import Path
+
+import msgspec
+import numpy as np
+import pytest
+
+from exporter.config import FeatureConfig
+from exporter.events import BatchDecoder
+from exporter.persist import restore, save
+from exporter.state import Store
+from tests.sidecar_factory import config, fraud_events, fraud_model, fraud_profile
+
+
+def _store(model_features: tuple[FeatureConfig, ...] | None = None) -> Store:
+    m = fraud_model(window=100)
+    if model_features is not None:
+        m = replace(m, features=model_features)
+    return Store(config(m), {m.key: fraud_profile(m)})
+
+
+def _fill(store: Store) -> None:
+    lines = [json.dumps(e).encode() for e in fraud_events(150)]
+    lines += [json.dumps({"v": 1, "model": "fraud", "version": "1", "id": f"r{i}",
+                          "label": 1}).encode() for i in range(100, 120)]
+    lines += [b"garbage"]
+    out = BatchDecoder(store.config).decode(lines)
+    rejected: Counter[str] = out.rejected
+    for key, batch in out.models.items():
+        store.models[key].update(batch, 1000.0, rejected)
+    store.reject(rejected)
+    store.received["unix"] += len(lines)
+
+
+def test_round_trip_keeps_windows_counters_and_pending(tmp_path: Path) -> None:
+    path = tmp_path / "state.bin"
+    a = _store()
+    _fill(a)
+    save(a, path)
+    b = _store()
+    assert restore(b, path)
+    ma, mb = a.models[("fraud", "1")], b.models[("fraud", "1")]
+    for ring in ("numeric", "categorical", "pred"):
+        ra, rb = getattr(ma, ring).ordered(), getattr(mb, ring).ordered()
+        np.testing.assert_array_equal(ra[0], rb[0])
+        np.testing.assert_array_equal(ra[1], rb[1])
+    np.testing.assert_array_equal(ma.pairs.ring.ordered()[0], mb.pairs.ring.ordered()[0])
+    assert {k: v.tolist() for k, v in ma.buckets.items()} == \
+        {k: v.tolist() for k, v in mb.buckets.items()}
+    assert ma.missing == mb.missing and ma.predictions_total == mb.predictions_total == 150
+    assert mb.join_counters.joined == 20 and mb.join_counters.unjoined == ma.join_counters.unjoined
+    assert mb.join_counters.delay_buckets.tolist() == ma.join_counters.delay_buckets.tolist()
+    assert len(mb.join) == len(ma.join) == 130
+    # a pending prediction restored joins its late label
+    got = mb.join.take("r5")
+    assert got is not None and got.value == fraud_events(150)[5]["prediction"]
+    assert b.rejected["malformed_json"] == 1 and b.received["unix"] == 171
+
+
+@pytest.mark.parametrize("content", [b"\x00\x01 not msgpack", b"",
+                                     msgspec.msgpack.encode({"format": "mlmon-state",
+                                                             "schema": 99, "models": []}),
+                                     msgspec.msgpack.encode({"format": "mlmon-state",
+                                                             "schema": 1, "models": [{}]})])
+def test_corrupt_file_is_set_aside_and_state_starts_empty(
+        tmp_path: Path, content: bytes, caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "state.bin"
+    path.write_bytes(content)
+    store = _store()
+    with caplog.at_level(logging.ERROR, logger="mlmon.persist"):
+        assert not restore(store, path)
+    assert not path.exists()
+    aside = list(tmp_path.glob("state.bin.corrupt-*"))
+    assert len(aside) == 1 and aside[0].read_bytes() == content
+    assert store.models[("fraud", "1")].predictions_total == 0
+    assert "moved to" in caplog.text
+
+
+def test_changed_model_is_not_restored(tmp_path: Path,
+                                       caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "state.bin"
+    a = _store()
+    _fill(a)
+    save(a, path)
+    changed = _store((FeatureConfig("amount", "numeric"),))
+    with caplog.at_level(logging.WARNING, logger="mlmon.persist"):
+        assert restore(changed, path)
+    assert changed.models[("fraud", "1")].predictions_total == 0
+    assert "changed" in caplog.text
+    assert path.exists()
+
+
+def test_missing_file_is_a_clean_start(tmp_path: Path) -> None:
+    assert not restore(_store(), tmp_path / "nothing")
