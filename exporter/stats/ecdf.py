@@ -74,4 +74,6 @@ def wasserstein_1(merged: Merged) -> float:
         return 0.0
     deltas = np.diff(merged.values)
     gap = merged.ref_le[:-1] / merged.n_ref - merged.cur_le[:-1] / merged.n_cur
-    return float(np.dot(np.abs(gap), deltas))
+    # einsum's own loop, not np.dot: a threaded BLAS dot of 20k elements costs
+    # hundreds of microseconds on a busy 2-core machine instead of a few.
+    return float(np.einsum("i,i->", np.abs(gap), deltas))
