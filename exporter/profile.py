@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
+from exporter.readers import DEFAULT_CHUNK_ROWS
 from exporter.stats.drift import CategoricalReference, NumericReference
 
 if TYPE_CHECKING:
@@ -156,7 +157,7 @@ def categorical_reference(feature: FeatureProfile) -> CategoricalReference:
 
 
 def build_profile(config: ModelConfig, path: str | Path, *,
-                  chunk_rows: int = 65_536) -> Profile:
+                  chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Profile:
     """Build a profile from a CSV, Parquet or JSONL file in two bounded-memory passes."""
     from exporter.profile_build import build
 

@@ -32,7 +32,14 @@ from exporter.profile import (
     ProfileError,
 )
 from exporter.profile_codec import content_hash, profile_body
-from exporter.readers import Chunk, ColumnKind, ReadError, available_columns, read_chunks
+from exporter.readers import (
+    DEFAULT_CHUNK_ROWS,
+    Chunk,
+    ColumnKind,
+    ReadError,
+    available_columns,
+    read_chunks,
+)
 from exporter.stats.binning import bin_counts, quantile_edges
 from exporter.stats.summary import QUANTILES
 
@@ -83,7 +90,11 @@ class NumericAcc:
         self.min = min(self.min, float(x.min()))
         self.max = max(self.max, float(x.max()))
         rows = np.flatnonzero(ok).astype(np.uint64) + U64(start)
-        keys = np.concatenate((self.keys, _splitmix64(rows ^ self.salt)))
+        new_keys = _splitmix64(rows ^ self.salt)
+        if self.keys.size == self.k:  # full: only keys below the current k-th can enter
+            enter = new_keys < self.keys.max()
+            new_keys, x = new_keys[enter], x[enter]
+        keys = np.concatenate((self.keys, new_keys))
         vals = np.concatenate((self.values, x))
         if keys.size > self.k:
             keep = np.argpartition(keys, self.k - 1)[: self.k]
@@ -168,7 +179,8 @@ class PredictionAcc:
         return bool(self.classes)
 
 
-def build(config: ModelConfig, path: Path, *, chunk_rows: int = 65_536) -> Profile:
+def build(config: ModelConfig, path: Path, *,
+          chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Profile:
     try:
         return _build(config, path, chunk_rows)
     except ReadError as exc:

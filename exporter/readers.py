@@ -3,7 +3,7 @@
 API (used by the profile builder and by batch analysis)::
 
     columns = {"amount": "numeric", "country": "categorical", "prediction": "prediction"}
-    for chunk in read_chunks("train.csv", columns, chunk_rows=65_536):
+    for chunk in read_chunks("train.csv", columns, chunk_rows=16_384):
         chunk.start                    # 0-based index of the chunk's first row in the file
         chunk.rows                     # rows in this chunk
         chunk.numeric["amount"]        # float64 array, NaN where missing or non-finite
@@ -53,7 +53,7 @@ from exporter.readers_formats import (
 FloatArray = NDArray[np.float64]
 ObjectArray = NDArray[np.object_]
 ColumnKind = Literal["numeric", "categorical", "prediction"]
-DEFAULT_CHUNK_ROWS = 65_536
+DEFAULT_CHUNK_ROWS = 16_384
 
 __all__ = ["DEFAULT_CHUNK_ROWS", "FORMATS", "Chunk", "ColumnKind", "InputFormat", "Predictions",
            "ReadError", "available_columns", "input_format", "read_chunks"]
@@ -233,7 +233,8 @@ def read_chunks(path: str | Path, columns: Mapping[str, ColumnKind], *,
     start = 0
     try:
         fmt = input_format(file)
-        for rows, data in raw_batches(file, fmt, numeric, other, chunk_rows):
+        predictions = frozenset(c for c, k in columns.items() if k == "prediction")
+        for rows, data in raw_batches(file, fmt, numeric, other, chunk_rows, predictions):
             if rows == 0:
                 continue
             for a in range(0, rows, chunk_rows):

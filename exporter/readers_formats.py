@@ -39,16 +39,20 @@ def _missing(path: Path, missing: list[str], available: list[str]) -> FormatErro
 
 
 def raw_batches(path: Path, fmt: InputFormat, numeric: list[str], other: list[str],
-                batch_rows: int) -> Iterator[RawBatch]:
+                batch_rows: int, numbers_first: frozenset[str] = frozenset()) -> Iterator[RawBatch]:
+    """``numbers_first``: text columns (predictions) handed over as float64 when every
+    value of a batch parses as a number, sparing a Python object per row."""
     if fmt == "csv":
-        return _csv(path, numeric, other)
+        return _csv(path, numeric, other, numbers_first)
     if fmt == "parquet":
         return _parquet(path, numeric, other, batch_rows)
     return _jsonl(path, numeric + other, batch_rows)
 
 
-def _csv(path: Path, numeric: list[str], other: list[str]) -> Iterator[RawBatch]:
+def _csv(path: Path, numeric: list[str], other: list[str],
+         numbers_first: frozenset[str]) -> Iterator[RawBatch]:
     import pyarrow as pa
+    import pyarrow.compute as pc
     import pyarrow.csv as pacsv
 
     header = pacsv.open_csv(path, read_options=pacsv.ReadOptions(block_size=1 << 16))
@@ -80,7 +84,15 @@ def _csv(path: Path, numeric: list[str], other: list[str]) -> Iterator[RawBatch]
         for c in numeric:
             cols[c] = np.asarray(batch.column(c).to_numpy(zero_copy_only=False), np.float64)
         for c in other:
-            cols[c] = batch.column(c).to_numpy(zero_copy_only=False)
+            arr = batch.column(c)
+            if c in numbers_first:
+                try:
+                    cols[c] = np.asarray(pc.cast(arr, pa.float64()).to_numpy(
+                        zero_copy_only=False), np.float64)
+                    continue
+                except pa.ArrowInvalid:
+                    pass
+            cols[c] = arr.to_numpy(zero_copy_only=False)
         yield batch.num_rows, cols
 
 

@@ -20,7 +20,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     build.add_argument("--input", required=True, type=Path,
                        help="training data: .csv, .parquet or .jsonl")
     build.add_argument("--out", required=True, type=Path, help="profile JSON to write")
-    build.add_argument("--chunk-rows", type=int, default=65_536, help=argparse.SUPPRESS)
+    build.add_argument("--chunk-rows", type=int, default=None, help=argparse.SUPPRESS)
     show = sub.add_parser("show", help="print a readable summary of a profile",
                           description="Print a readable summary of a profile.")
     show.add_argument("profile", type=Path, metavar="PROFILE")
@@ -55,7 +55,8 @@ def _build(args: argparse.Namespace) -> int:
         print(f"mlmon profile: {args.config}: model {args.model!r} has several versions "
               f"({versions}); pass --version", file=sys.stderr)
         return 1
-    profile = build_profile(matches[0], args.input, chunk_rows=args.chunk_rows)
+    extra = {} if args.chunk_rows is None else {"chunk_rows": args.chunk_rows}
+    profile = build_profile(matches[0], args.input, **extra)
     save_profile(profile, args.out)
     print(f"wrote {args.out}: {profile.model}:{profile.version}, {profile.rows} rows, "
           f"{len(profile.features)} features, sha256 {profile.content_hash[:12]}")
