@@ -209,6 +209,8 @@ def _build(config: ModelConfig, path: Path, chunk_rows: int) -> Profile:
         if pred is not None:
             pred.update(chunk)
 
+    if rows == 0:
+        raise ProfileError(f"{path}: no data rows; a profile needs training data")
     finished = {name: acc.finish(config.bins) for name, acc in nums.items()}
     bins = {name: np.zeros(len(e) + 1, dtype=np.int64) for name, (e, _) in finished.items()}
     pred_numeric = pred is not None and not pred.categorical

@@ -260,6 +260,13 @@ def test_load_rejects_corruption(tmp_path: Path, edit: Any, message: str) -> Non
     assert str(info.value).startswith(f"{path}: ")
 
 
+def test_build_rejects_a_file_without_rows(tmp_path: Path) -> None:
+    path = tmp_path / "header.csv"
+    path.write_text("x,y,c\n", encoding="utf-8")
+    with pytest.raises(ProfileError, match=rf"{path}: no data rows"):
+        build_profile(model(), path)
+
+
 def test_load_rejects_unreadable_files(tmp_path: Path) -> None:
     with pytest.raises(ProfileError, match=r"cannot read profile .*mlmon profile build"):
         load_profile(tmp_path / "missing.json")
