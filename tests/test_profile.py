@@ -140,6 +140,18 @@ def test_build_is_deterministic_and_identical_across_formats(tmp_path: Path) -> 
     assert b"\n" not in outs[0][:-1] and b"timestamp" not in outs[0]
 
 
+def test_sample_and_bins_do_not_depend_on_chunking(tmp_path: Path) -> None:
+    paths = write(tmp_path, data(9000))
+    a = build_profile(model(sample_size=700), paths["csv"], chunk_rows=500)
+    b = build_profile(model(sample_size=700), paths["jsonl"], chunk_rows=3001)
+    for fa, fb in zip(a.features, b.features, strict=True):
+        if isinstance(fa, NumericProfile) and isinstance(fb, NumericProfile):
+            assert (fa.sample, fa.edges, fa.counts) == (fb.sample, fb.edges, fb.counts)
+            assert fa.summary.mean == pytest.approx(fb.summary.mean, rel=1e-13)
+        else:
+            assert fa == fb
+
+
 def test_categories_beyond_max_fold_into_other_with_ties_by_name(tmp_path: Path) -> None:
     values = ["b"] * 5 + ["a"] * 5 + ["c"] * 5 + ["d"] * 9 + ["e"] * 2 + [None] * 3
     path = tmp_path / "c.csv"
