@@ -19,7 +19,7 @@ from exporter.config import (
     Thresholds,
     WindowConfig,
 )
-from exporter.config_fields import ConfigErrorFactory, Fields, join, load_yaml, type_name
+from exporter.config_fields import Fields, join, load_yaml, type_name
 
 TOP = {"compute_interval": "duration", "models": "list of models", "server": "mapping"}
 MODEL = {k: "" for k in ("name", "version", "profile", "prediction", "features", "window",
@@ -40,7 +40,7 @@ ENV_NONE = ("", "none", "off")
 class _Parser:
     def __init__(self, file: Path) -> None:
         self.file = file
-        self.f = Fields(ConfigErrorFactory(file, ConfigError))
+        self.f = Fields(file)
 
     def err(self, key: str, problem: str, allowed: str) -> ConfigError:
         return ConfigError(self.file, key, problem, allowed)
