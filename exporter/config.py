@@ -10,9 +10,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from exporter.stats.drift import DriftThresholds
 from exporter.stats.severity import (
     DEFAULT_CHI2_ALPHA,
     DEFAULT_KS_ALPHA,
@@ -20,6 +19,9 @@ from exporter.stats.severity import (
     DEFAULT_PSI_HIGH,
     DEFAULT_PSI_MEDIUM,
 )
+
+if TYPE_CHECKING:
+    from exporter.stats.drift import DriftThresholds
 
 FeatureKind = Literal["numeric", "categorical"]
 PredictionKind = Literal["classification", "regression"]
@@ -51,6 +53,8 @@ class Thresholds:
     rmse_ceiling: float | None = None  # alert when RMSE rises above
 
     def drift(self) -> DriftThresholds:
+        from exporter.stats.drift import DriftThresholds  # imports scipy: only when needed
+
         return DriftThresholds(self.psi_medium, self.psi_high, self.ks_alpha,
                                self.chi2_alpha, self.min_samples)
 

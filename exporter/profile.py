@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from exporter.readers import DEFAULT_CHUNK_ROWS
-from exporter.stats.drift import CategoricalReference, NumericReference
 
 if TYPE_CHECKING:
     from exporter.config import ModelConfig
+    from exporter.stats.drift import CategoricalReference, NumericReference
 
 SCHEMA_VERSION = 1
 
@@ -131,6 +131,8 @@ def save_profile(profile: Profile, path: str | Path) -> None:
 
 def to_reference(feature: FeatureProfile) -> NumericReference | CategoricalReference:
     """The stats-core reference of a feature (or prediction) profile."""
+    from exporter.stats.drift import CategoricalReference, NumericReference  # scipy: lazy
+
     if isinstance(feature, NumericProfile):
         return NumericReference(
             edges=np.asarray(feature.edges, dtype=np.float64),
@@ -143,6 +145,8 @@ def to_reference(feature: FeatureProfile) -> NumericReference | CategoricalRefer
 def numeric_reference(feature: FeatureProfile) -> NumericReference:
     if not isinstance(feature, NumericProfile):
         raise TypeError(f"{feature.name} is {feature.kind}, not numeric")
+    from exporter.stats.drift import NumericReference
+
     ref = to_reference(feature)
     assert isinstance(ref, NumericReference)
     return ref
@@ -151,6 +155,8 @@ def numeric_reference(feature: FeatureProfile) -> NumericReference:
 def categorical_reference(feature: FeatureProfile) -> CategoricalReference:
     if not isinstance(feature, CategoricalProfile):
         raise TypeError(f"{feature.name} is {feature.kind}, not categorical")
+    from exporter.stats.drift import CategoricalReference
+
     ref = to_reference(feature)
     assert isinstance(ref, CategoricalReference)
     return ref
