@@ -6,9 +6,16 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from scipy import special
 from scipy import stats as sps
 
-from exporter.stats.ks import ks_2samp_sorted, ks_pvalue, ks_sorted_pair
+from exporter.stats.ks import (
+    FAST_SMIRNOV_MAX_N,
+    ks_2samp_sorted,
+    ks_pvalue,
+    ks_sorted_pair,
+    smirnov_sf,
+)
 
 CASES = [
     # (reference size, current size, rounding decimals -> ties, current shift)
@@ -43,6 +50,28 @@ def test_drifted_regime_uses_scipy_smirnov_branch() -> None:
     assert 2.2 <= 2000 * got.statistic**2 < 370
     want = sps.ks_2samp(ref, cur, method="asymp")
     assert got.pvalue == pytest.approx(float(want.pvalue), rel=1e-9)
+
+
+@pytest.mark.parametrize("n_e", [141, 1_000, 5_000, 12_345, FAST_SMIRNOV_MAX_N])
+def test_vectorised_smirnov_branch_equals_scipy(n_e: int) -> None:
+    # sweep n_e * D^2 across scipy's 2 * smirnov region [2.2, 370) and its edges
+    for nx2 in np.concatenate(([2.19, 2.2], np.linspace(2.3, 369.0, 25), [370.0])):
+        d = math.sqrt(nx2 / n_e)
+        if d >= 0.5:
+            continue
+        # sample sizes giving this n_e: n = m = 2 n_e
+        want = float(sps.kstwo.sf(d, float(n_e)))
+        assert ks_pvalue(d, 2 * n_e, 2 * n_e) == pytest.approx(want, rel=1e-9, abs=1e-300)
+
+
+def test_smirnov_sum_by_hand_and_large_n_delegated() -> None:
+    # n = 2, d < 1/2: d [C(2,0) d^-1 (1 - d)^2 + C(2,1) (d + 1/2)^0 (1/2 - d)]
+    d = 0.3
+    assert smirnov_sf(2, d) == pytest.approx((1 - d) ** 2 + 2 * d * (0.5 - d), rel=1e-12)
+    assert smirnov_sf(700, 0.07) == pytest.approx(float(special.smirnov(700, 0.07)), rel=1e-12)
+    n_e = 4 * FAST_SMIRNOV_MAX_N
+    d = math.sqrt(5.0 / n_e)
+    assert ks_pvalue(d, 2 * n_e, 2 * n_e) == float(sps.kstwo.sf(d, float(n_e)))
 
 
 def test_kstwobign_method_equals_limiting_distribution() -> None:
