@@ -1,0 +1,143 @@
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import pytest
+
+from exporter.client import AsyncTap, Backoff
+from tests.client.protocol import parse_line
+
+FAST = Backoff(initial=0.01, cap=0.05)
+
+
+class AsyncLineServer:
+    """A plain asyncio Unix listener recording lines (or accepting and never reading)."""
+
+    def __init__(self, path: str, read: bool = True) -> None:
+        self.path = path
+        self.read = read
+        self.lines: list[bytes] = []
+        self.connections = 0
+        self._server: asyncio.base_events.Server | None = None
+        self._writers: list[asyncio.StreamWriter] = []
+
+    async def __aenter__(self) -> AsyncLineServer:
+        self._server = await asyncio.start_unix_server(self._handle, self.path)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        assert self._server is not None
+        self._server.close()
+        for w in self._writers:
+            w.close()
+        await self._server.wait_closed()
+        Path(self.path).unlink(missing_ok=True)
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        self._writers.append(writer)
+        if not self.read:
+            return
+        with contextlib.suppress(ConnectionError):
+            while line := await reader.readline():
+                self.lines.append(line.rstrip(b"\n"))
+
+
+async def until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.005)
+
+
+def run(coro: Callable[[], Awaitable[None]]) -> None:
+    asyncio.run(coro())  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def sock_path(tmp_path: Path) -> str:
+    return str(tmp_path / "mlmon.sock")
+
+
+def test_every_call_arrives_as_v1_ndjson(sock_path: str) -> None:
+    async def main() -> None:
+        async with AsyncLineServer(sock_path) as server:
+            tap = AsyncTap(sock_path, backoff=FAST)
+            for i in range(300):
+                tap.prediction(model="fraud", version="3", features={"amount": float(i)},
+                               prediction=i / 300, id=f"r{i}", label=i % 2)
+                if i % 50 == 0:
+                    await asyncio.sleep(0)  # let the writer run between request handlers
+            for i in range(300):
+                tap.label(model="fraud", id=f"r{i}", label="1")
+            assert await tap.aclose(5.0)
+            await until(lambda: len(server.lines) == 600)
+            events = [parse_line(x) for x in server.lines]
+        assert events[:300] == [
+            {"v": 1, "model": "fraud", "version": "3", "id": f"r{i}",
+             "features": {"amount": float(i)}, "prediction": i / 300, "label": i % 2}
+            for i in range(300)]
+        assert events[300:] == [{"v": 1, "model": "fraud", "id": f"r{i}", "label": "1"}
+                                for i in range(300)]
+        assert tap.stats().sent == 600
+    run(main)
+
+
+def test_no_sidecar_drops_counted_then_reconnect(sock_path: str) -> None:
+    async def main() -> None:
+        tap = AsyncTap(sock_path, queue_size=50, backoff=FAST)
+        for i in range(5_000):
+            tap.prediction(model="m", features={"x": 1.0}, prediction=0.5, id=str(i))
+        await until(lambda: tap.stats().queued == 0)
+        s = tap.stats()
+        assert s.sent == 0 and s.dropped_disconnected == 5_000
+        async with AsyncLineServer(sock_path) as server:
+            await until(lambda: tap.stats().connected)
+            for i in range(40):
+                tap.label(model="m", id=f"late-{i}", label=1)
+            assert await tap.aclose(5.0)
+            await until(lambda: len(server.lines) == 40)
+            assert [parse_line(x)["id"] for x in server.lines] == [f"late-{i}" for i in range(40)]
+    run(main)
+
+
+def test_sidecar_not_reading_drops_and_aclose_is_bounded(sock_path: str) -> None:
+    async def main() -> None:
+        async with AsyncLineServer(sock_path, read=False):
+            tap = AsyncTap(sock_path, queue_size=100, backoff=FAST)
+            await tap.start()
+            await until(lambda: tap.stats().connected)
+            big = {f"f{i}": float(i) for i in range(30)}
+            n = 20_000
+            for i in range(n):
+                tap.prediction(model="m", features=big, prediction=0.5, id=str(i))
+                if i % 100 == 0:
+                    await asyncio.sleep(0)
+            assert tap.stats().dropped_queue_full > 0
+            start = time.monotonic()
+            assert await tap.aclose(0.3) is False
+            assert time.monotonic() - start < 5.0
+            s = tap.stats()
+            assert s.queued == 0
+            assert s.sent + s.dropped_queue_full + s.dropped_disconnected == n
+    run(main)
+
+
+def test_bad_arguments_counted(sock_path: str) -> None:
+    async def main() -> None:
+        async with AsyncLineServer(sock_path) as server:
+            tap = AsyncTap(sock_path, backoff=FAST)
+            tap.prediction(model="m", features="x=1", prediction=1)  # type: ignore[arg-type]
+            tap.label(model="m", id="a", label=None)
+            tap.label(model="m", id="a", label=0)
+            await tap.aclose(5.0)
+            await until(lambda: len(server.lines) == 1)
+        assert tap.stats().errors == 2
+    run(main)
