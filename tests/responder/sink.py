@@ -1,0 +1,35 @@
+"""A loopback HTTP sink that records requests and answers with scripted statuses."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+
+@dataclass
+class Received:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: Any
+
+
+@dataclass
+class Sink:
+    statuses: list[int] = field(default_factory=list)  # answered in order, then 200
+    received: list[Received] = field(default_factory=list)
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        return app
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        raw = await request.read()
+        self.received.append(Received(request.method, request.path, dict(request.headers),
+                                      json.loads(raw) if raw else None))
+        status = self.statuses.pop(0) if self.statuses else 200
+        return web.json_response({"accepted": status < 400}, status=status)

@@ -1,0 +1,101 @@
+"""`mlmon respond` as a real process: start, act, restart, remember; bad config exits 2."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.procs import free_port, running
+from tests.responder.helpers import alert, audit_lines, auth, body, write_config
+
+MLMON = [sys.executable, "-m", "exporter"]
+
+
+@pytest.fixture
+def sink() -> Iterator[tuple[str, list[Any]]]:
+    received: list[Any] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length", "0"))
+            received.append(json.loads(self.rfile.read(length)))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", received
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def post(url: str, data: bytes) -> dict[str, Any]:
+    req = urllib.request.Request(f"{url}/v1/alerts", data=data, method="POST", headers=auth())
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        result: dict[str, Any] = json.loads(resp.read())
+        return result
+
+
+def test_acts_once_across_a_process_restart(tmp_path: Path,
+                                            sink: tuple[str, list[Any]]) -> None:
+    sink_url, received = sink
+    config = write_config(tmp_path, f"""\
+  - name: fraud
+    rollback: {{backend: webhook, url: "{sink_url}/rollback"}}
+""")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    argv = [*MLMON, "respond", "--config", str(config), "--listen", f"127.0.0.1:{port}"]
+    with running(argv, tmp_path / "respond-1.log", f"{url}/healthz", timeout=60):
+        assert post(url, body(alert()))["decisions"][0]["result"] == "ok"
+        req = urllib.request.Request(f"{url}/v1/alerts", data=body(alert()), method="POST")
+        with pytest.raises(urllib.error.HTTPError) as info:
+            urllib.request.urlopen(req, timeout=30)
+        info.value.close()
+        assert info.value.code == 401
+        with urllib.request.urlopen(f"{url}/metrics", timeout=30) as resp:
+            metrics = resp.read().decode()
+        assert ('mlmon_responder_actions_total{action="rollback",backend="webhook",'
+                'result="ok"} 1.0') in metrics
+    with running(argv, tmp_path / "respond-2.log", f"{url}/healthz", timeout=60):
+        assert post(url, body(alert()))["decisions"][0]["result"] == "skipped_duplicate"
+    assert len(received) == 1 and received[0]["model"] == "fraud"
+    assert [x["result"] for x in audit_lines(tmp_path / "state")] == ["ok", "skipped_duplicate"]
+
+
+def test_dry_run_flag_and_bad_config(tmp_path: Path, sink: tuple[str, list[Any]]) -> None:
+    sink_url, received = sink
+    config = write_config(tmp_path, f"""\
+  - name: fraud
+    rollback: {{backend: webhook, url: "{sink_url}/rollback", cooldown: soon}}
+""")
+    proc = subprocess.run([*MLMON, "respond", "--config", str(config)], capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 2
+    assert f"{config}: models[0].rollback.cooldown: 'soon' is not a duration" in proc.stderr
+    config.write_text(config.read_text().replace("cooldown: soon", "cooldown: 1h"))
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    argv = [*MLMON, "respond", "--config", str(config), "--listen", f"127.0.0.1:{port}",
+            "--dry-run"]
+    with running(argv, tmp_path / "respond.log", f"{url}/healthz", timeout=60):
+        assert post(url, body(alert()))["decisions"][0]["result"] == "dry_run"
+    assert received == []
+    assert "(dry-run)" in (tmp_path / "respond.log").read_text()
