@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
+from exporter.batch.prom import JOB as BATCH_JOB
 from exporter.config import Config, Thresholds
-from exporter.metric_names import BY_NAME
+from exporter.metric_names import BY_NAME, METRICS
 from exporter.rulegen import DASHBOARD_BASE, RUNBOOK_BASE, parse_duration
 from exporter.stats.psi import EPSILON
 from exporter.stats.severity import Severity
@@ -100,6 +101,23 @@ def test_every_metric_in_rules_is_exported_or_recorded() -> None:
     assert unknown == set()
 
 
+def test_every_selector_of_a_batch_metric_excludes_the_batch_job() -> None:
+    batch = [m.name for m in METRICS if "batch" in m.sources]
+    # a metric name not inside a recording rule's name (level:metric:operations)
+    selector = re.compile(r"(?<![\w:])(" + "|".join(batch) + r")(?![\w:])(\{[^}]*\})?")
+    checked = 0
+    for rule in rules():
+        texts = [rule["expr"]]
+        for text in rule.get("annotations", {}).values():
+            texts.extend(annotation_queries(text))
+        for text in texts:
+            for m in selector.finditer(text):
+                matchers = (m.group(2) or "").replace("'", '"')
+                assert f'job!="{BATCH_JOB}"' in matchers, (rule.get("alert"), m.group(0))
+                checked += 1
+    assert checked > 20
+
+
 def test_dashboard_contract_recording_rules_exist() -> None:
     assert "model_version_feature_bucket:mlmon_feature_bucket:ratio_rate1h" in records()
     assert "model_version_feature:mlmon_feature_psi:fleet_rate1h" in records()
@@ -127,7 +145,8 @@ def test_psi_epsilon_is_written_once_and_equals_the_exporters() -> None:
 
 def test_drift_severity_levels_match_the_exporter() -> None:
     def levels(name: str) -> set[int]:
-        found = re.findall(r"mlmon_feature_drift_severity\s*>=\s*(\d+)", alerts()[name]["expr"])
+        pattern = r"mlmon_feature_drift_severity(?:\{[^}]*\})?\s*>=\s*(\d+)"
+        found = re.findall(pattern, alerts()[name]["expr"])
         return {int(x) for x in found}
 
     assert levels("MlmonFeatureDriftHigh") == {Severity.HIGH}
