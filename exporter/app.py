@@ -10,9 +10,9 @@ from typing import Any, Protocol
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry
-from prometheus_client.exposition import choose_encoder
 
 from exporter import __version__
+from exporter.exposition import Exposition
 from exporter.ingest import Intake, LineSplitter
 from exporter.snapshot import ModelSnapshot, Snapshot
 from exporter.state import Store
@@ -24,6 +24,7 @@ class Runtime(Protocol):
     store: Store
     intake: Intake
     registry: CollectorRegistry
+    exposition: Exposition
     started: float
     max_body_bytes: int
     max_line_bytes: int
@@ -38,9 +39,9 @@ RUNTIME = web.AppKey("runtime", Runtime)
 
 
 async def metrics(request: web.Request) -> web.Response:
-    rt = request.app[RUNTIME]
-    encoder, content_type = choose_encoder(request.headers.get("Accept", ""))
-    body = encoder(rt.registry)
+    exposition = request.app[RUNTIME].exposition
+    openmetrics, content_type = exposition.negotiate(request.headers.get("Accept", ""))
+    body = await asyncio.get_running_loop().run_in_executor(None, exposition.render, openmetrics)
     return web.Response(body=body, headers={"Content-Type": content_type})
 
 

@@ -69,15 +69,25 @@ class LineSplitter:
 class Item:
     lines: list[bytes]
     reply: Future[Counter[str]] | None = None  # set for HTTP posts: per-request counts
+    size: int = 0  # bytes, set by the queue
+
+
+MAX_QUEUE_BYTES = 64 << 20  # memory bound of the queue, whatever server.queue_size says
 
 
 class IngestQueue:
-    """Bounded (in lines) FIFO between readers and the worker; never blocks the reader."""
+    """Bounded FIFO between readers and the worker; never blocks the reader.
 
-    def __init__(self, capacity: int) -> None:
+    Bounded in lines (``capacity``) and in bytes (``max_bytes``): what does not
+    fit is dropped and reported to the caller (counted as queue_full).
+    """
+
+    def __init__(self, capacity: int, max_bytes: int = MAX_QUEUE_BYTES) -> None:
         self.capacity = capacity
+        self.max_bytes = max_bytes
         self.items: deque[Item] = deque()
         self.size = 0
+        self.bytes = 0
         self.cond = threading.Condition()
         self.closed = False
 
@@ -93,9 +103,16 @@ class IngestQueue:
             if len(item.lines) > room:
                 dropped = len(item.lines) - max(room, 0)
                 item.lines = item.lines[:len(item.lines) - dropped]
+            size = sum(map(len, item.lines))
+            if item.lines and self.bytes + size > self.max_bytes:
+                dropped += len(item.lines)  # rare: the worker is far behind; drop the chunk
+                item.lines = []
+                size = 0
             if item.lines or item.reply is not None:
+                item.size = size
                 self.items.append(item)
                 self.size += len(item.lines)
+                self.bytes += size
                 self.cond.notify()
             return dropped
 
@@ -112,6 +129,7 @@ class IngestQueue:
                     break
                 out.append(self.items.popleft())
                 lines += len(nxt.lines)
+                self.bytes -= nxt.size
                 if nxt.reply is not None:
                     break  # an HTTP post is decoded alone so its reply counts only its lines
             self.size -= lines
@@ -160,11 +178,12 @@ class IngestWorker(threading.Thread):
         now = self.clock()
         decoded = self.decoder.decode(lines)
         rejected = decoded.rejected
-        if not self.decode_only:
-            with self.store.lock:
-                for key, batch in decoded.models.items():
-                    self.store.models[key].update(batch, now, rejected)
         with self.store.lock:
+            for key, batch in decoded.models.items():
+                if self.decode_only:  # benchmark baseline: count, do not update
+                    self.store.models[key].predictions_total += len(batch)
+                else:
+                    self.store.models[key].update(batch, now, rejected)
             self.store.reject(rejected)
         self.processed += len(lines)
         if rejected:

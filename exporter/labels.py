@@ -68,32 +68,40 @@ class JoinTable:
         return len(self.slots)
 
     def add_many(self, idents: list[str], rows: NDArray[np.float64]) -> None:
-        """Insert predictions (rows: received, ts, value, class, probabilities...)."""
+        """Insert predictions (rows: received, ts, value, class, probabilities...).
+
+        Invariant: every live slot's owner maps to that slot, so eviction can
+        delete ids without checking them one by one.
+        """
         k = len(idents)
         if k > self.cap:  # the first ones would be evicted by the last ones at once
             self._count("evicted", k - self.cap)
             idents, rows, k = idents[k - self.cap:], rows[k - self.cap:], self.cap
+        table = self.slots
+        previous = list(map(table.get, idents))
+        if previous.count(None) != k:  # re-sent ids: their newer prediction wins
+            self._free(np.array([s for s in previous if s is not None], dtype=np.int64))
         slots = (self.next + np.arange(k)) % self.cap
         taken = slots[self.live[slots]]
         if len(taken):
-            self._count("evicted", self._drop(taken))
+            owners = self.owner[taken].tolist()
+            for ident in owners:
+                del table[ident]
+            self._free(taken)
+            self._count("evicted", len(owners))
         self.owner[slots] = idents
         self.data[slots] = rows
         self.live[slots] = True
-        self.slots.update(zip(idents, slots.tolist(), strict=True))
+        before = len(table)
+        table.update(zip(idents, slots.tolist(), strict=True))
+        if len(table) - before != k:  # an id repeated within the batch: keep its last slot
+            kept = {table[i] for i in idents}
+            self._free(np.array([s for s in slots.tolist() if s not in kept], dtype=np.int64))
         self.next = int((self.next + k) % self.cap)
 
-    def _drop(self, slots: NDArray[np.int64]) -> int:
-        """Free slots; returns how many still owned their id (re-sent ids leave orphans)."""
-        dropped = 0
-        table = self.slots
-        for slot, ident in zip(slots.tolist(), self.owner[slots].tolist(), strict=True):
-            if table.get(ident) == slot:
-                del table[ident]
-                dropped += 1
+    def _free(self, slots: NDArray[np.int64]) -> None:
         self.live[slots] = False
         self.owner[slots] = None
-        return dropped
 
     def take(self, ident: str) -> Pending | None:
         slot = self.slots.pop(ident, None)
@@ -112,11 +120,11 @@ class JoinTable:
             return 0
         self.last_expiry = now
         old = np.flatnonzero(self.live & (self.data[:, 0] < now - self.ttl))
-        if not len(old):
-            return 0
-        dropped = self._drop(old)
-        self._count("expired", dropped)
-        return dropped
+        for ident in self.owner[old].tolist():
+            del self.slots[ident]
+        self._free(old)
+        self._count("expired", len(old))
+        return len(old)
 
     def items(self) -> list[tuple[str, NDArray[np.float64]]]:
         """(id, row) of every pending prediction, oldest first (for the state file)."""

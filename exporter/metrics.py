@@ -85,9 +85,39 @@ class SidecarCollector:
         self.queue_capacity = queue_capacity
 
     def collect(self) -> Iterator[Metric]:
+        snap = self.snapshot()
+        yield from self.live()
+        yield from self.per_snapshot(snap)
+
+    def live(self) -> Iterator[Metric]:
+        """Families that change with every event: rendered on every scrape."""
         yield from self._self_metrics()
         yield from self._volume()
-        yield from self._snapshot(self.snapshot())
+
+    def per_snapshot(self, snap: Snapshot) -> Iterator[Metric]:
+        """Families that change only with the snapshot (or never): cacheable per snapshot."""
+        yield from self._static()
+        yield from self._snapshot(snap)
+
+    def _static(self) -> Iterator[Metric]:
+        names = ("mlmon_threshold", "mlmon_window_size", "mlmon_feature_reference_ratio")
+        fams: dict[str, Metric] = {n: _gauge(n) for n in names}
+        add = _adder(fams)
+        for state in self.store.models.values():
+            cfg = state.config
+            mv = [cfg.name, cfg.version]
+            for t in THRESHOLD_NAMES:
+                value = getattr(cfg.thresholds, t)
+                if value is not None:
+                    add("mlmon_threshold", [*mv, t], float(value))
+            add("mlmon_window_size", mv, cfg.window.size)
+            for spec in [*state.features, state.prediction]:
+                buckets = spec.numeric or spec.categorical
+                if buckets is None or buckets.reference is None:
+                    continue
+                for label, r in zip(buckets.labels, buckets.reference.tolist(), strict=True):
+                    add("mlmon_feature_reference_ratio", [*mv, spec.name, label], r)
+        yield from fams.values()
 
     def _self_metrics(self) -> Iterator[Metric]:
         info = _gauge("mlmon_build_info")
@@ -128,11 +158,10 @@ class SidecarCollector:
         yield fam
 
     def _volume(self) -> Iterator[Metric]:
-        names = ("mlmon_threshold", "mlmon_predictions_total", "mlmon_labels_total",
+        names = ("mlmon_predictions_total", "mlmon_labels_total",
                  "mlmon_labels_joined_total", "mlmon_labels_unjoined_total",
                  "mlmon_labels_pending", "mlmon_label_join_ratio", "mlmon_label_delay_seconds",
-                 "mlmon_window_size", "mlmon_feature_bucket_total",
-                 "mlmon_feature_reference_ratio", "mlmon_feature_missing_total")
+                 "mlmon_feature_bucket_total", "mlmon_feature_missing_total")
         fams: dict[str, Metric] = {}
         for n in names:
             spec = BY_NAME[n]
@@ -148,10 +177,6 @@ class SidecarCollector:
         cfg = state.config
         mv = [cfg.name, cfg.version]
         add = _adder(fams)
-        for t in THRESHOLD_NAMES:
-            value = getattr(cfg.thresholds, t)
-            if value is not None:
-                add("mlmon_threshold", [*mv, t], float(value))
         jc = state.join_counters
         add("mlmon_predictions_total", mv, state.predictions_total)
         add("mlmon_labels_total", mv, jc.labels)
@@ -165,7 +190,6 @@ class SidecarCollector:
         assert isinstance(delay, HistogramMetricFamily)
         delay.add_metric(mv, _cumulative(DELAY_BUCKETS, [int(x) for x in jc.delay_buckets]),
                          jc.delay_sum)
-        add("mlmon_window_size", mv, cfg.window.size)
         for spec in [*state.features, state.prediction]:
             fv = [*mv, spec.name]
             add("mlmon_feature_missing_total", fv, state.missing[spec.name])
@@ -173,12 +197,8 @@ class SidecarCollector:
             buckets = spec.numeric or spec.categorical
             if counts is None or buckets is None:
                 continue
-            labels = buckets.labels
-            for label, n in zip(labels, counts.tolist(), strict=False):
+            for label, n in zip(buckets.labels, counts.tolist(), strict=False):
                 add("mlmon_feature_bucket_total", [*fv, label], n)
-            if buckets.reference is not None:
-                for label, r in zip(labels, buckets.reference.tolist(), strict=True):
-                    add("mlmon_feature_reference_ratio", [*fv, label], r)
 
     def _snapshot(self, snap: Snapshot) -> Iterator[Metric]:
         names = [m.name for m in BY_NAME.values() if m.name.startswith(

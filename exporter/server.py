@@ -21,6 +21,7 @@ from exporter.app import build_app
 from exporter.compute import compute
 from exporter.config import Config
 from exporter.events import BatchDecoder
+from exporter.exposition import Exposition
 from exporter.ingest import IngestQueue, IngestWorker, Intake
 from exporter.metrics import RuntimeStats, SidecarCollector
 from exporter.persist import restore, save
@@ -56,10 +57,13 @@ class Sidecar:
         self.decode_only = decode_only
         self.worker: IngestWorker | None = None
         self.stats = RuntimeStats()
+        collector = SidecarCollector(self.store, self.snapshot, self.stats,
+                                     lambda: self.queue.size, srv.queue_size)
+        process = ProcessCollector(registry=None)
         self.registry = CollectorRegistry()
-        self.registry.register(SidecarCollector(self.store, self.snapshot, self.stats,
-                                                lambda: self.queue.size, srv.queue_size))
-        ProcessCollector(registry=self.registry)
+        self.registry.register(collector)
+        self.registry.register(process)
+        self.exposition = Exposition(collector, self.snapshot, [process])
         self._snapshot: Snapshot = EMPTY
         self._servers: list[asyncio.AbstractServer] = []
         self._connections: set[asyncio.Task[None]] = set()

@@ -52,3 +52,12 @@ def test_closed_queue_answers_pending_http_reply() -> None:
     reply: Future[object] = Future()
     assert q.put(Item([b"x"], reply)) == 1  # type: ignore[arg-type]
     assert reply.done()
+
+
+def test_queue_is_bounded_in_bytes_too() -> None:
+    q = IngestQueue(1000, max_bytes=10)
+    assert q.put(Item([b"12345", b"1234"])) == 0
+    assert q.put(Item([b"12"])) == 1  # 9 + 2 bytes > 10
+    assert q.bytes == 9
+    q.get(0.0)
+    assert q.bytes == 0 and q.put(Item([b"12"])) == 0

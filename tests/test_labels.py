@@ -76,3 +76,16 @@ def test_pair_window_is_bounded() -> None:
     w = PairWindow(4, 2)
     w.extend(np.ones((6, 5)), np.zeros(6))
     assert len(w) == 4
+
+
+def test_id_repeated_within_a_batch_keeps_the_last_and_frees_the_rest() -> None:
+    c = JoinCounters()
+    t = JoinTable(ttl=100.0, max_pending=3, n_classes=2, counters=c)
+    rows = _rows([1.0, 2.0, 3.0])
+    rows[:, 2] = [0.1, 0.2, 0.3]
+    t.add_many(["a", "a", "b"], rows)
+    assert len(t) == 2 and int(t.live.sum()) == 2
+    t.add_many(["c"], _rows([4.0]))  # fits in the freed slot: nothing evicted
+    assert c.unjoined["evicted"] == 0
+    got = t.take("a")
+    assert got is not None and got.value == 0.2

@@ -1,0 +1,313 @@
+"""Sidecar benchmark: ingest rate, scrape latency, compute cycle, RSS, client call cost.
+
+    .venv/bin/python bench/ingest.py [--seconds 10] [--json]
+
+Runs real `mlmon serve` subprocesses on a temporary Unix socket and loopback HTTP
+port; the load generator is a separate process writing NDJSON at full speed.
+The decode-only rate (same sidecar, state update skipped) is measured in the
+same run as the reference limit. Prints a table; never part of the test run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from exporter.config import (
+    Config,
+    FeatureConfig,
+    ModelConfig,
+    PredictionConfig,
+    ServerConfig,
+    WindowConfig,
+)
+from exporter.profile import (
+    SCHEMA_VERSION,
+    CategoricalProfile,
+    NumericProfile,
+    NumericSummary,
+    Profile,
+    save_profile,
+)
+from exporter.state import Store
+from exporter.stats.binning import bin_counts, quantile_edges
+
+CATS = ("DE", "FR", "US", "GB", "IT")
+
+
+def _numeric(name: str, values: np.ndarray[Any, Any]) -> NumericProfile:
+    edges = quantile_edges(values, 10)
+    summary = NumericSummary(len(values), 0, float(values.mean()), float(values.std()),
+                             float(values.min()), float(values.max()), ())
+    return NumericProfile(name, tuple(map(float, edges)),
+                          tuple(int(c) for c in bin_counts(values, edges)), summary,
+                          tuple(float(v) for v in np.sort(values)))
+
+
+def make_profile(name: str, numeric: int, categorical: int, n: int = 10_000,
+                 seed: int = 0) -> Profile:
+    rng = np.random.default_rng(seed)
+    feats: list[NumericProfile | CategoricalProfile] = [
+        _numeric(f"x{i:02d}", rng.normal(100 + i, 10, n)) for i in range(numeric)]
+    for j in range(categorical):
+        counts = rng.multinomial(n, [0.4, 0.2, 0.2, 0.1, 0.1])
+        feats.append(CategoricalProfile(f"c{j}", tuple(sorted(CATS)),
+                                        (*(int(c) for c in counts), 0), 0))
+    return Profile(SCHEMA_VERSION, name, "1", n, tuple(feats),
+                   _numeric("__prediction__", rng.beta(2, 5, n)), f"bench-{name}")
+
+
+def model_config(name: str, numeric: int, categorical: int, window: int) -> ModelConfig:
+    feats = tuple(FeatureConfig(f"x{i:02d}", "numeric") for i in range(numeric)) + tuple(
+        FeatureConfig(f"c{j}", "categorical") for j in range(categorical))
+    return ModelConfig(name, "1", PredictionConfig("classification", ("0", "1")), feats,
+                       window=WindowConfig(size=window))
+
+
+def write_config(tmp: Path, models: list[tuple[str, int, int]], window: int,
+                 compute_interval: str = "15s") -> Path:
+    lines = [f"compute_interval: {compute_interval}", "models:"]
+    for name, numeric, categorical in models:
+        save_profile(make_profile(name, numeric, categorical), tmp / f"{name}.json")
+        feats = ", ".join([f"x{i:02d}: numeric" for i in range(numeric)]
+                          + [f"c{j}: categorical" for j in range(categorical)])
+        lines += [f"  - name: {name}", '    version: "1"', f"    profile: {name}.json",
+                  '    prediction: {kind: classification, classes: ["0", "1"]}',
+                  f"    features: {{{feats}}}", f"    window: {{size: {window}}}",
+                  "    labels: {ttl: 1h, max_pending: 100000}"]
+    path = tmp / "mlmon.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def make_events(model: str, numeric: int, categorical: int, n: int, seed: int = 1,
+                shift: float = 0.0) -> bytes:
+    rng = np.random.default_rng(seed)
+    # feature j follows its reference N(100 + j, 10) unless shifted
+    values = (rng.normal(100 + shift, 10, (n, numeric)) + np.arange(numeric)).round(3)
+    cats = rng.choice(CATS, (n, categorical))
+    scores = rng.beta(2, 5, n).round(4)
+    out = []
+    for i in range(n):
+        feats: dict[str, Any] = {f"x{j:02d}": float(values[i, j]) for j in range(numeric)}
+        feats.update({f"c{j}": str(cats[i, j]) for j in range(categorical)})
+        out.append(json.dumps({"v": 1, "model": model, "version": "1", "id": f"q{i}",
+                               "features": feats, "prediction": float(scores[i])},
+                              separators=(",", ":")))
+    return ("\n".join(out) + "\n").encode()
+
+
+def _writer(path: str, payload: bytes, stop_at: float) -> None:
+    """Load generator (separate process): write the payload over and over until stop_at."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.connect(path)
+        rep = 0
+        while time.time() < stop_at:
+            # fresh ids on every pass, as a real stream has (bytes.replace runs in C)
+            s.sendall(payload.replace(b'"id":"q', b'"id":"%dq' % rep))
+            rep += 1
+
+
+class Sidecar:
+    def __init__(self, tmp: Path, cfg: Path, tag: str, *extra: str) -> None:
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        self.port = s.getsockname()[1]
+        s.close()
+        self.sock = tmp / f"{tag}.sock"
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = (tmp / f"{tag}.log").open("wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "exporter", "serve", "--config", str(cfg), "--socket",
+             str(self.sock), "--http", f"127.0.0.1:{self.port}", "--log-level", "ERROR",
+             *extra], stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(self.url + "/readyz", timeout=1):
+                    break
+            except OSError:
+                if time.monotonic() > deadline or self.proc.poll() is not None:
+                    raise RuntimeError(f"sidecar {tag} did not start") from None
+                time.sleep(0.1)
+
+    def status(self) -> Any:
+        with urllib.request.urlopen(self.url + "/v1/status", timeout=10) as r:
+            return json.loads(r.read())
+
+    def total(self) -> int:
+        return sum(m["predictions_total"] for m in self.status()["models"])
+
+    def peak_rss_mb(self) -> float:
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+        return float("nan")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(30)
+        self.log.close()
+
+
+def ingest_rate(sc: Sidecar, payload: bytes, seconds: float, warmup: float = 2.0) -> dict[
+        str, float]:
+    ctx = mp.get_context("spawn")
+    stop_at = time.time() + warmup + seconds + 0.5
+    writer = ctx.Process(target=_writer, args=(str(sc.sock), payload, stop_at))
+    writer.start()
+    time.sleep(warmup)
+    t0, n0 = time.perf_counter(), sc.total()
+    time.sleep(seconds)
+    t1, n1 = time.perf_counter(), sc.total()
+    writer.join()
+    rejected = sc.status()["events"]["rejected"]
+    return {"rate": (n1 - n0) / (t1 - t0), "queue_full": rejected["queue_full"],
+            "rss_mb": sc.peak_rss_mb()}
+
+
+def scrape_latency(tmp: Path, repeats: int = 50) -> dict[str, float]:
+    cfg = write_config(tmp, [("alpha", 45, 5), ("beta", 45, 5)], 10_000, "1s")
+    sc = Sidecar(tmp, cfg, "scrape")
+    try:
+        for name in ("alpha", "beta"):
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+                s.connect(str(sc.sock))
+                s.sendall(make_events(name, 45, 5, 10_000, shift=1.0))
+        deadline = time.monotonic() + 60
+        while sc.total() < 20_000 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(2.5)  # at least one compute over the full windows
+        out: dict[str, float] = {}
+        for label, accept in (("text", "text/plain"),
+                              ("openmetrics", "application/openmetrics-text; version=1.0.0")):
+            times = []
+            size = 0
+            for _ in range(repeats):
+                req = urllib.request.Request(sc.url + "/metrics", headers={"Accept": accept})
+                t = time.perf_counter()
+                with urllib.request.urlopen(req, timeout=10) as r:
+                    size = len(r.read())
+                times.append(time.perf_counter() - t)
+            out[f"scrape_{label}_ms"] = statistics.median(times) * 1000
+            out[f"scrape_{label}_p99_ms"] = sorted(times)[int(0.99 * (len(times) - 1))] * 1000
+            out[f"scrape_{label}_bytes"] = size
+        out["rss_mb"] = sc.peak_rss_mb()
+        return out
+    finally:
+        sc.stop()
+
+
+def compute_cycle(repeats: int = 7) -> dict[str, float]:
+    """One model, 50 features, a full 10k window against 10k reference samples (in-process)."""
+    from collections import Counter
+
+    from exporter.compute import compute
+    from exporter.events import BatchDecoder
+
+    out: dict[str, float] = {}
+    for label, shift in (("undrifted", 0.0), ("drifted", 1.0)):
+        m = model_config("gamma", 45, 5, 10_000)
+        cfg = Config(Path("bench.yaml"), (m,), server=ServerConfig(socket=None))
+        store = Store(cfg, {m.key: make_profile("gamma", 45, 5)})
+        lines = make_events("gamma", 45, 5, 10_000, seed=3, shift=shift).splitlines()
+        decoder = BatchDecoder(cfg)
+        for i in range(0, len(lines), 4096):
+            batch = decoder.decode(lines[i:i + 4096])
+            rejected: Counter[str] = Counter()
+            for key, b in batch.models.items():
+                store.models[key].update(b, time.time(), rejected)
+        times = [compute(store).duration for _ in range(repeats)]
+        out[f"compute_{label}_ms"] = statistics.median(times) * 1000
+    return out
+
+
+def client_cost(sc: Sidecar) -> dict[str, float]:
+    try:
+        from exporter.client.bench import measure_call_cost
+    except ImportError:
+        return {}
+    cost = measure_call_cost(sc.sock, calls=50_000, model="bench")
+    return {"client_median_us": cost.median_ns / 1000, "client_p99_us": cost.p99_ns / 1000}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=10.0, help="ingest measuring time")
+    parser.add_argument("--json", action="store_true", help="print the raw numbers as JSON")
+    args = parser.parse_args()
+    results: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="mlmon-bench-") as d:
+        tmp = Path(d)
+        cfg = write_config(tmp, [("bench", 20, 2)], 10_000)
+        payload = make_events("bench", 20, 2, 50_000)
+        for mode, extra in (("decode", ("--decode-only",)), ("full", ())):
+            sc = Sidecar(tmp, cfg, mode, *extra)
+            try:
+                r = ingest_rate(sc, payload, args.seconds)
+                results[f"{mode}_rate"] = r["rate"]
+                results[f"{mode}_queue_full"] = r["queue_full"]
+                if mode == "full":
+                    results["ingest_rss_mb"] = r["rss_mb"]
+                    results.update(client_cost(sc))
+            finally:
+                sc.stop()
+        results.update(scrape_latency(tmp))
+        results.update(compute_cycle())
+    if args.json:
+        print(json.dumps(results, indent=2))
+    print_table(results)
+    return 0
+
+
+def print_table(r: dict[str, float]) -> None:
+    ratio = r["full_rate"] / r["decode_rate"] if r.get("decode_rate") else float("nan")
+    rows = [
+        ("ingest, full state update (20 num + 2 cat)", f"{r['full_rate']:,.0f} ev/s",
+         ">= 250,000 ev/s", r["full_rate"] >= 250_000),
+        ("ingest, decode only (same run, reference)", f"{r['decode_rate']:,.0f} ev/s", "-",
+         None),
+        ("full / decode-only", f"{ratio:.0%}", ">= 60%", ratio >= 0.6),
+        ("/metrics scrape, 2 models x 50 features (text)",
+         f"{r['scrape_text_ms']:.1f} ms (p99 {r['scrape_text_p99_ms']:.1f})", "<= 10 ms",
+         r["scrape_text_ms"] <= 10),
+        ("/metrics scrape (OpenMetrics)", f"{r['scrape_openmetrics_ms']:.1f} ms", "<= 10 ms",
+         r["scrape_openmetrics_ms"] <= 10),
+        ("compute cycle, 50 features, 10k window vs 10k ref (no drift)",
+         f"{r['compute_undrifted_ms']:.0f} ms", "<= 100 ms", r["compute_undrifted_ms"] <= 100),
+        ("compute cycle, same, every feature drifted",
+         f"{r['compute_drifted_ms']:.0f} ms", "<= 100 ms", r["compute_drifted_ms"] <= 100),
+        ("sidecar peak RSS (ingest run)", f"{r['ingest_rss_mb']:.0f} MB", "<= 200 MB",
+         r["ingest_rss_mb"] <= 200),
+        ("sidecar peak RSS (2 x 50 features, 10k windows)", f"{r['rss_mb']:.0f} MB",
+         "<= 200 MB", r["rss_mb"] <= 200),
+    ]
+    if "client_median_us" in r:
+        rows.append(("client Tap.prediction on caller's thread (median)",
+                     f"{r['client_median_us']:.2f} us (p99 {r['client_p99_us']:.1f})",
+                     "<= 5 us", r["client_median_us"] <= 5))
+    width = max(len(x[0]) for x in rows)
+    print(f"{'measure':<{width}}  {'measured':>24}  {'target':>15}  ok")
+    for name, value, target, ok in rows:
+        mark = "" if ok is None else ("yes" if ok else "NO")
+        print(f"{name:<{width}}  {value:>24}  {target:>15}  {mark}")
+    print(f"(queue_full drops during the run: decode-only {r['decode_queue_full']:.0f}, "
+          f"full {r['full_queue_full']:.0f}; cpus: {os.cpu_count()}, "
+          f"load average {os.getloadavg()[0]:.1f})")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
