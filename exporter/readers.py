@@ -22,11 +22,16 @@ Numeric columns accept numbers (and, in CSV/JSONL, numeric text); anything else
 raises ReadError naming the file, the column and the row (1-based data row:
 the CSV header and blank JSONL lines are not rows). Categorical values that
 are numbers become their string form (1 -> "1", 2.5 -> "2.5", true -> "true").
-CSV cells that are empty or one of Arrow's null spellings (NA, null, NaN, ...)
-are missing. The prediction column may hold
-numbers, class names or (JSONL) an object mapping class -> probability. In
-JSONL a record may nest its inputs under ``"features"`` (the tap protocol's
-shape); top-level keys win. ``id``-like columns can be read as categorical.
+Empty strings and CSV cells spelled as one of Arrow's nulls (NA, null, NaN,
+...) are missing. The prediction column may hold numbers (numeric text
+included, so a CSV column of 0/1 reads as numbers), class names or (JSONL)
+an object mapping class -> probability. In JSONL a record may nest its inputs
+under ``"features"`` (the tap protocol's shape); top-level keys win. Label and
+id columns are read as "numeric" or "categorical" as the caller needs.
+
+``available_columns(path)`` lists a file's columns (JSONL: keys of the first
+records), e.g. to make the prediction or label column optional. Errors are
+``ReadError`` (a ValueError) with the file name first.
 """
 
 from __future__ import annotations
