@@ -11,7 +11,7 @@ import aiohttp
 
 from exporter.responder.backend import BackendError
 
-_RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
+_RETRYABLE_4XX = frozenset({408, 425, 429})  # timeout, too early, too many requests
 
 
 def bearer(token_file: Path | None) -> dict[str, str]:
@@ -64,8 +64,8 @@ class HttpClient:
                                            ssl=tls if tls is not None else True) as resp:
                 text = await resp.text()
                 if resp.status >= 400:
-                    raise BackendError(f"{what}: HTTP {resp.status}: {text[:300]}",
-                                       retryable=resp.status in _RETRYABLE_STATUS)
+                    retry = resp.status >= 500 or resp.status in _RETRYABLE_4XX
+                    raise BackendError(f"{what}: HTTP {resp.status}: {text[:300]}", retry)
         except aiohttp.ClientError as exc:
             raise BackendError(f"{what}: {type(exc).__name__}: {exc}") from None
         except TimeoutError:
