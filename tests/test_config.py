@@ -111,6 +111,12 @@ def test_env_overrides(tmp_path: Path) -> None:
     assert off.server.socket is None and off.server.tcp is None
 
 
+def test_env_defaults_to_the_process_environment(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MLMON_HTTP", "127.0.0.1:19500")
+    assert load_config(write(tmp_path, VALID)).server.http == "127.0.0.1:19500"
+
+
 def test_env_override_is_validated(tmp_path: Path) -> None:
     path = write(tmp_path, VALID)
     with pytest.raises(ConfigError) as info:
@@ -176,6 +182,10 @@ MISTAKES = [
      "server.http", "expected HOST:PORT", "HOST:PORT"),
     ("models not a list", "models: {name: fraud}\n",
      "models", "expected a non-empty list", "at least one model"),
+    ("duplicate key", _model() + "compute_interval: 5s\ncompute_interval: 10s\n",
+     "compute_interval", "given more than once", "each key once"),
+    ("label ttl zero", _model(labels="{ttl: 0s}"),
+     "models[0].labels.ttl", "not a positive duration", '"24h"'),
     ("yaml syntax error", "models: [\n  - name: x\n", "line ", "YAML syntax error", "valid YAML"),
 ]
 
