@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats as sps
 from scipy.spatial.distance import jensenshannon
@@ -64,6 +64,7 @@ def test_bad_weights_raise() -> None:
 weights = st.lists(st.integers(0, 1000), min_size=1, max_size=10)
 
 
+@settings(deadline=None)  # timing is not under test; the machine may be busy
 @given(weights, st.data())
 def test_property_symmetric_bounded_and_zero_on_identity(p: list[int],
                                                          data: st.DataObject) -> None:
@@ -82,6 +83,7 @@ def test_property_symmetric_bounded_and_zero_on_identity(p: list[int],
 samples = st.lists(st.integers(-20, 20).map(float), min_size=1, max_size=30)
 
 
+@settings(deadline=None)  # timing is not under test; the machine may be busy
 @given(samples, samples)
 def test_property_wasserstein_symmetric_and_equals_scipy(u: list[float],
                                                          v: list[float]) -> None:

@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from exporter.stats.performance import (
@@ -83,6 +83,7 @@ def test_regression_edge_cases_follow_sklearn() -> None:
     assert empty.samples == 0 and math.isnan(empty.rmse)
 
 
+@settings(deadline=None)  # timing is not under test; the machine may be busy
 @given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 3)), min_size=1, max_size=40))
 def test_property_bounds_and_order_invariance(pairs: list[tuple[int, int]]) -> None:
     yt = np.array([a for a, _ in pairs])
