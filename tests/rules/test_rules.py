@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import re
 from typing import Any
@@ -188,6 +189,7 @@ def test_escalations_repeat_their_warning_with_a_longer_for() -> None:
         assert rule["annotations"]["runbook_url"] == source["annotations"]["runbook_url"]
 
 
+@functools.cache
 def _alert_tests() -> list[dict[str, Any]]:
     cases = []
     for path in unit_test_files():
