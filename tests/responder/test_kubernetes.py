@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import shutil
+import ssl
+import subprocess
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 
 from exporter.responder.backend import ActionRequest, BackendError, run_with_retries
 from exporter.responder.clock import ManualClock
 from exporter.responder.config import KubernetesRollback, RetryPolicy
 from exporter.responder.http import HttpClient
 from exporter.responder.kubernetes import KubernetesBackend, in_cluster_url
+from tests.procs import free_port
 from tests.responder.fake_k8s import FakeKubernetes
 from tests.responder.helpers import serve
 from tests.responder.k8s_objects import deployment, replicaset
@@ -117,3 +122,46 @@ def test_in_cluster_url_from_service_env(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.delenv("KUBERNETES_SERVICE_HOST")
     with pytest.raises(BackendError, match="not running in a cluster"):
         in_cluster_url()
+
+
+def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("openssl not installed")
+    cert, key = tmp_path / "apiserver.crt", tmp_path / "apiserver.key"
+    subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=kubernetes", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    return cert, key
+
+
+def test_tls_is_verified_against_the_service_account_ca(tmp_path: Path) -> None:
+    cert, key = _self_signed(tmp_path)
+    rs = [replicaset(1, "fraud:v1"), replicaset(2, "fraud:v2")]
+    fake = FakeKubernetes("sa-token-value", deployment("fraud:v2", 2), rs)
+    (tmp_path / "sa-token").write_text("sa-token-value")
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls.load_cert_chain(cert, key)
+
+    async def scenario() -> tuple[str, str]:
+        runner = web.AppRunner(fake.app())
+        await runner.setup()
+        port = free_port()
+        await web.TCPSite(runner, "127.0.0.1", port, ssl_context=tls).start()
+        url = f"https://127.0.0.1:{port}"
+        http = HttpClient(5.0)
+        try:
+            trusted = KubernetesBackend(KubernetesRollback(
+                "prod", "fraud-model", url, tmp_path / "sa-token", cert), http)
+            untrusted = KubernetesBackend(KubernetesRollback(
+                "prod", "fraud-model", url, tmp_path / "sa-token", None), http)
+            with pytest.raises(BackendError) as info:
+                await untrusted.execute(REQUEST)
+            return await trusted.execute(REQUEST), str(info.value)
+        finally:
+            await http.close()
+            await runner.cleanup()
+
+    detail, refused = asyncio.run(scenario())
+    assert "from revision 2 to 1" in detail
+    assert "Certificate" in refused and len(fake.patches) == 1
