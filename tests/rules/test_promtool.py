@@ -76,6 +76,8 @@ def test_fleet_psi_expectations_match_numpy_and_the_exporter() -> None:
             m = re.fullmatch(r"(?:\d+)(?:\+(\d+(?:\.\d+)?))?x\d+", str(item["values"]))
             assert m is not None, item["values"]
             current[feature][bucket] += float(m.group(1) or 0)  # counts per minute
+        elif name == "mlmon_threshold":
+            continue
         else:
             value = float(str(item["values"]).split("x")[0])
             assert reference[feature].get(bucket, value) == value  # same on every pod
@@ -102,3 +104,4 @@ def test_fleet_psi_expectations_match_numpy_and_the_exporter() -> None:
         # and the sidecar's own PSI on the same counts agrees with the recording rule
         assert value == pytest.approx(psi(r, c), abs=1e-12), feature
     assert sum(current["idle"].values()) == 0  # idle: no traffic, no fleet PSI expected
+    assert sum(current["sparse"].values()) * 60 < 500  # sparse: below min_samples in the hour
