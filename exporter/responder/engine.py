@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -15,6 +16,8 @@ from exporter.responder.metrics import ResponderMetrics
 from exporter.responder.payload import Alert, WebhookPayload
 from exporter.responder.retrain_queue import RetrainQueue, RetrainRequest
 from exporter.responder.store import DAY, Store
+
+log = logging.getLogger("mlmon.responder")
 
 _DECISION = {"ok": "acted", "failed": "failed", "dry_run": "dry_run", "queued": "queued"}
 
@@ -52,10 +55,17 @@ class Engine:
             starts_at=alert.starts_at.isoformat() if alert is not None else "",
             status=alert.status if alert is not None else "", detail=detail,
             attempts=attempts, dry_run=self.dry_run)
-        self.audit.write(record)
+        self._log(record)
         if result != "ignored":
             self.metrics.actions.labels(action, backend, result).inc()
         return record
+
+    def _log(self, record: AuditRecord) -> None:
+        self.audit.write(record)
+        level = logging.WARNING if record.result == "failed" else logging.INFO
+        log.log(level, "%s %s model=%s alert=%s fingerprint=%s: %s %s", record.result,
+                record.action or "-", record.model or "-", record.alertname or "-",
+                record.fingerprint or "-", record.reason, record.detail)
 
     async def handle(self, payload: WebhookPayload) -> list[AuditRecord]:
         records = []
@@ -140,14 +150,18 @@ class Engine:
             self.store.mark(alert.key, self.clock.now())
             return self._emit(alert, model, "rollback", kind, "dry_run",
                               "dry-run: rollback not executed")
+        # Recorded before running: should the process die mid-action, the cooldown still
+        # stops a second rollback when Alertmanager repeats the alert.
+        started = self.clock.now()
+        self.store.record(model, "rollback", started, dry_run=False)
         outcome = await run_with_retries(self.backends[(model, "rollback")], request,
                                          self.config.retry, self.clock)
         if not outcome.ok:
-            # Not marked as handled: Alertmanager's next repeat of this alert tries again.
+            # Neither handled nor cooling down: Alertmanager's next repeat tries again.
+            self.store.forget(model, "rollback", started, dry_run=False)
             return self._emit(alert, model, "rollback", kind, "failed",
                               f"backend failed after {outcome.attempts} attempt(s)",
                               outcome.detail, outcome.attempts)
-        self.store.record(model, "rollback", self.clock.now(), dry_run=False)
         self.store.mark(alert.key, self.clock.now())
         return self._emit(alert, model, "rollback", kind, "ok", "rolled back", outcome.detail,
                           outcome.attempts)
@@ -178,10 +192,12 @@ class Engine:
         else:
             action = ActionRequest(request.model, request.version, request.alertname,
                                    "retrain", fingerprints)
+            started = self.clock.now()
+            self.store.record(request.model, "retrain", started, dry_run=False)
             outcome = await run_with_retries(self.backends[(request.model, "retrain")],
                                              action, self.config.retry, self.clock)
-            if outcome.ok:
-                self.store.record(request.model, "retrain", self.clock.now(), dry_run=False)
+            if not outcome.ok:
+                self.store.forget(request.model, "retrain", started, dry_run=False)
             result = "ok" if outcome.ok else "failed"
             reason = ("retraining started" if outcome.ok
                       else f"backend failed after {outcome.attempts} attempt(s)")
@@ -190,6 +206,6 @@ class Engine:
         self.metrics.queue.set(len(self.queue))
         record = replace(base, ts=self.clock.now(), decision=_DECISION.get(result, "skipped"),
                          result=result, reason=reason, detail=detail, attempts=attempts)
-        self.audit.write(record)
+        self._log(record)
         self.metrics.actions.labels("retrain", kind, result).inc()
         return record

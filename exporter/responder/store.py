@@ -44,6 +44,13 @@ class Store:
         self._prune(now)
         self._save()
 
+    def forget(self, model: str, action: str, at: float, dry_run: bool) -> None:
+        """Drop one recorded action (an attempt that failed)."""
+        entry = PastAction(model, action, at, dry_run)
+        if entry in self._history:
+            self._history.remove(entry)
+            self._save()
+
     def last(self, model: str, action: str, dry_run: bool) -> float | None:
         times = [h.at for h in self._matching(model, action, dry_run)]
         return max(times) if times else None

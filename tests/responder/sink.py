@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +22,7 @@ class Received:
 class Sink:
     statuses: list[int] = field(default_factory=list)  # answered in order, then 200
     received: list[Received] = field(default_factory=list)
+    gate: asyncio.Event | None = None  # when set, replies wait until the event is set
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -31,5 +33,7 @@ class Sink:
         raw = await request.read()
         self.received.append(Received(request.method, request.path, dict(request.headers),
                                       json.loads(raw) if raw else None))
+        if self.gate is not None:
+            await self.gate.wait()
         status = self.statuses.pop(0) if self.statuses else 200
         return web.json_response({"accepted": status < 400}, status=status)

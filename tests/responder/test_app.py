@@ -170,6 +170,24 @@ def test_once_per_alert_even_across_a_restart(tmp_path: Path) -> None:
     assert len(sink.received) == 2
 
 
+def test_a_crash_mid_rollback_does_not_roll_back_twice(tmp_path: Path) -> None:
+    gate = asyncio.Event()
+
+    async def scenario(h: Harness, sink: Sink, s: aiohttp.ClientSession, url: str) -> None:
+        stuck = asyncio.create_task(post(s, url, body(alert())))
+        while not sink.received:  # the backend call is in flight, its reply held back
+            await asyncio.sleep(0.01)
+        h.restart()  # a new process on the same state dir, as after a crash
+        async with serve(h.app) as second:
+            _, reply = await post(s, second, body(alert()))
+        assert reply["decisions"][0]["result"] == "skipped_cooldown"
+        gate.set()
+        await stuck
+
+    _, sink = run(tmp_path, scenario, sink=Sink(gate=gate))
+    assert len(sink.received) == 1
+
+
 def test_cooldown_and_daily_cap_per_model_and_action(tmp_path: Path) -> None:
     async def scenario(h: Harness, sink: Sink, s: aiohttp.ClientSession,
                        url: str) -> None:
