@@ -1,0 +1,210 @@
+"""Every query of grafana/mlmon.json, run against a real Prometheus scraping a real sidecar.
+
+The sidecar serves both bundled examples (a classifier and a regressor) and is fed their
+drifted `current.csv` over POST /v1/events, with labels and some bad lines; Prometheus
+scrapes it every second with the labels a PodMonitor would add and loads rules/, so the
+recording rules exist. Each panel query, with the dashboard variables substituted as
+Grafana would, must return a non-empty result (a classifier-only panel for the classifier,
+a regressor-only panel for the regressor).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.deploy import grafana
+from tests.deploy.promql import analyse
+from tests.e2e.grafana_traffic import BAD_LINES, combined_config, events
+from tests.procs import free_port, require_binary, running
+
+pytestmark = pytest.mark.e2e
+
+NAMESPACE = "mlmon-e2e"
+JOB = f"{NAMESPACE}/mlmon"  # what a PodMonitor named mlmon produces
+MODELS = {"fraud": "3", "housing": "1"}
+CLASSIFIER_ONLY = {"mlmon_accuracy_ratio", "mlmon_precision_ratio", "mlmon_recall_ratio",
+                   "mlmon_f1_ratio", "mlmon_prediction_class_ratio"}
+REGRESSOR_ONLY = {"mlmon_regression_mae", "mlmon_regression_rmse", "mlmon_regression_r2"}
+# Grafana's built-ins as it would set them for a 1 s scrape interval and a 5 min range.
+BUILTINS = {"$__rate_interval": "15s", "$__range": "5m", "$__interval": "1s"}
+
+
+def _get(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def _query(base: str, expr: str) -> dict[str, Any]:
+    result: dict[str, Any] = _get(f"{base}/api/v1/query?" +
+                                  urllib.parse.urlencode({"query": expr}))
+    return result
+
+
+def _post(url: str, lines: list[str]) -> dict[str, Any]:
+    request = urllib.request.Request(url, data=("\n".join(lines) + "\n").encode(),
+                                     method="POST",
+                                     headers={"Content-Type": "application/x-ndjson"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        answer: dict[str, Any] = json.loads(response.read())
+        return answer
+
+
+def _wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path,
+                timeout: float = 60.0) -> None:
+    """Like tests.procs.wait_http, but closes the HTTPError of a 503 (no ResourceWarning)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except urllib.error.HTTPError as exc:
+            exc.close()
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"{url} not ready (exit code {proc.poll()}); log:\n"
+                         + log.read_text(errors="replace")[-4000:])
+
+
+def _wait_for(base: str, exprs: list[str], timeout: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout
+    missing = list(exprs)
+    while missing and time.monotonic() < deadline:
+        missing = [e for e in missing if not _query(base, e)["data"]["result"]]
+        if missing:
+            time.sleep(0.5)
+    assert not missing, f"Prometheus never returned data for {missing}"
+
+
+@pytest.fixture(scope="module")
+def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    binary = require_binary("prometheus")
+    tmp = tmp_path_factory.mktemp("grafana-e2e")
+    config = combined_config(tmp / "mlmon.yaml")
+    sidecar_port, prometheus_port = free_port(), free_port()
+    sidecar = f"http://127.0.0.1:{sidecar_port}"
+    env = {**os.environ, "MLMON_COMPUTE_INTERVAL": "1s"}
+    sidecar_argv = [sys.executable, "-m", "exporter", "serve", "--config", str(config),
+                    "--socket", str(tmp / "mlmon.sock"), "--http", f"127.0.0.1:{sidecar_port}",
+                    "--state-file", str(tmp / "state.json")]
+    rules = sorted(str(p) for p in (grafana.ROOT / "rules").glob("*.y*ml"))
+    (tmp / "prometheus.yml").write_text(yaml.safe_dump({
+        "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+        "rule_files": rules,
+        "scrape_configs": [{
+            "job_name": JOB,
+            "static_configs": [{
+                "targets": [f"127.0.0.1:{sidecar_port}"],
+                "labels": {"namespace": NAMESPACE, "pod": "fraud-model-0",
+                           "container": "mlmon", "endpoint": "mlmon-metrics"}}]}]}))
+    base = f"http://127.0.0.1:{prometheus_port}"
+    prometheus_argv = [binary, f"--config.file={tmp / 'prometheus.yml'}",
+                       f"--storage.tsdb.path={tmp / 'tsdb'}",
+                       f"--web.listen-address=127.0.0.1:{prometheus_port}"]
+    with running(sidecar_argv, tmp / "sidecar.log", env=env) as sidecar_proc, \
+            running(prometheus_argv, tmp / "prometheus.log") as prometheus_proc:
+        _wait_ready(f"{sidecar}/readyz", sidecar_proc, tmp / "sidecar.log")
+        _wait_ready(f"{base}/-/ready", prometheus_proc, tmp / "prometheus.log")
+        _wait_for(base, [f'up{{job="{JOB}"}} == 1'])
+        # Three batches a second apart, so rates see traffic over more than one scrape.
+        batches: list[list[str]] = [[], [], []]
+        for model, rows in (("fraud", 900), ("housing", 450)):
+            predictions, labels = events(model, rows)
+            third = len(predictions) // 3
+            for i in range(3):
+                part = slice(i * third, None if i == 2 else (i + 1) * third)
+                batches[i] += predictions[part] + labels[part]
+        batches[1] += BAD_LINES
+        for batch in batches:
+            answer = _post(f"{sidecar}/v1/events", batch)
+            assert answer["accepted"] > 0
+            time.sleep(1.0)
+        _wait_for(base, [
+            'mlmon_feature_psi{model="fraud"}', 'mlmon_feature_psi{model="housing"}',
+            "mlmon_accuracy_ratio", "mlmon_regression_mae",
+            'model_version_feature:mlmon_feature_psi:fleet_rate1h{model="fraud"}',
+            'model_version_feature:mlmon_feature_psi:fleet_rate1h{model="housing"}'])
+        yield base
+
+
+def _substitute(expr: str, model: str, feature: str) -> str:
+    values = {"$namespace": NAMESPACE, "$model": model, "$version": MODELS[model],
+              "$feature": feature, **BUILTINS}
+    for name in sorted(values, key=len, reverse=True):  # $__rate_interval before $__range
+        expr = expr.replace(name, values[name])
+    assert "$" not in expr, expr
+    return expr
+
+
+def _panel_metrics(panel: grafana.Panel) -> set[str]:
+    return {s.metric for t in panel["targets"] for s in analyse(t["expr"]).selectors}
+
+
+@pytest.mark.parametrize("model, feature", [
+    ("fraud", "(amount|country|__prediction__)"),  # a multi-value selection
+    ("housing", ".*"),  # "All"
+])
+def test_every_panel_query_returns_data(prometheus: str, model: str, feature: str) -> None:
+    dashboard = grafana.load()
+    skip = REGRESSOR_ONLY if model == "fraud" else CLASSIFIER_ONLY
+    empty: list[str] = []
+    ran = 0
+    for panel in grafana.panels(dashboard):
+        if _panel_metrics(panel) & skip:
+            continue
+        for target in panel["targets"]:
+            expr = _substitute(target["expr"], model, feature)
+            answer = _query(prometheus, expr)
+            assert answer["status"] == "success", (panel["title"], expr, answer)
+            ran += 1
+            if not answer["data"]["result"]:
+                empty.append(f"{panel['title']} [{target['refId']}]: {expr}")
+    assert not empty, "queries without data:\n" + "\n".join(empty)
+    assert ran >= 40
+
+
+def test_panels_kept_for_one_model_kind_have_data_for_it(prometheus: str) -> None:
+    """The classifier-only and regressor-only panels exist and answer for their kind."""
+    panels = list(grafana.panels(grafana.load()))
+    assert any(_panel_metrics(p) & CLASSIFIER_ONLY for p in panels)
+    assert any(_panel_metrics(p) & REGRESSOR_ONLY for p in panels)
+
+
+def test_psi_panel_shows_the_injected_drift(prometheus: str) -> None:
+    """The PSI panel's query sees amount and country above the high threshold line."""
+    (panel,) = [p for p in grafana.panels(grafana.load()) if p["title"] == "PSI per feature"]
+    psi = _query(prometheus, _substitute(panel["targets"][0]["expr"], "fraud", ".*"))
+    by_feature = {r["metric"]["feature"]: float(r["value"][1]) for r in psi["data"]["result"]}
+    high = _query(prometheus, _substitute(panel["targets"][2]["expr"], "fraud", ".*"))
+    line = float(high["data"]["result"][0]["value"][1])
+    # exporter/data/examples/README.md: amount 0.77, country 1.68; the others <= 0.004
+    # on the full file (a 900-row window adds sampling noise well below the line).
+    assert by_feature["amount"] > line and by_feature["country"] > line
+    assert by_feature["age"] < line and by_feature["channel"] < line
+
+
+def test_variable_queries_list_the_running_models(prometheus: str) -> None:
+    variables = {v["name"]: v for v in grafana.load()["templating"]["list"]}
+    expected = {"namespace": {NAMESPACE}, "model": set(MODELS), "version": {"3"},
+                "feature": {"amount", "country", "__prediction__"}}
+    for name, wanted in expected.items():
+        definition = variables[name]["definition"]
+        inner = definition.removeprefix("label_values(").removesuffix(f", {name})")
+        selector = _substitute(inner, "fraud", ".*")
+        url = f"{prometheus}/api/v1/series?" + urllib.parse.urlencode({"match[]": selector})
+        values = {s[name] for s in _get(url)["data"] if name in s}
+        assert wanted <= values, (name, values)
