@@ -180,6 +180,12 @@ def load(path: str | Path) -> ResponderConfig:
                               "retry", "poll_interval", "defaults", "models"})
     defaults = r.mapping(top.get("defaults", {}), "defaults",
                          {"cooldown", "daily_cap", "window"})
+    if "window" in defaults:
+        try:
+            schedule.parse(str(defaults["window"]))
+        except schedule.WindowError as exc:
+            raise r.fail("defaults.window", str(exc), "'immediate' or 'MINUTE HOUR * * "
+                         "DAY-OF-WEEK' in UTC, e.g. '00 02 * * *'") from None
     retry_raw = r.mapping(top.get("retry", {}), "retry", {"attempts", "backoff", "max_backoff"})
     retry = RetryPolicy(r.integer(retry_raw, "attempts", "retry", 4, 1),
                         r.duration(retry_raw, "backoff", "retry", 1.0),

@@ -97,6 +97,7 @@ def test_full_config(tmp_path: Path) -> None:
     ("tracking_uri: http://mlflow:5000", "tracking_uri: mlflow:5000",
      "models[1].rollback.tracking_uri", "http://host:port"),
     ("  - name: housing", "  - name: fraud", "models[1].name", "each model once"),
+    ('window: "00 03 * * *"}', 'window: "3am"}', "defaults.window", "'immediate'"),
     ("retry: {attempts: 5,", "retry: {tries: 5,", "retry.tries", "attempts"),
 ])
 def test_errors_name_file_key_and_fix(tmp_path: Path, old: str, new: str, key: str,
