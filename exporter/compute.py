@@ -10,7 +10,6 @@ import numpy as np
 from numpy.typing import NDArray
 
 from exporter.config import ModelConfig
-from exporter.profile import Profile
 from exporter.snapshot import ModelSnapshot, Snapshot
 from exporter.state import FeatureSpec, ModelState, Store
 from exporter.stats.drift import (
@@ -34,7 +33,6 @@ from exporter.stats.summary import class_shares, summarize
 @dataclass(frozen=True)
 class ModelCopy:
     config: ModelConfig
-    profile: Profile | None
     features: tuple[FeatureSpec, ...]
     prediction: FeatureSpec
     numeric: NDArray[np.float64]  # window rows, oldest first, within max_age
@@ -47,7 +45,7 @@ def copy_model(state: ModelState, now: float) -> ModelCopy:
     """A consistent copy of what the statistics need (call with the store lock held)."""
     max_age = state.config.window.max_age
     return ModelCopy(
-        state.config, state.profile, tuple(state.features), state.prediction,
+        state.config, tuple(state.features), state.prediction,
         state.numeric.recent(now, max_age), state.categorical.recent(now, max_age),
         state.pred.recent(now, max_age), state.pairs.ring.ordered()[0],
     )

@@ -46,11 +46,24 @@ class LineSplitter:
                 self.too_long += 1
             self.discarding = True
             self.rest = b""
-        if any(len(x) > self.max_line for x in lines):
+        if lines and max(map(len, lines)) > self.max_line:
             kept = [x for x in lines if len(x) <= self.max_line]
             self.too_long += len(lines) - len(kept)
             lines = kept
         return [x for x in lines if x] if b"" in lines else lines
+
+    def skip(self, chunk: bytes) -> int:
+        """Consume a chunk without splitting it (the queue is full); returns lines dropped."""
+        last = chunk.rfind(b"\n")
+        if last < 0:
+            self.feed(chunk)  # no line ends here: keep tracking the partial line
+            return 0
+        lines = chunk.count(b"\n", 0, last + 1)
+        if self.discarding:
+            lines -= 1  # the over-long line's end was already counted as line_too_long
+            self.discarding = False
+        self.rest = b""
+        return lines + len(self.feed(chunk[last + 1:]))
 
     def finish(self) -> list[bytes]:
         """The last line of a stream without a trailing newline."""
@@ -72,7 +85,7 @@ class Item:
     size: int = 0  # bytes, set by the queue
 
 
-MAX_QUEUE_BYTES = 64 << 20  # memory bound of the queue, whatever server.queue_size says
+MAX_QUEUE_BYTES = 16 << 20  # memory bound of the queue, whatever server.queue_size says
 
 
 class IngestQueue:
@@ -115,6 +128,10 @@ class IngestQueue:
                 self.bytes += size
                 self.cond.notify()
             return dropped
+
+    @property
+    def full(self) -> bool:
+        return self.size >= self.capacity or self.bytes >= self.max_bytes
 
     def get(self, timeout: float) -> list[Item]:
         """Items to process together (up to MAX_BATCH_LINES lines); [] on timeout or close."""
@@ -218,6 +235,11 @@ class Intake:
                 self.store.reject(extra)
         return dropped
 
+    def drop(self, transport: str, lines: int, too_long: int) -> None:
+        with self.store.lock:
+            self.store.received[transport] += lines + too_long
+            self.store.reject(Counter({"queue_full": lines, "line_too_long": too_long}))
+
     async def serve_stream(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                            transport: str) -> None:
         splitter = LineSplitter(self.max_line)
@@ -226,6 +248,9 @@ class Intake:
                 chunk = await reader.read(READ_SIZE)
                 if not chunk:
                     break
+                if self.queue.full:  # drop cheaply: counting is enough, no split
+                    self.drop(transport, splitter.skip(chunk), splitter.take_too_long())
+                    continue
                 lines = splitter.feed(chunk)
                 self.submit(transport, lines, splitter.take_too_long())
             self.submit(transport, splitter.finish(), splitter.take_too_long())

@@ -61,7 +61,7 @@ def fingerprint(m: ModelState) -> list[Any]:
     cfg = m.config
     return [[f.name, f.kind] for f in cfg.features] + [
         list(cfg.prediction.classes), cfg.prediction.kind,
-        m.profile.content_hash if m.profile is not None else None]
+        m.profile_hash]
 
 
 def dump_model(m: ModelState) -> dict[str, Any]:
@@ -162,7 +162,7 @@ def restore(store: Store, path: Path) -> bool:
             raise StateFileError("not an mlmon state file")
         if doc.get("schema") != SCHEMA:
             raise StateFileError(f"schema {doc.get('schema')!r}, this mlmon reads {SCHEMA}")
-        staged = Store(store.config, store.profiles)
+        staged = store.fresh()
         restored = []
         for d in doc["models"]:
             key = (str(d["model"]), str(d["version"]))

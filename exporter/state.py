@@ -18,7 +18,7 @@ from exporter.buckets import CategoricalBuckets, NumericBuckets
 from exporter.config import Config, ModelConfig
 from exporter.events import Envelope, ModelBatch
 from exporter.labels import JoinCounters, JoinTable, PairWindow, Pending
-from exporter.metric_names import REJECT_REASONS, TRANSPORTS
+from exporter.metric_names import PREDICTION_FEATURE, REJECT_REASONS, TRANSPORTS
 from exporter.profile import CategoricalProfile, NumericProfile, Profile, to_reference
 from exporter.stats.drift import CategoricalReference, NumericReference
 from exporter.window import Ring
@@ -35,27 +35,24 @@ class FeatureSpec:
 
 
 class ModelState:
-    def __init__(self, config: ModelConfig, profile: Profile | None) -> None:
+    """The profile is read once, into bucket specs and numpy references; not kept."""
+
+    def __init__(self, config: ModelConfig, profile: Profile | None,
+                 template: ModelState | None = None) -> None:
         self.config = config
-        self.profile = profile
+        self.profile_hash = profile.content_hash if profile is not None else None
         self.classes = config.prediction.classes
         self.class_index = {c: i for i, c in enumerate(self.classes)}
-        self.features: list[FeatureSpec] = []
-        n_num = n_cat = 0
-        for f in config.features:
-            ref = _feature_profile(profile, f.name)
-            if f.kind == "numeric":
-                nb = NumericBuckets(ref) if isinstance(ref, NumericProfile) else None
-                self.features.append(FeatureSpec(f.name, "numeric", n_num, nb, None,
-                                                 _reference(ref, NumericReference)))
-                n_num += 1
-            else:
-                cp = ref if isinstance(ref, CategoricalProfile) else None
-                cb = CategoricalBuckets(cp, config.max_categories)
-                self.features.append(FeatureSpec(f.name, "categorical", n_cat, None, cb,
-                                                 _reference(cp, CategoricalReference)))
-                n_cat += 1
-        self.prediction = self._prediction_spec(profile)
+        self.features: list[FeatureSpec]
+        self.prediction: FeatureSpec
+        if template is not None:  # an empty state sharing the template's immutable specs
+            self.profile_hash = template.profile_hash
+            self.features = [_fresh(s) for s in template.features]
+            self.prediction = _fresh(template.prediction)
+        else:
+            self._specs(config, profile)
+        n_num = sum(1 for s in self.features if s.kind == "numeric")
+        n_cat = len(self.features) - n_num
         size = config.window.size
         self.numeric = Ring(size, n_num, np.float64, np.nan)
         self.categorical = Ring(size, n_cat, np.int32, -1)
@@ -74,9 +71,29 @@ class ModelState:
         self.pairs = PairWindow(config.labels.window, len(self.classes))
         self.numeric_index = [s.column for s in self.features if s.kind == "numeric"]
 
-    def _prediction_spec(self, profile: Profile | None) -> FeatureSpec:
-        from exporter.metric_names import PREDICTION_FEATURE
+    def fresh(self) -> ModelState:
+        """An empty state for the same configuration and profile."""
+        return ModelState(self.config, None, template=self)
 
+    def _specs(self, config: ModelConfig, profile: Profile | None) -> None:
+        self.features = []
+        n_num = n_cat = 0
+        for f in config.features:
+            ref = _feature_profile(profile, f.name)
+            if f.kind == "numeric":
+                nb = NumericBuckets(ref) if isinstance(ref, NumericProfile) else None
+                self.features.append(FeatureSpec(f.name, "numeric", n_num, nb, None,
+                                                 _reference(ref, NumericReference)))
+                n_num += 1
+            else:
+                cp = ref if isinstance(ref, CategoricalProfile) else None
+                cb = CategoricalBuckets(cp, config.max_categories)
+                self.features.append(FeatureSpec(f.name, "categorical", n_cat, None, cb,
+                                                 _reference(cp, CategoricalReference)))
+                n_cat += 1
+        self.prediction = self._prediction_spec(profile)
+
+    def _prediction_spec(self, profile: Profile | None) -> FeatureSpec:
         ref = profile.prediction if profile is not None else None
         if isinstance(ref, NumericProfile):
             return FeatureSpec(PREDICTION_FEATURE, "numeric", 0, NumericBuckets(ref), None,
@@ -268,6 +285,17 @@ class ModelState:
         self.join_counters.joined += len(joined)
 
 
+def _fresh(spec: FeatureSpec) -> FeatureSpec:
+    """The spec with its own learnt-category table (profile categories are shared)."""
+    cb = spec.categorical
+    if cb is None or cb.fixed:
+        return spec
+    learnt = CategoricalBuckets(None, cb.limit)
+    if spec.name == PREDICTION_FEATURE:
+        learnt.code_names(list(cb.categories))  # the class order, fixed at start
+    return FeatureSpec(spec.name, spec.kind, spec.column, None, learnt, None)
+
+
 def _reference(profile: NumericProfile | CategoricalProfile | None,
                kind: type[NumericReference] | type[CategoricalReference],
                ) -> NumericReference | CategoricalReference | None:
@@ -293,10 +321,15 @@ class Store:
     def __init__(self, config: Config, profiles: dict[tuple[str, str], Profile]) -> None:
         self.lock = threading.Lock()
         self.config = config
-        self.profiles = profiles
         self.models = {m.key: ModelState(m, profiles.get(m.key)) for m in config.models}
         self.received: dict[str, int] = dict.fromkeys(TRANSPORTS, 0)
         self.rejected: dict[str, int] = dict.fromkeys(REJECT_REASONS, 0)
+
+    def fresh(self) -> Store:
+        """An empty store with the same models (profiles are not re-read)."""
+        empty = Store(self.config, {})
+        empty.models = {k: m.fresh() for k, m in self.models.items()}
+        return empty
 
     def reject(self, reasons: Counter[str] | dict[str, int]) -> None:
         for reason, n in reasons.items():

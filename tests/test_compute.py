@@ -42,7 +42,7 @@ def test_drift_equals_scipy_on_the_window() -> None:
     _apply(store, events)
     snap = compute(store, clock=lambda: 1001.0)
     ms = snap.models[("fraud", "1")]
-    profile = store.profiles[("fraud", "1")]
+    profile = fraud_profile(fraud_model())
     window = events[-500:]
     amount = np.array([e["features"]["amount"] for e in window])  # type: ignore[index]
     ref = profile.feature("amount")

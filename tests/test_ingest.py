@@ -61,3 +61,12 @@ def test_queue_is_bounded_in_bytes_too() -> None:
     assert q.bytes == 9
     q.get(0.0)
     assert q.bytes == 0 and q.put(Item([b"12"])) == 0
+
+
+def test_skip_counts_the_lines_it_drops_and_keeps_line_boundaries() -> None:
+    s = LineSplitter(100)
+    assert s.feed(b'{"a":1}\n{"b"') == [b'{"a":1}']
+    assert s.skip(b':2}\n{"c":3}\n{"d"') == 2  # completes "b", then "c"; "d" is pending
+    assert s.feed(b':4}\n{"e":5}\n') == [b'{"d":4}', b'{"e":5}']
+    assert s.skip(b"no newline yet") == 0
+    assert s.skip(b" still\n") == 1

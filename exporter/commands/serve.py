@@ -68,8 +68,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"mlmon serve: {exc}", file=sys.stderr)
         return 2
 
+    loaded = [profiles]
+    del profiles  # the sidecar keeps numpy references only; let the profiles go
+
     async def main() -> int:
-        return await serve(Sidecar(config, profiles, decode_only=args.decode_only))
+        return await serve(Sidecar(config, loaded.pop(), decode_only=args.decode_only))
 
     try:
         return asyncio.run(main())
