@@ -289,6 +289,37 @@ def test_alertmanagerconfig_routes_to_existing_receivers(example: list[Obj]) -> 
     assert info.get("slackConfigs") and not info.get("webhookConfigs")
 
 
+def _am_matchers(strings: list[str]) -> frozenset[tuple[str, str, str]]:
+    out = set()
+    for text in strings:
+        match = re.fullmatch(r'\s*(\w+)\s*(=~|!~|!=|=)\s*"(.*)"\s*', text)
+        assert match, f"cannot read matcher {text!r}"
+        out.add((match[1], match[2], match[3]))
+    return frozenset(out)
+
+
+def test_alertmanagerconfig_mirrors_alertmanager_yml(example: list[Obj]) -> None:
+    """Same matchers, timings and inhibitions as alertmanager/alertmanager.yml."""
+    reference = yaml.safe_load((k8s.ROOT / "alertmanager" / "alertmanager.yml").read_text())
+    spec = one(example, "AlertmanagerConfig")["spec"]
+    timing = ("group_wait", "group_interval", "repeat_interval")
+    am_routes = {_am_matchers(r["matchers"]): tuple(r[t] for t in timing)
+                 for r in reference["route"]["routes"] if not r.get("continue")}
+    for route in spec["route"]["routes"]:
+        matchers = frozenset((m["name"], m["matchType"], m["value"]) for m in route["matchers"])
+        assert matchers in am_routes, f"no route {sorted(matchers)} in alertmanager.yml"
+        assert (route["groupWait"], route["groupInterval"], route["repeatInterval"]) == \
+            am_routes[matchers], route["receiver"]
+    assert len(spec["route"]["routes"]) == len(am_routes)
+    assert sorted(spec["route"]["groupBy"]) == sorted(reference["route"]["group_by"])
+    inhibit = {(_am_matchers(r["source_matchers"]), _am_matchers(r["target_matchers"]),
+                tuple(r["equal"])) for r in reference["inhibit_rules"]}
+    mine = {(frozenset((m["name"], m["matchType"], m["value"]) for m in r["sourceMatch"]),
+             frozenset((m["name"], m["matchType"], m["value"]) for m in r["targetMatch"]),
+             tuple(r["equal"])) for r in spec["inhibitRules"]}
+    assert mine == inhibit
+
+
 def _matches(matcher: dict[str, str], labels: dict[str, str]) -> bool:
     value = labels.get(matcher["name"], "")
     op = matcher.get("matchType", "=")
