@@ -8,6 +8,8 @@ tuples become one numpy array, so no Python code runs per feature value.
 
 from __future__ import annotations
 
+import itertools
+import operator
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -20,6 +22,11 @@ from numpy.typing import NDArray
 from exporter.config import Config, ModelConfig
 
 PROTOCOL_VERSION = 1
+
+_ROUTE = operator.attrgetter("model", "version")
+_V = operator.attrgetter("v")
+_PREDICTION = operator.attrgetter("prediction")
+_FEATURES = operator.attrgetter("features")
 
 Key = tuple[str, str]
 PredictionValue = float | str | dict[str, float] | None
@@ -117,14 +124,18 @@ class FeatureDecoder:
         n_num = len(self.numeric_names)
         if not rows:
             return (np.empty((0, n_num)), np.empty((0, self._width - n_num), dtype=object))
-        table = np.array(rows, dtype=object).reshape(len(rows), self._width)
+        flat = np.fromiter(itertools.chain.from_iterable(rows), dtype=object,
+                           count=len(rows) * self._width)
+        table = flat.reshape(len(rows), self._width)
         return table[:, :n_num].astype(np.float64), table[:, n_num:]
 
     def typed_columns(self, events: list[Any]) -> tuple[NDArray[np.float64], NDArray[Any]]:
         """Columns of events decoded by ``typed`` (features already a struct or None)."""
         astuple, empty = msgspec.structs.astuple, self._empty
-        return self.columns([empty if e.features is None else astuple(e.features)
-                             for e in events])
+        feats = list(map(_FEATURES, events))
+        if feats.count(None):
+            return self.columns([empty if f is None else astuple(f) for f in feats])
+        return self.columns(list(map(astuple, feats)))
 
 
 class BatchDecoder:
@@ -175,17 +186,22 @@ class BatchDecoder:
             return None
         if len(events) != len(lines):
             return None
-        names = {(e.model, e.version) for e in events}
-        if any(self._routes.get(n) != key for n in names):
+        # Column checks with C-level map() rather than a Python loop per event.
+        if any(self._routes.get(n) != key for n in set(map(_ROUTE, events))):
             return None
-        pred = [e.prediction is not None or e.features is not None for e in events]
-        if pred.count(True) != len(events) and any(
-                not p and (e.label is None or e.id is None) for p, e in zip(pred, events,
-                                                                           strict=True)):
+        if set(map(_V, events)) != {PROTOCOL_VERSION}:
             return None
-        if any(e.v != PROTOCOL_VERSION for e in events):
-            return None
-        batch = ModelBatch(events, np.array(pred, dtype=bool))
+        preds = list(map(_PREDICTION, events))
+        feats = list(map(_FEATURES, events))
+        if preds.count(None) == 0 or feats.count(None) == 0:
+            pred = np.ones(len(events), dtype=bool)  # every event is a prediction
+        else:
+            pred = np.array([p is not None or f is not None for p, f in zip(preds, feats,
+                                                                           strict=True)])
+            if any(events[i].label is None or events[i].id is None
+                   for i in np.flatnonzero(~pred).tolist()):
+                return None
+        batch = ModelBatch(events, pred)
         batch.numeric, batch.categorical = decoder.typed_columns(events)
         return DecodedBatch({key: batch}, Counter())
 

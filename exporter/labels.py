@@ -7,6 +7,7 @@ first of the dict: eviction (over ``max_pending``) and expiry (older than
 
 from __future__ import annotations
 
+import collections
 import math
 from dataclasses import dataclass, field
 
@@ -85,8 +86,7 @@ class JoinTable:
         taken = slots[self.live[slots]]
         if len(taken):
             owners = self.owner[taken].tolist()
-            for ident in owners:
-                del table[ident]
+            collections.deque(map(table.__delitem__, owners), maxlen=0)  # del each, in C
             self._free(taken)
             self._count("evicted", len(owners))
         self.owner[slots] = idents

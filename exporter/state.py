@@ -7,6 +7,7 @@ takes a consistent ``copy`` under the same lock and works on that.
 from __future__ import annotations
 
 import math
+import operator
 import threading
 from collections import Counter
 from dataclasses import dataclass
@@ -22,6 +23,10 @@ from exporter.metric_names import PREDICTION_FEATURE, REJECT_REASONS, TRANSPORTS
 from exporter.profile import CategoricalProfile, NumericProfile, Profile, to_reference
 from exporter.stats.drift import CategoricalReference, NumericReference
 from exporter.window import Ring
+
+_ID = operator.attrgetter("id")
+_LABEL = operator.attrgetter("label")
+_TS = operator.attrgetter("ts")
 
 
 @dataclass(frozen=True)
@@ -220,18 +225,26 @@ class ModelState:
                 rejected: Counter[str]) -> None:
         self.join.expire(now)
         n = len(events)
-        ids = [e.id for e in events]
-        if ids.count(None) == n:
+        ids = list(map(_ID, events))
+        missing_ids = ids.count(None)
+        if missing_ids == n:
             return
-        labels = [e.label for e in events]
-        ts = np.array([e.ts for e in events], dtype=np.float64)
-        ts[~np.isfinite(ts)] = now
-        has_id = np.array([i is not None for i in ids], dtype=bool)
-        no_label = np.array([x is None for x in labels], dtype=bool)
+        labels = list(map(_LABEL, events))
+        raw_ts = list(map(_TS, events))
+        if raw_ts.count(None) == n:
+            ts = np.full(n, now)
+        else:
+            ts = np.array(raw_ts, dtype=np.float64)
+            ts[~np.isfinite(ts)] = now
+        has_id = (np.ones(n, dtype=bool) if not missing_ids
+                  else np.array([i is not None for i in ids], dtype=bool))
+        no_label = (np.ones(n, dtype=bool) if labels.count(None) == n
+                    else np.array([x is None for x in labels], dtype=bool))
         wait = np.flatnonzero(take & has_id & no_label)
         if len(wait):
             rows = np.column_stack([np.full(n, now), ts, values, classes, probas])[wait]
-            self.join.add_many([ids[i] for i in wait.tolist()], rows)  # type: ignore[misc]
+            waiting = ids if len(wait) == n else [ids[i] for i in wait.tolist()]
+            self.join.add_many(waiting, rows)
         if no_label.all():
             return
         joined: list[tuple[float, Pending]] = []
