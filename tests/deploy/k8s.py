@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import copy
+import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -31,10 +33,17 @@ class _Loader(yaml.SafeLoader):
 _Loader.add_constructor("tag:yaml.org,2002:value", lambda loader, node: node.value)
 
 
+def kubectl() -> str:
+    """kubectl on PATH, else the one scripts/ensure-kubectl.sh put in the virtualenv."""
+    in_venv = Path(sys.executable).parent / "kubectl"
+    if shutil.which("kubectl") is None and in_venv.exists():
+        return str(in_venv)
+    return require_binary("kubectl")
+
+
 def render(directory: Path) -> list[Obj]:
     """`kubectl kustomize DIR`, parsed."""
-    kubectl = require_binary("kubectl")
-    done = subprocess.run([kubectl, "kustomize", str(directory)], capture_output=True,
+    done = subprocess.run([kubectl(), "kustomize", str(directory)], capture_output=True,
                           text=True, timeout=120, check=False)
     assert done.returncode == 0, f"kubectl kustomize {directory} failed:\n{done.stderr}"
     return [d for d in yaml.load_all(done.stdout, Loader=_Loader) if d]
