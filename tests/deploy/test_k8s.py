@@ -7,6 +7,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+import kubernetes_validate  # test extra; bundles the Kubernetes JSON schemas (offline)
 import pytest
 import yaml
 
@@ -53,7 +54,6 @@ def test_both_render_with_every_kind(example: list[Obj], base: list[Obj]) -> Non
 
 
 def test_core_kinds_validate_strictly(example: list[Obj], base: list[Obj]) -> None:
-    kubernetes_validate = pytest.importorskip("kubernetes_validate")
     checked: set[str] = set()
     for obj in example + base:
         if obj["apiVersion"].startswith("monitoring.coreos.com/"):
@@ -65,7 +65,6 @@ def test_core_kinds_validate_strictly(example: list[Obj], base: list[Obj]) -> No
 
 
 def test_strict_validation_rejects_an_unknown_field(example: list[Obj]) -> None:
-    kubernetes_validate = pytest.importorskip("kubernetes_validate")
     bad = yaml.safe_load(yaml.safe_dump(one(example, "Deployment", "fraud-model")))
     bad["spec"]["template"]["spec"]["containers"][0]["imagePullPolicyy"] = "Always"
     with pytest.raises(kubernetes_validate.ValidationError):
