@@ -1,0 +1,152 @@
+"""`mlmon demo`: run the sidecar and a simulated model server with live drift."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+HELP = "run the sidecar with simulated traffic, inject drift, print a live summary"
+
+BUNDLED_CONFIG = Path(__file__).resolve().parent.parent / "data/examples/fraud/mlmon.yaml"
+DEFAULT_HTTP = "127.0.0.1:9847"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", type=Path, default=None, metavar="PATH",
+                        help="mlmon YAML configuration (default: the bundled fraud example)")
+    parser.add_argument("--model", help="model to simulate (default: the config's first)")
+    parser.add_argument("--reference", type=Path, metavar="FILE",
+                        help="rows to replay, with a label column "
+                             "(default: reference.csv beside the config)")
+    parser.add_argument("--duration", type=float, default=None, metavar="SECONDS",
+                        help="stop after this long (default: run until Ctrl-C)")
+    parser.add_argument("--drift-after", type=float, default=60.0, metavar="SECONDS",
+                        help="inject drift after this long (default: 60; negative: never)")
+    parser.add_argument("--rate", type=float, default=200.0, metavar="EVENTS_PER_S",
+                        help="predictions per second (default: 200)")
+    parser.add_argument("--http", default=None, metavar="HOST:PORT",
+                        help=f"sidecar HTTP address (default: {DEFAULT_HTTP}, "
+                             "or a free loopback port when that one is taken)")
+    parser.add_argument("--compute-interval", type=float, default=2.0, metavar="SECONDS",
+                        help="sidecar compute interval for the demo (default: 2)")
+    parser.add_argument("--summary-every", type=float, default=5.0, metavar="SECONDS",
+                        help="seconds between terminal summaries (default: 5)")
+    parser.add_argument("--label-delay", type=float, default=2.0, metavar="SECONDS",
+                        help="mean delay of ground-truth labels (default: 2)")
+    parser.add_argument("--seed", type=int, default=0, help="traffic seed (default: 0)")
+    # `--stack` (Prometheus, Alertmanager, responder) is added by the alerting work as
+    # further exporter.demo.services.Service objects after the sidecar.
+
+
+def _port_free(hostport: str) -> bool:
+    import socket
+
+    host, _, port = hostport.rpartition(":")
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind((host.strip("[]") or "127.0.0.1", int(port)))
+        except OSError:
+            return False
+    return True
+
+
+def _http_address(requested: str | None) -> str:
+    if requested is not None:
+        return requested
+    if _port_free(DEFAULT_HTTP):
+        return DEFAULT_HTTP
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return f"127.0.0.1:{s.getsockname()[1]}"
+
+
+def run(args: argparse.Namespace) -> int:
+    import signal
+    import tempfile
+    from types import FrameType
+
+    from exporter.client import Tap
+    from exporter.config import ConfigError, load_config
+    from exporter.demo.drift import default_plan
+    from exporter.demo.labels import DelayedLabels
+    from exporter.demo.model import SimpleModel
+    from exporter.demo.reference import load_reference
+    from exporter.demo.runner import DemoRunner, DemoSettings
+    from exporter.demo.services import Services
+    from exporter.demo.sidecar import SidecarError, SidecarProcess
+    from exporter.demo.traffic import TrafficSimulator
+
+    config_path: Path = args.config or BUNDLED_CONFIG
+    for name, value in (("--rate", args.rate), ("--compute-interval", args.compute_interval),
+                        ("--summary-every", args.summary_every)):
+        if value <= 0:
+            print(f"mlmon demo: {name} must be positive", file=sys.stderr)
+            return 2
+    try:
+        config = load_config(config_path)
+        model = config.model(args.model) if args.model else config.models[0]
+        reference = args.reference or config_path.parent / "reference.csv"
+        data = load_reference(reference, model)
+    except KeyError:
+        print(f"mlmon demo: {config_path}: no model {args.model!r}", file=sys.stderr)
+        return 2
+    except (ConfigError, ValueError, OSError) as exc:
+        print(f"mlmon demo: {exc}", file=sys.stderr)
+        return 2
+
+    classes = model.prediction.classes if model.prediction.kind == "classification" else ()
+    predictor = SimpleModel.fit(data, classes)
+    plan = default_plan(data, regression=not classes)
+    simulator = TrafficSimulator(data, predictor, plan, seed=args.seed)
+    drift_after = args.drift_after if args.drift_after >= 0 else None
+    settings = DemoSettings(model=model.name, version=model.version, rate=args.rate,
+                            duration=args.duration, drift_after=drift_after,
+                            summary_every=args.summary_every)
+
+    with tempfile.TemporaryDirectory(prefix="mlmon-demo-") as tmp:
+        sidecar = SidecarProcess(config_path, Path(tmp) / "mlmon.sock",
+                                 _http_address(args.http), Path(tmp) / "sidecar.log",
+                                 compute_interval=args.compute_interval)
+        services = Services([sidecar])
+        try:
+            services.start()
+        except SidecarError as exc:
+            print(f"mlmon demo: {exc}", file=sys.stderr)
+            return 1
+        tap = Tap(sidecar.socket_path)
+        runner = DemoRunner(settings, simulator, tap,
+                            DelayedLabels(args.label_delay / 2, args.label_delay * 1.5,
+                                          seed=args.seed),
+                            sidecar, services.urls(), sys.stdout, clear=sys.stdout.isatty())
+
+        def request_stop(signum: int, frame: FrameType | None) -> None:
+            runner.stop_requested = True
+
+        previous = {s: signal.signal(s, request_stop) for s in (signal.SIGINT, signal.SIGTERM)}
+        print(f"mlmon demo: sidecar ready ({config_path}); tapping {args.rate:g} predictions/s "
+              f"of {model.name}:{model.version}; drift "
+              + (f"at {drift_after:g}s: {plan.describe()}" if drift_after is not None
+                 else "never")
+              + ("; Ctrl-C to stop" if args.duration is None else f"; {args.duration:g}s"),
+              flush=True)
+        for name, url in services.urls().items():
+            print(f"  {name}: {url}", flush=True)
+        try:
+            runner.run()
+        finally:
+            for s, handler in previous.items():
+                signal.signal(s, handler)
+            tap.close(2.0)
+            stats = tap.stats()
+            codes = services.stop()
+        print(f"mlmon demo: sent {runner.sent} predictions and {runner.labels_sent} labels "
+              f"({stats.sent} events delivered, "
+              f"{stats.dropped_queue_full + stats.dropped_disconnected} dropped); "
+              f"sidecar exit code {codes.get('sidecar')}", flush=True)
+        if codes.get("sidecar") not in (0, None):
+            print(sidecar.log_tail(), file=sys.stderr)
+            return 1
+    return 0

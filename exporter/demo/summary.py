@@ -1,0 +1,96 @@
+"""The live terminal summary, formatted from the sidecar's /v1/status JSON (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+SEVERITY_MARK = {"low": "low", "medium": "MEDIUM", "high": "HIGH !"}
+PERFORMANCE_ORDER = ("accuracy", "macro_f1", "log_loss", "mae", "rmse", "mape", "r2")
+
+
+@dataclass(frozen=True)
+class Rates:
+    """What the demo measured between two summaries."""
+
+    elapsed: float  # seconds since the demo started
+    sent_per_s: float  # predictions tapped by the simulated model server
+    accepted_per_s: float | None  # predictions the sidecar counted (None on the first one)
+    client_dropped: int
+    drift: str  # e.g. "off (starts at 60s)" or "ON since 60s: amount ×2.2 ..."
+
+
+def fmt_float(value: float | None, digits: int = 3) -> str:
+    if value is None:
+        return "—"
+    return f"{value:.{digits}f}"
+
+
+def fmt_pvalue(value: float | None) -> str:
+    if value is None:
+        return "—"
+    if value < 1e-4:
+        return "<1e-4"
+    return f"{value:.4f}"
+
+
+def _feature_rows(features: Sequence[Mapping[str, Any]]) -> list[str]:
+    # Most drifted first; features without a verdict yet (too few samples) last.
+    ordered = sorted(features, key=lambda f: (f.get("psi") is None, -(f.get("psi") or 0.0),
+                                             str(f.get("name"))))
+    rows = [f"  {'feature':<16} {'kind':<12} {'samples':>7} {'PSI':>7} {'KS p':>8} "
+            f"{'chi2 p':>8}  severity"]
+    for f in ordered:
+        severity = f.get("severity")
+        mark = SEVERITY_MARK.get(str(severity), "—") if severity is not None else "—"
+        rows.append(f"  {f.get('name')!s:<16} {f.get('kind')!s:<12} "
+                    f"{int(f.get('samples') or 0):>7} {fmt_float(f.get('psi')):>7} "
+                    f"{fmt_pvalue(f.get('ks_pvalue')):>8} {fmt_pvalue(f.get('chi2_pvalue')):>8}"
+                    f"  {mark}")
+    return rows
+
+
+def _performance(perf: Mapping[str, Any]) -> str:
+    parts = [f"{k.replace('_', ' ')} {fmt_float(perf[k])}" for k in PERFORMANCE_ORDER
+             if k in perf and perf[k] is not None]
+    if not parts:
+        return "  performance: waiting for labels"
+    samples = perf.get("samples")
+    return "  performance: " + ", ".join(parts) + (f"  (n={samples})" if samples else "")
+
+
+def format_model(model: Mapping[str, Any], now: float) -> list[str]:
+    last = model.get("last_compute")
+    age = f"{max(0.0, now - float(last)):.0f}s ago" if last is not None else "not yet"
+    share = model.get("drift_share")
+    lines = [
+        f"model {model.get('model')}:{model.get('version')}  "
+        f"window {model.get('window_samples')}/{model.get('window_size')} "
+        f"({100 * float(model.get('window_fill') or 0.0):.0f}%)  "
+        f"severity {str(model.get('severity') or '—').upper()}  "
+        f"drift share {fmt_float(share, 2)}  computed {age}",
+        f"  predictions {model.get('predictions_total')}  labels joined "
+        f"{model.get('labels_joined')}",
+        *_feature_rows(model.get("features") or ()),
+        _performance(model.get("performance") or {}),
+    ]
+    return lines
+
+
+def format_summary(status: Mapping[str, Any] | None, rates: Rates, now: float,
+                   urls: Mapping[str, str]) -> str:
+    """One block of text; ``status`` None means the sidecar did not answer."""
+    accepted = "—" if rates.accepted_per_s is None else f"{rates.accepted_per_s:.0f}"
+    lines = [f"── mlmon demo  t={rates.elapsed:.0f}s  drift: {rates.drift}",
+             f"events/s: sent {rates.sent_per_s:.0f}, accepted by sidecar {accepted}; "
+             f"client drops {rates.client_dropped}"]
+    if status is None:
+        lines.append("sidecar: no answer from /v1/status")
+    else:
+        rejected = sum(int(v) for v in status.get("events", {}).get("rejected", {}).values())
+        lines[-1] += f"; rejected {rejected}"
+        for model in status.get("models", ()):
+            lines.extend(format_model(model, now))
+    lines.extend(f"{name}: {url}" for name, url in urls.items())
+    return "\n".join(lines) + "\n"

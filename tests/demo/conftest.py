@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from exporter.config import ModelConfig, load_config
+from exporter.demo.model import SimpleModel
+from exporter.demo.reference import ReferenceData, load_reference
+
+FRAUD = Path(__file__).resolve().parents[2] / "exporter/data/examples/fraud"
+HOUSING = Path(__file__).resolve().parents[2] / "exporter/data/examples/housing"
+
+
+@pytest.fixture(scope="session")
+def fraud_model() -> ModelConfig:
+    return load_config(FRAUD / "mlmon.yaml").models[0]
+
+
+@pytest.fixture(scope="session")
+def fraud_data(fraud_model: ModelConfig) -> ReferenceData:
+    return load_reference(FRAUD / "reference.csv", fraud_model)
+
+
+@pytest.fixture(scope="session")
+def fraud_predictor(fraud_data: ReferenceData, fraud_model: ModelConfig) -> SimpleModel:
+    return SimpleModel.fit(fraud_data, fraud_model.prediction.classes)

@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+from exporter.client import Tap
+from exporter.demo.drift import DriftPlan, FeatureDrift
+from exporter.demo.labels import DelayedLabels
+from exporter.demo.model import SimpleModel
+from exporter.demo.reference import ReferenceData
+from exporter.demo.runner import TICK, DemoRunner, DemoSettings
+from exporter.demo.traffic import TrafficSimulator
+from tests.client.servers import LineServer
+
+
+class FakeTime:
+    """A clock the runner's sleep advances: the loop runs instantly and deterministically."""
+
+    def __init__(self) -> None:
+        self.ticks = 0  # counted, not summed, so no float drift
+
+    def clock(self) -> float:
+        return 1000.0 + self.ticks * TICK
+
+    def sleep(self, seconds: float) -> None:
+        self.ticks += round(seconds / TICK)
+
+
+class StaticStatus:
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def status(self) -> dict[str, Any] | None:
+        self.calls += 1
+        return {"models": [{"model": "fraud", "version": "3", "predictions_total": 0,
+                            "features": [], "performance": {}}], "events": {}}
+
+
+def test_rate_drift_switch_and_delayed_labels(tmp_path: Path, fraud_data: ReferenceData,
+                                              fraud_predictor: SimpleModel) -> None:
+    path = str(tmp_path / "s.sock")
+    t = FakeTime()
+    plan = DriftPlan((FeatureDrift("amount", scale=1e6),))
+    sim = TrafficSimulator(fraud_data, fraud_predictor, plan, seed=3)
+    settings = DemoSettings("fraud", "3", rate=100.0, duration=4.0, drift_after=2.0,
+                            summary_every=1.0)
+    out = io.StringIO()
+    status = StaticStatus()
+    with LineServer(path) as server:
+        tap = Tap(path)
+        runner = DemoRunner(settings, sim, tap, DelayedLabels(0.5, 0.5), status,
+                            {"metrics": "http://x/metrics"}, out, clock=t.clock,
+                            wall=t.clock, sleep=t.sleep)
+        runner.run()
+        assert tap.close(5.0)
+        lines = server.wait_lines(runner.sent + runner.labels_sent)
+    events = [json.loads(x) for x in lines]
+    preds = [e for e in events if "features" in e]
+    labels = [e for e in events if "features" not in e]
+    # 100/s for 4 s, sent in TICK bursts: the last burst is at 4 - TICK.
+    assert len(preds) == runner.sent == 395
+    # Labels due 0.5 s after their prediction: those of the last 0.5 s are not sent yet.
+    assert len(labels) == runner.labels_sent == 345
+    assert {e["id"] for e in labels} <= {e["id"] for e in preds}
+    # Drift from t=2 s: amounts ×1e6 (reference amounts lie between 0.1 and 100,000).
+    before = [e["features"]["amount"] for e in preds[:195] if e["features"]["amount"]]
+    after = [e["features"]["amount"] for e in preds[205:] if e["features"]["amount"]]
+    assert max(before) < 100_000 < min(after)
+    assert all(e["model"] == "fraud" and e["version"] == "3" for e in events)
+    text = out.getvalue()
+    assert text.count("── mlmon demo") == status.calls == 4  # t=1, 2, 3 and the final one
+    assert "drift: off (starts at 2s)" in text and "drift: ON since 2s: amount ×1e+06" in text
+    assert "metrics: http://x/metrics" in text

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+import pytest
+
+from exporter.demo.services import Service, Services
+
+
+class Recorder:
+    def __init__(self, name: str, log: list[str], fail: bool = False) -> None:
+        self.name = name
+        self.log = log
+        self.fail = fail
+
+    def start(self) -> None:
+        if self.fail:
+            raise RuntimeError(f"{self.name} failed")
+        self.log.append(f"start {self.name}")
+
+    def stop(self, timeout: float = 15.0) -> int | None:
+        self.log.append(f"stop {self.name}")
+        return 0
+
+    def urls(self) -> dict[str, str]:
+        return {self.name: f"http://127.0.0.1/{self.name}"}
+
+
+def test_started_in_order_stopped_in_reverse() -> None:
+    log: list[str] = []
+    items: list[Service] = [Recorder("sidecar", log), Recorder("prometheus", log)]
+    services = Services(items)
+    services.start()
+    assert services.stop() == {"prometheus": 0, "sidecar": 0}
+    assert log == ["start sidecar", "start prometheus", "stop prometheus", "stop sidecar"]
+    assert list(services.urls()) == ["sidecar", "prometheus"]
+
+
+def test_failed_start_stops_what_already_runs() -> None:
+    log: list[str] = []
+    services = Services([Recorder("sidecar", log), Recorder("alertmanager", log, fail=True)])
+    with pytest.raises(RuntimeError, match="alertmanager failed"):
+        services.start()
+    assert log == ["start sidecar", "stop sidecar"]

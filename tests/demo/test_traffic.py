@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from exporter.demo.drift import DriftPlan, FeatureDrift, default_plan
+from exporter.demo.model import SimpleModel
+from exporter.demo.reference import ReferenceData
+from exporter.demo.traffic import TrafficSimulator
+
+PLAN = DriftPlan((FeatureDrift("amount", scale=2.2), FeatureDrift("age", shift=-5.0),
+                  FeatureDrift("country", mix=(("US", 0.7), ("GB", 0.3)))), label_flip=0.25)
+
+
+def _sim(data: ReferenceData, model: SimpleModel, seed: int = 7) -> TrafficSimulator:
+    return TrafficSimulator(data, model, PLAN, seed=seed)
+
+
+def test_same_seed_same_events(fraud_data: ReferenceData, fraud_predictor: SimpleModel) -> None:
+    a, b = _sim(fraud_data, fraud_predictor), _sim(fraud_data, fraud_predictor)
+    assert a.events(300) + a.events(200, drifted=True) == \
+        b.events(300) + b.events(200, drifted=True)
+    assert _sim(fraud_data, fraud_predictor, seed=8).events(50) != \
+        _sim(fraud_data, fraud_predictor).events(50)
+
+
+def test_clean_events_replay_reference_rows(fraud_data: ReferenceData,
+                                            fraud_predictor: SimpleModel) -> None:
+    batch = _sim(fraud_data, fraud_predictor).batch(1_000)
+    np.testing.assert_array_equal(batch.numeric, fraud_data.numeric[batch.rows])
+    assert (batch.categorical == fraud_data.categorical[batch.rows]).all()
+    assert (batch.labels == fraud_data.labels[batch.rows]).all()
+    assert len(set(batch.ids)) == 1_000
+
+
+def test_drift_shifts_exactly_the_planned_features(fraud_data: ReferenceData,
+                                                   fraud_predictor: SimpleModel) -> None:
+    clean = _sim(fraud_data, fraud_predictor).batch(20_000)
+    drifted = _sim(fraud_data, fraud_predictor).batch(20_000, drifted=True)
+    np.testing.assert_array_equal(clean.rows, drifted.rows)
+    names = fraud_data.numeric_names
+    np.testing.assert_allclose(drifted.numeric[:, names.index("amount")],
+                               clean.numeric[:, names.index("amount")] * 2.2)
+    np.testing.assert_allclose(drifted.numeric[:, names.index("age")],
+                               clean.numeric[:, names.index("age")] - 5.0)
+    for other in ("tenure_days", "hour", "distance_km", "balance"):
+        j = names.index(other)
+        np.testing.assert_array_equal(drifted.numeric[:, j], clean.numeric[:, j])
+    assert (drifted.categorical[:, 1] == clean.categorical[:, 1]).all()  # channel untouched
+    # country redrawn from the plan's mix: a chi-square goodness-of-fit test accepts it.
+    country = drifted.categorical[:, 0]
+    observed = [int((country == c).sum()) for c in ("US", "GB")]
+    assert sum(observed) == 20_000
+    assert stats.chisquare(observed, [14_000, 6_000]).pvalue > 0.001
+    # 25% of the labels flipped to the other class.
+    flipped = (drifted.labels != clean.labels).mean()
+    assert flipped == pytest.approx(0.25, abs=0.01)
+
+
+def test_model_scores_what_it_sees(fraud_data: ReferenceData,
+                                   fraud_predictor: SimpleModel) -> None:
+    batch = _sim(fraud_data, fraud_predictor).batch(500, drifted=True)
+    np.testing.assert_allclose(batch.scores,
+                               fraud_predictor.predict(batch.numeric, batch.categorical))
+
+
+def test_events_are_tap_ready(fraud_data: ReferenceData, fraud_predictor: SimpleModel) -> None:
+    sim = _sim(fraud_data, fraud_predictor)
+    batch = sim.batch(400)
+    events = batch.events(sim.names, ("0", "1"))
+    missing = 0
+    for i, ev in enumerate(events):
+        assert set(ev.features) == {*fraud_data.numeric_names, *fraud_data.categorical_names}
+        assert ev.prediction == {"0": round(batch.scores[i, 0], 4),
+                                 "1": round(batch.scores[i, 1], 4)}
+        assert ev.label in ("0", "1")
+        missing += ev.features["amount"] is None
+    assert missing == int(np.isnan(batch.numeric[:, 0]).sum())
+
+
+def test_default_plan_for_the_fraud_example(fraud_data: ReferenceData) -> None:
+    plan = default_plan(fraud_data, regression=False)
+    amount, country = plan.features
+    assert (amount.feature, amount.scale, amount.shift) == ("amount", 2.2, 0.0)
+    assert country.feature == "country"
+    # Reversed mix: the reference's most frequent category becomes the least frequent.
+    ref = fraud_data.categorical[:, 0]
+    cats, counts = np.unique(ref.astype(str), return_counts=True)
+    mix = dict(country.mix)
+    assert mix[str(cats[counts.argmax()])] == pytest.approx(counts.min() / counts.sum())
+    assert sum(mix.values()) == pytest.approx(1.0)
+    assert plan.label_flip == 0.25
