@@ -23,6 +23,7 @@ from exporter.state import Store
 log = logging.getLogger("mlmon.ingest")
 
 READ_SIZE = 1 << 18
+FULL_PAUSE = 0.001  # seconds between reads while the queue is full
 MAX_BATCH_LINES = 4096
 
 
@@ -250,6 +251,9 @@ class Intake:
                     break
                 if self.queue.full:  # drop cheaply: counting is enough, no split
                     self.drop(transport, splitter.skip(chunk), splitter.take_too_long())
+                    # Yield the GIL to the worker for a moment: reading still outruns any
+                    # writer (READ_SIZE per ms), but no longer steals the worker's turns.
+                    await asyncio.sleep(FULL_PAUSE)
                     continue
                 lines = splitter.feed(chunk)
                 self.submit(transport, lines, splitter.take_too_long())
