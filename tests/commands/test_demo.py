@@ -1,0 +1,86 @@
+"""`mlmon demo` end to end: a real sidecar subprocess, the tap, drift reaching high severity."""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.procs import free_port
+
+MLMON = [sys.executable, "-m", "exporter"]
+
+
+def _summaries(out: str) -> list[str]:
+    return out.split("── mlmon demo")[1:]
+
+
+def _severity(block: str, feature: str) -> str | None:
+    m = re.search(rf"^\s+{feature}\s+\w+\s+\d+\s+\S+\s+\S+\s+\S+\s+(\w+)", block, re.M)
+    return m.group(1) if m else None
+
+
+def _accuracy(block: str) -> float | None:
+    m = re.search(r"accuracy (\d\.\d+)", block)
+    return float(m.group(1)) if m else None
+
+
+@pytest.mark.slow
+def test_drift_reaches_high_severity_and_accuracy_drops() -> None:
+    port = free_port()
+    proc = subprocess.run(
+        [*MLMON, "demo", "--duration", "25", "--drift-after", "8", "--rate", "400",
+         "--compute-interval", "1", "--summary-every", "4", "--http", f"127.0.0.1:{port}"],
+        capture_output=True, text=True, timeout=120)
+    out = proc.stdout
+    assert proc.returncode == 0, out + proc.stderr
+    assert f"metrics: http://127.0.0.1:{port}/metrics" in out
+    blocks = _summaries(out)
+    assert len(blocks) >= 5
+    first, last = blocks[0], blocks[-1]
+    assert "drift: off (starts at 8s)" in first
+    assert "drift: ON since 8s" in last
+    # Before drift every feature is low; at the end the drifted ones are high.
+    assert _severity(first, "amount") in ("low", None)
+    assert _severity(last, "amount") == "HIGH"
+    assert _severity(last, "country") == "HIGH"
+    for undrifted in ("age", "tenure_days", "hour", "distance_km", "balance", "channel"):
+        assert _severity(last, undrifted) == "low", last
+    # Labels join and accuracy falls with the concept drift (0.96 -> about 0.73).
+    early = next(a for a in map(_accuracy, blocks) if a is not None)
+    assert early > 0.9 and (_accuracy(last) or 1.0) < 0.85
+    assert "client drops 0" in last and "rejected 0" in last
+    assert re.search(r"sidecar exit code 0$", out.strip())
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_the_sidecar_cleanly() -> None:
+    port = free_port()
+    proc = subprocess.Popen([*MLMON, "demo", "--http", f"127.0.0.1:{port}", "--rate", "50"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        assert first.startswith("mlmon demo: sidecar ready"), first
+        time.sleep(1.0)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err
+    assert re.search(r"sent \d+ predictions .* 0 dropped\); sidecar exit code 0", out), out
+
+
+def test_bad_settings_fail_clearly() -> None:
+    proc = subprocess.run([*MLMON, "demo", "--rate", "0"], capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 2 and "--rate must be positive" in proc.stderr
+    proc = subprocess.run([*MLMON, "demo", "--model", "nope"], capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 2 and "no model 'nope'" in proc.stderr
