@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 
+from exporter.batch.prom import JOB as BATCH_JOB
 from exporter.config import Thresholds
+from exporter.metric_names import METRICS
 from exporter.stats.severity import DEFAULT_PSI_HIGH, DEFAULT_PSI_MEDIUM
 from tests.deploy import grafana
 from tests.deploy.promql import FUNCTIONS, analyse
@@ -139,6 +141,21 @@ def test_every_metric_is_exported_or_recorded(dashboard: dict[str, Any]) -> None
             if name in exported:  # a label the series lacks would silently match nothing
                 allowed = exported[name] | grafana.TARGET_LABELS
                 assert set(selector.matchers) <= allowed, (name, selector.matchers)
+
+
+def test_batch_reports_are_left_out(dashboard: dict[str, Any]) -> None:
+    """Series `mlmon batch` also pushes (job mlmon-batch) never mix into sidecar panels."""
+    batch = {m.name for m in METRICS if "batch" in m.sources}
+    variables = [v["definition"] for v in dashboard["templating"]["list"][1:]]
+    queries = [e for _, _, e in grafana.exprs(dashboard)]
+    queries += [v.removeprefix("label_values(").rsplit(",", 1)[0] for v in variables]
+    checked = 0
+    for expr in queries:
+        for selector in analyse(expr).selectors:
+            if selector.metric in batch:
+                assert selector.matchers.get("job") == ("!=", BATCH_JOB), expr
+                checked += 1
+    assert checked >= 20
 
 
 def test_threshold_series_name_configured_thresholds(dashboard: dict[str, Any]) -> None:
