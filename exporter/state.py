@@ -6,7 +6,6 @@ takes a consistent ``copy`` under the same lock and works on that.
 
 from __future__ import annotations
 
-import math
 import operator
 import threading
 from collections import Counter
@@ -20,6 +19,7 @@ from exporter.config import Config, ModelConfig
 from exporter.events import Envelope, ModelBatch
 from exporter.labels import JoinCounters, JoinTable, PairWindow, Pending
 from exporter.metric_names import PREDICTION_FEATURE, REJECT_REASONS, TRANSPORTS
+from exporter.predictions import PredictionParser
 from exporter.profile import CategoricalProfile, NumericProfile, Profile, to_reference
 from exporter.stats.drift import CategoricalReference, NumericReference
 from exporter.window import Ring
@@ -47,7 +47,7 @@ class ModelState:
         self.config = config
         self.profile_hash = profile.content_hash if profile is not None else None
         self.classes = config.prediction.classes
-        self.class_index = {c: i for i, c in enumerate(self.classes)}
+        self.parser = PredictionParser(config.prediction)
         self.features: list[FeatureSpec]
         self.prediction: FeatureSpec
         if template is not None:  # an empty state sharing the template's immutable specs
@@ -117,7 +117,7 @@ class ModelState:
     def update(self, batch: ModelBatch, now: float, rejected: Counter[str]) -> None:
         """Apply one decoded batch; bad predictions or labels are counted in ``rejected``."""
         events = batch.events
-        values, classes, probas, ok = self._predictions(events)
+        values, classes, probas, ok = self.parser.predictions(events)
         assert batch.is_prediction is not None
         is_pred = batch.is_prediction
         bad = int((~ok & is_pred).sum())
@@ -171,54 +171,6 @@ class ModelState:
         idx = np.where(np.isnan(classes), len(self.classes), classes).astype(np.int64)
         return lut[idx]
 
-    def _predictions(self, events: list[Envelope]) -> tuple[
-            NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_]]:
-        """Numeric value, class index (NaN = none), probabilities and validity per event."""
-        n = len(events)
-        raw = [e.prediction for e in events]
-        probas = np.full((n, len(self.classes)), np.nan)
-        try:
-            values = np.array(raw, dtype=np.float64)  # fast path: numbers and None only
-            ok = np.ones(n, dtype=bool)
-            classes = self._classes_of_scores(values)
-            if self.config.prediction.kind == "classification" and len(self.classes) != 2:
-                classes[:] = np.nan  # a single score has no class for multi-class models
-            return values, classes, probas, ok
-        except (TypeError, ValueError):
-            pass
-        values = np.full(n, np.nan)
-        classes = np.full(n, np.nan)
-        ok = np.ones(n, dtype=bool)
-        regression = self.config.prediction.kind == "regression"
-        for i, p in enumerate(raw):
-            if p is None:
-                continue
-            if isinstance(p, float | int):
-                values[i] = p
-                if not regression and len(self.classes) == 2:
-                    classes[i] = 1.0 if p >= 0.5 else 0.0
-            elif regression:
-                ok[i] = False
-            elif isinstance(p, str):
-                c = self.class_index.get(p)
-                ok[i] = c is not None
-                classes[i] = np.nan if c is None else c
-            else:
-                vec = tuple(float(p.get(c, 0.0)) for c in self.classes)
-                if not p or any(k not in self.class_index for k in p) or not all(
-                        math.isfinite(x) and 0.0 <= x <= 1.0 for x in vec):
-                    ok[i] = False
-                    continue
-                probas[i] = vec
-                classes[i] = int(np.argmax(vec))
-                values[i] = vec[1] if len(vec) == 2 else np.nan
-        return values, classes, probas, ok
-
-    def _classes_of_scores(self, values: NDArray[np.float64]) -> NDArray[np.float64]:
-        if self.config.prediction.kind != "classification":
-            return np.full(len(values), np.nan)
-        return np.where(np.isnan(values), np.nan, (values >= 0.5).astype(np.float64))
-
     def _labels(self, events: list[Envelope], values: NDArray[np.float64],
                 classes: NDArray[np.float64], probas: NDArray[np.float64],
                 take: NDArray[np.bool_], is_pred: NDArray[np.bool_], now: float,
@@ -251,7 +203,7 @@ class ModelState:
         for i in np.flatnonzero(~no_label).tolist():
             label = labels[i]
             assert label is not None
-            y = self._label_value(label)
+            y = self.parser.label_value(label)
             if y is None:
                 rejected["bad_type"] += 1
                 continue
@@ -271,18 +223,6 @@ class ModelState:
                 joined.append((y, entry))
         if joined:
             self._join(joined, now)
-
-    def _label_value(self, label: float | str) -> float | None:
-        if self.config.prediction.kind == "regression":
-            if isinstance(label, str):
-                return None
-            return float(label) if math.isfinite(label) else None
-        if isinstance(label, float | int) and not isinstance(label, str):
-            if not math.isfinite(label) or label != int(label):
-                return None
-            label = str(int(label))
-        c = self.class_index.get(label)
-        return None if c is None else float(c)
 
     def _join(self, joined: list[tuple[float, Pending]], now: float) -> None:
         k = len(self.classes)

@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+import math
+
+import msgspec
+import numpy as np
+
+from exporter.config import PredictionConfig
+from exporter.events import Envelope
+from exporter.predictions import PredictionParser
+
+
+def _events(*predictions: object) -> list[Envelope]:
+    return [msgspec.json.decode(msgspec.json.encode({"v": 1, "model": "m", "prediction": p}),
+                                type=Envelope) for p in predictions]
+
+
+def test_binary_scores_threshold_at_one_half() -> None:
+    p = PredictionParser(PredictionConfig("classification", ("no", "yes")))
+    _, classes, probas, ok = p.predictions(_events(0.2, 0.5, None, 0.99))
+    assert classes[[0, 1, 3]].tolist() == [0.0, 1.0, 1.0] and math.isnan(classes[2])
+    assert ok.all() and np.isnan(probas).all()
+
+
+def test_multiclass_names_and_probabilities() -> None:
+    p = PredictionParser(PredictionConfig("classification", ("a", "b", "c")))
+    _, classes, probas, ok = p.predictions(_events(
+        "b", {"a": 0.1, "b": 0.2, "c": 0.7}, "zz", {"a": 0.5, "q": 0.5}, {"a": 1.5}, 0.4))
+    assert ok.tolist() == [True, True, False, False, False, True]
+    assert classes[:2].tolist() == [1.0, 2.0]
+    assert probas[1].tolist() == [0.1, 0.2, 0.7]
+    assert math.isnan(classes[5])  # one score says nothing about three classes
+
+
+def test_labels() -> None:
+    c = PredictionParser(PredictionConfig("classification", ("0", "1")))
+    assert [c.label_value(x) for x in (1.0, 0.0, "1", 1.5, "2")] == [1.0, 0.0, 1.0, None, None]
+    r = PredictionParser(PredictionConfig("regression"))
+    assert [r.label_value(x) for x in (3.5, "3.5", float("inf"))] == [3.5, None, None]
+    _, _, _, ok = r.predictions(_events(1.0, "big", {"x": 1.0}))
+    assert ok.tolist() == [True, False, False]
