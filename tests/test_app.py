@@ -1,0 +1,42 @@
+"""HTTP layer on a real aiohttp server (loopback), with a sidecar that is not started."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from aiohttp import ClientSession
+from aiohttp.test_utils import TestServer
+
+from exporter.app import build_app
+from exporter.server import Sidecar
+from tests.sidecar_factory import config, fraud_model
+
+
+async def _scenario() -> dict[str, object]:
+    sidecar = Sidecar(config(fraud_model(), max_body_bytes=100), {})
+    server = TestServer(build_app(sidecar), host="127.0.0.1")
+    await server.start_server()
+    out: dict[str, object] = {}
+    try:
+        async with ClientSession() as http:
+            async with http.get(server.make_url("/readyz")) as r:
+                out["readyz"] = r.status  # config loaded, but nothing listening yet
+            async with http.get(server.make_url("/healthz")) as r:
+                out["healthz"] = r.status
+            async with http.post(server.make_url("/v1/events"), data=b"x" * 101) as r:
+                out["too_large"] = (r.status, json.loads(await r.read()))
+            async with http.get(server.make_url("/v1/status")) as r:
+                body = json.loads(await r.read())
+                out["last_compute"] = body["models"][0]["last_compute"]
+    finally:
+        await server.close()
+    return out
+
+
+def test_not_ready_until_listening_and_body_limit() -> None:
+    out = asyncio.run(_scenario())
+    assert out["readyz"] == 503 and out["healthz"] == 200
+    status, body = out["too_large"]  # type: ignore[misc]
+    assert status == 413 and "max_body_bytes (100 bytes)" in body["error"]
+    assert out["last_compute"] is None
