@@ -162,6 +162,10 @@ class Tap(TapCore):
         self._stop = threading.Event()
         self._idle = False
         self._connected = False
+        # Counters describe this process; the parent's stay with the parent.
+        self._sent = self._dropped_full = self._dropped_disconnected = self._errors = 0
+        self._connections = self._reconnects = 0
+        self._flushed_cleanly = True
         if not self._closed:
             self._start()
 

@@ -157,3 +157,29 @@ def test_calls_after_close_are_dropped_and_counted(sock_path: str) -> None:
         assert tap.close(2.0)
         tap.prediction(model="m", features={}, prediction=1.0)
         assert tap.stats().dropped_disconnected == 1
+
+
+def test_forked_worker_gets_its_own_writer(sock_path: str) -> None:
+    import os
+    import warnings
+
+    with LineServer(sock_path) as server:
+        tap = Tap(sock_path, backoff=FAST)
+        tap.label(model="m", id="parent", label=1)
+        server.wait_lines(1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # 3.12: fork with threads
+            pid = os.fork()
+        if pid == 0:  # the child: a pre-forked server worker
+            code = 1
+            try:
+                tap.label(model="m", id="child", label=0)
+                code = 0 if tap.close(5.0) and tap.stats().sent == 1 else 1
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        lines = server.wait_lines(2)
+        assert tap.close(5.0)
+    assert sorted(parse_line(x)["id"] for x in lines) == ["child", "parent"]
+    assert server.connections == 2
