@@ -90,9 +90,11 @@ class TapCore:
         self._closed = False
 
     # --- the two calls model servers make ------------------------------------------
-    def prediction(self, *, model: str, features: dict[str, Any], prediction: Any = None,
-                   version: str | None = None, id: str | None = None, label: Any = None,
-                   ts: float | None = None) -> None:
+    # Every argument has a default so that a forgotten one is counted as an error, not
+    # raised as a TypeError into the model server; ``model`` and ``features`` are required.
+    def prediction(self, *, model: str = "", features: dict[str, Any] | None = None,
+                   prediction: Any = None, version: str | None = None, id: str | None = None,
+                   label: Any = None, ts: float | None = None) -> None:
         """Tap one prediction (with its label, when already known). Never raises, never blocks."""
         try:
             line = self._encoder.prediction(model, version, features, prediction, id, label, ts)
@@ -104,7 +106,8 @@ class TapCore:
             return
         self._put(line)
 
-    def label(self, *, model: str, id: str, label: Any, version: str | None = None) -> None:
+    def label(self, *, model: str = "", id: str | None = None, label: Any = None,
+              version: str | None = None) -> None:
         """Tap the ground truth of an earlier prediction (joined on ``id`` by the sidecar)."""
         try:
             line = self._encoder.label(model, id, label, version)

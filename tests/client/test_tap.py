@@ -65,12 +65,14 @@ def test_bad_arguments_are_counted_never_raised(sock_path: str) -> None:
         tap.prediction(model="", features={}, prediction=1.0)
         tap.prediction(model="m", features=[1, 2], prediction=1.0)  # type: ignore[arg-type]
         tap.prediction(model="m", features={"x": object()}, prediction=1.0)
-        tap.label(model="m", id=None, label=1)  # type: ignore[arg-type]
+        tap.label(model="m", id=None, label=1)
+        tap.prediction(model="m")  # forgotten features
+        tap.label(model="m", label=1)  # forgotten id
         tap.prediction(model="m", features={"x": np.float32(2.5)}, prediction=1.0)
         tap.close(5.0)
         lines = server.wait_lines(1)
     assert [parse_line(x)["features"] for x in lines] == [{"x": 2.5}]
-    assert tap.stats().errors == 4
+    assert tap.stats().errors == 6
     assert tap.stats().sent == 1
 
 
