@@ -52,15 +52,17 @@ def _port_free(hostport: str) -> bool:
 
 
 def _http_address(requested: str | None) -> str:
-    if requested is not None:
-        return requested
-    if _port_free(DEFAULT_HTTP):
-        return DEFAULT_HTTP
+    """The sidecar's HTTP address; port 0 (or the default, when taken) becomes a free port."""
     import socket
 
+    if requested is not None and not requested.endswith(":0"):
+        return requested
+    if requested is None and _port_free(DEFAULT_HTTP):
+        return DEFAULT_HTTP
+    host = (requested or DEFAULT_HTTP).rpartition(":")[0].strip("[]") or "127.0.0.1"
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return f"127.0.0.1:{s.getsockname()[1]}"
+        s.bind((host, 0))
+        return f"{host}:{s.getsockname()[1]}"
 
 
 def run(args: argparse.Namespace) -> int:

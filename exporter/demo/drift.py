@@ -49,25 +49,27 @@ class DriftPlan:
 def default_plan(data: ReferenceData, regression: bool) -> DriftPlan:
     """Drift on the first numeric and first categorical feature, plus concept drift.
 
-    The numeric feature grows ×2.2 when it is never negative (a unit or pricing change
-    upstream), else shifts by one standard deviation; the categorical feature's mix is
-    reversed (the rarest reference category becomes the most frequent).
+    A skewed non-negative numeric feature (amounts, counts: mean above 1.2 × median)
+    grows ×2.2, like a pricing change upstream; any other shifts by one standard
+    deviation. The categorical feature's mix is reversed (the rarest reference category
+    becomes the most frequent). Labels: a quarter of the classes change, or regression
+    targets rise by half a standard deviation.
     """
     drifts: list[FeatureDrift] = []
     if data.numeric_names:
         col = data.numeric[:, 0]
         finite = col[np.isfinite(col)]
-        if finite.size and (finite >= 0).all():
+        if finite.size and (finite >= 0).all() and finite.mean() > 1.2 * np.median(finite):
             drifts.append(FeatureDrift(data.numeric_names[0], scale=2.2))
         else:
-            std = float(finite.std()) if finite.size else 1.0
+            std = round(float(finite.std()), 6) if finite.size else 1.0
             drifts.append(FeatureDrift(data.numeric_names[0], shift=std or 1.0))
     if data.categorical_names:
         drifts.append(FeatureDrift(data.categorical_names[0],
                                    mix=_reversed_mix(data.categorical[:, 0])))
     if regression:
         labels = data.labels.astype(np.float64)
-        return DriftPlan(tuple(drifts), label_shift=float(labels.std()) or 1.0)
+        return DriftPlan(tuple(drifts), label_shift=round(0.5 * float(labels.std()), 6) or 1.0)
     return DriftPlan(tuple(drifts), label_flip=0.25)
 
 

@@ -24,6 +24,8 @@ class Rates:
 def fmt_float(value: float | None, digits: int = 3) -> str:
     if value is None:
         return "—"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
     return f"{value:.{digits}f}"
 
 
@@ -39,12 +41,13 @@ def _feature_rows(features: Sequence[Mapping[str, Any]]) -> list[str]:
     # Most drifted first; features without a verdict yet (too few samples) last.
     ordered = sorted(features, key=lambda f: (f.get("psi") is None, -(f.get("psi") or 0.0),
                                              str(f.get("name"))))
-    rows = [f"  {'feature':<16} {'kind':<12} {'samples':>7} {'PSI':>7} {'KS p':>8} "
+    w = max([16, *(len(str(f.get("name"))) for f in features)])
+    rows = [f"  {'feature':<{w}} {'kind':<12} {'samples':>7} {'PSI':>7} {'KS p':>8} "
             f"{'chi2 p':>8}  severity"]
     for f in ordered:
         severity = f.get("severity")
         mark = SEVERITY_MARK.get(str(severity), "—") if severity is not None else "—"
-        rows.append(f"  {f.get('name')!s:<16} {f.get('kind')!s:<12} "
+        rows.append(f"  {f.get('name')!s:<{w}} {f.get('kind')!s:<12} "
                     f"{int(f.get('samples') or 0):>7} {fmt_float(f.get('psi')):>7} "
                     f"{fmt_pvalue(f.get('ks_pvalue')):>8} {fmt_pvalue(f.get('chi2_pvalue')):>8}"
                     f"  {mark}")

@@ -70,6 +70,17 @@ def test_before_first_compute_and_without_sidecar() -> None:
     assert "no answer from /v1/status" in down and "accepted by sidecar —" in down
 
 
+def test_long_names_keep_columns_and_large_errors_read_well() -> None:
+    model = {**STATUS["models"][0],
+             "features": [_feature("distance_center_km", "numeric", 0.004, 0.39, None, "low")],
+             "performance": {"samples": 10, "mae": 154758.698, "r2": -0.5}}
+    text = format_summary({"models": [model], "events": {}}, RATES, now=1000.0, urls={})
+    header = next(ln for ln in text.splitlines() if ln.lstrip().startswith("feature"))
+    row = next(ln for ln in text.splitlines() if "distance_center_km" in ln)
+    assert row.index("numeric") == header.index("kind")
+    assert "mae 154,759" in text and "r2 -0.500" in text
+
+
 def test_pvalue_format() -> None:
     assert [fmt_pvalue(v) for v in (None, 0.0, 9.9e-5, 1e-4, 0.5)] == \
         ["—", "<1e-4", "<1e-4", "0.0001", "0.5000"]

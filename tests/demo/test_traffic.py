@@ -91,3 +91,16 @@ def test_default_plan_for_the_fraud_example(fraud_data: ReferenceData) -> None:
     assert mix[str(cats[counts.argmax()])] == pytest.approx(counts.min() / counts.sum())
     assert sum(mix.values()) == pytest.approx(1.0)
     assert plan.label_flip == 0.25
+
+
+def test_default_plan_for_a_symmetric_feature_and_regression() -> None:
+    rng = np.random.default_rng(2)
+    x = rng.normal(1300.0, 300.0, (4_000, 1))
+    y = rng.normal(200_000.0, 40_000.0, 4_000).astype(object)
+    data = ReferenceData(("sqft",), (), x, np.empty((4_000, 0), dtype=object), y)
+    plan = default_plan(data, regression=True)
+    (sqft,) = plan.features
+    # Not skewed: shifted by one standard deviation instead of scaled.
+    assert sqft.scale == 1.0 and sqft.shift == pytest.approx(x.std(), rel=1e-6)
+    assert plan.label_flip == 0.0
+    assert plan.label_shift == pytest.approx(0.5 * y.astype(float).std(), rel=1e-6)
