@@ -113,10 +113,17 @@ class AsyncTap(TapCore):
                     self._idle = False
                     continue
                 assert writer is not None
+                if reader is not None and reader.at_eof():
+                    # The sidecar never writes back: EOF means it closed the connection
+                    # (e.g. restarted). Nothing of this batch was written: keep it.
+                    self._queue.extendleft(reversed(batch))
+                    batch = []
+                    self._log.warning("write", f"sidecar at {self.address} closed the "
+                                      "connection")
+                    await self._close_writer(writer)
+                    reader = writer = None
+                    continue
                 try:
-                    # The sidecar never writes back: EOF means it closed the connection.
-                    if reader is not None and reader.at_eof():
-                        raise ConnectionResetError("sidecar closed the connection")
                     writer.write(frame(batch))
                     await writer.drain()
                 except OSError as exc:

@@ -100,6 +100,13 @@ class Tap(TapCore):
                         break
                     self._wait_for_work()
                     continue
+                if _peer_closed(sock):
+                    # The sidecar went away while we were idle (e.g. it restarted): nothing
+                    # of this batch was written, so it goes to the next connection.
+                    self._queue.extendleft(reversed(batch))
+                    self._disconnect(sock, ConnectionResetError("sidecar closed the connection"))
+                    sock = None
+                    continue
                 try:
                     self._send(sock, frame(batch))
                 except (OSError, _Aborted) as exc:
@@ -140,10 +147,6 @@ class Tap(TapCore):
             sock.close()
 
     def _send(self, sock: socket.socket, data: bytes) -> None:
-        # The sidecar never writes on this socket: readable means it closed (or reset) it.
-        readable, _, _ = select.select([sock], [], [], 0)
-        if readable and not sock.recv(4096):
-            raise ConnectionResetError("sidecar closed the connection")
         view = memoryview(data)
         sent = 0
         while sent < len(data):
@@ -168,6 +171,15 @@ class Tap(TapCore):
         self._flushed_cleanly = True
         if not self._closed:
             self._start()
+
+
+def _peer_closed(sock: socket.socket) -> bool:
+    """The sidecar never writes on this socket: readable means it closed (or reset) it."""
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+        return bool(readable) and not sock.recv(4096)
+    except OSError:
+        return True
 
 
 def _close_all() -> None:

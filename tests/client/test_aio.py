@@ -141,3 +141,20 @@ def test_bad_arguments_counted(sock_path: str) -> None:
             await until(lambda: len(server.lines) == 1)
         assert tap.stats().errors == 2
     run(main)
+
+
+def test_sidecar_restart_reconnects_without_loss(sock_path: str) -> None:
+    async def main() -> None:
+        tap = AsyncTap(sock_path, backoff=FAST)
+        async with AsyncLineServer(sock_path) as first:
+            tap.label(model="m", id="a", label=1)
+            await until(lambda: len(first.lines) == 1)
+        async with AsyncLineServer(sock_path) as second:
+            await asyncio.sleep(0.05)  # the old connection's EOF reaches the tap's reader
+            tap.label(model="m", id="b", label=0)
+            await until(lambda: len(second.lines) == 1)
+            assert await tap.aclose(5.0)
+            assert parse_line(second.lines[0])["id"] == "b"
+        s = tap.stats()
+        assert (s.sent, s.dropped_disconnected, s.reconnects) == (2, 0, 1)
+    run(main)
