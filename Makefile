@@ -24,18 +24,22 @@ $(TEST_STAMP): pyproject.toml | $(BIN)/python
 demo: $(STAMP)
 	$(BIN)/mlmon demo
 
-## tools: install the real Prometheus/Alertmanager/Pushgateway binaries the tests use
-tools:
+## tools: install the real programs the tests run (Prometheus, Alertmanager, Pushgateway,
+## and test-only virtualenvs with MLflow and the Kubeflow Pipelines SDK)
+tools: $(TEST_STAMP)
 	bash scripts/ensure-tools.sh
+	bash scripts/ensure-mlflow.sh >/dev/null
+	bash scripts/ensure-kfp.sh >/dev/null
+	bash scripts/ensure-kubectl.sh $(VENV)
 
 ## test: lint, type-check and run every test (installs what the tests need)
 test: $(TEST_STAMP) tools
-	$(BIN)/ruff check exporter tests bench scripts
+	$(BIN)/ruff check exporter tests bench scripts kubeflow
 	$(BIN)/mypy --strict exporter
 	$(BIN)/python -m pytest
 
 lint: $(TEST_STAMP)
-	$(BIN)/ruff check exporter tests bench scripts
+	$(BIN)/ruff check exporter tests bench scripts kubeflow
 
 typecheck: $(TEST_STAMP)
 	$(BIN)/mypy --strict exporter

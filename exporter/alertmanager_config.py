@@ -17,8 +17,11 @@ from typing import Any
 
 import yaml
 
+from exporter.responder.config import DEFAULT_LISTEN
+
 SECRETS_DIR = "/etc/alertmanager/secrets"
-RESPONDER_URL = "http://mlmon-responder:8080/v1/alerts"
+# The in-cluster Service of `mlmon respond`, on the responder's default port.
+RESPONDER_URL = f"http://mlmon-responder:{DEFAULT_LISTEN.rsplit(':', 1)[1]}/v1/alerts"
 TIMING_KEYS = ("group_wait", "group_interval", "repeat_interval")
 # Fields that would hold a secret inline; each has a `<field>_file` twin in Alertmanager.
 INLINE_SECRETS = frozenset({"api_url", "slack_api_url", "routing_key", "service_key",

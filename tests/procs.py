@@ -49,6 +49,9 @@ def wait_http(url: str, timeout: float = 20.0, proc: subprocess.Popen[bytes] | N
             with urllib.request.urlopen(url, timeout=2) as resp:
                 if resp.status == 200:
                     return
+        except urllib.error.HTTPError as exc:  # e.g. 503 while starting
+            exc.close()
+            last = exc
         except (urllib.error.URLError, ConnectionError, OSError) as exc:
             last = exc
         time.sleep(0.1)
