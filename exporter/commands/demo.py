@@ -122,7 +122,8 @@ def run(args: argparse.Namespace) -> int:
         runner = DemoRunner(settings, simulator, tap,
                             DelayedLabels(args.label_delay / 2, args.label_delay * 1.5,
                                           seed=args.seed),
-                            sidecar, services.urls(), sys.stdout, clear=sys.stdout.isatty())
+                            sidecar, services.urls(), sys.stdout, clear=sys.stdout.isatty(),
+                            dead=services.dead)
 
         def request_stop(signum: int, frame: FrameType | None) -> None:
             runner.stop_requested = True
@@ -148,7 +149,7 @@ def run(args: argparse.Namespace) -> int:
               f"({stats.sent} events delivered, "
               f"{stats.dropped_queue_full + stats.dropped_disconnected} dropped); "
               f"sidecar exit code {codes.get('sidecar')}", flush=True)
-        if codes.get("sidecar") not in (0, None):
+        if runner.failed or codes.get("sidecar") not in (0, None):
             print(sidecar.log_tail(), file=sys.stderr)
             return 1
     return 0

@@ -35,7 +35,8 @@ class DemoRunner:
                  labels: DelayedLabels, status: StatusSource, urls: dict[str, str],
                  out: TextIO, clock: Callable[[], float] = time.monotonic,
                  wall: Callable[[], float] = time.time,
-                 sleep: Callable[[float], None] = time.sleep, clear: bool = False) -> None:
+                 sleep: Callable[[float], None] = time.sleep, clear: bool = False,
+                 dead: Callable[[], list[str]] = list) -> None:
         self.s = settings
         self.sim = simulator
         self.tap = tap
@@ -47,6 +48,8 @@ class DemoRunner:
         self.wall = wall
         self.sleep = sleep
         self.clear = clear
+        self.dead = dead
+        self.failed: list[str] = []  # services that stopped on their own
         self.stop_requested = False
         self.sent = 0
         self.labels_sent = 0
@@ -73,10 +76,15 @@ class DemoRunner:
                 break
             self._send(now, elapsed)
             if now >= next_summary:
+                self.failed = self.dead()
+                if self.failed:
+                    self.out.write(f"mlmon demo: {', '.join(self.failed)} stopped "
+                                   "unexpectedly\n")
+                    break
                 self.summary(now)
                 next_summary += self.s.summary_every
             self.sleep(TICK)
-        if now > self._last[0]:
+        if now > self._last[0] and not self.failed:
             self.summary(self.clock())  # the final state, whatever the period
 
     def summary(self, now: float) -> None:

@@ -20,6 +20,8 @@ class Service(Protocol):
 
     def urls(self) -> dict[str, str]: ...
 
+    def alive(self) -> bool: ...
+
 
 class Services:
     """Started in order, stopped in reverse; a failed start stops what already runs."""
@@ -43,6 +45,10 @@ class Services:
             service = self._started.pop()
             codes[service.name] = service.stop()
         return codes
+
+    def dead(self) -> list[str]:
+        """Names of started services that have stopped on their own."""
+        return [s.name for s in self._started if not s.alive()]
 
     def urls(self) -> dict[str, str]:
         out: dict[str, str] = {}

@@ -71,6 +71,9 @@ class SidecarProcess:
         raise SidecarError(f"the sidecar was not ready within {self.ready_timeout:.0f}s:\n"
                            + self.log_tail())
 
+    def alive(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
     def status(self) -> dict[str, Any] | None:
         try:
             with urllib.request.urlopen(f"{self.base_url}/v1/status", timeout=5) as resp:

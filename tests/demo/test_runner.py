@@ -73,3 +73,27 @@ def test_rate_drift_switch_and_delayed_labels(tmp_path: Path, fraud_data: Refere
     assert text.count("── mlmon demo") == status.calls == 4  # t=1, 2, 3 and the final one
     assert "drift: off (starts at 2s)" in text and "drift: ON since 2s: amount ×1e+06" in text
     assert "metrics: http://x/metrics" in text
+
+
+def test_a_service_dying_stops_the_demo(tmp_path: Path, fraud_data: ReferenceData,
+                                        fraud_predictor: SimpleModel) -> None:
+    t = FakeTime()
+    sim = TrafficSimulator(fraud_data, fraud_predictor, DriftPlan(), seed=3)
+    settings = DemoSettings("fraud", "3", rate=50.0, duration=60.0, drift_after=None,
+                            summary_every=1.0)
+    out = io.StringIO()
+    checks: list[float] = []
+
+    def dead() -> list[str]:
+        checks.append(t.clock())
+        return ["sidecar"] if len(checks) >= 3 else []
+
+    tap = Tap(str(tmp_path / "absent.sock"))
+    runner = DemoRunner(settings, sim, tap, DelayedLabels(0.5, 0.5), StaticStatus(), {}, out,
+                        clock=t.clock, wall=t.clock, sleep=t.sleep, dead=dead)
+    runner.run()
+    tap.close(1.0)
+    assert runner.failed == ["sidecar"]
+    assert out.getvalue().count("── mlmon demo") == 2  # t=1 and t=2; no final summary
+    assert out.getvalue().endswith("mlmon demo: sidecar stopped unexpectedly\n")
+    assert checks[-1] == 1003.0 and runner.sent == 150

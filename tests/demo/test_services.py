@@ -10,15 +10,21 @@ class Recorder:
         self.name = name
         self.log = log
         self.fail = fail
+        self.running = False
 
     def start(self) -> None:
         if self.fail:
             raise RuntimeError(f"{self.name} failed")
         self.log.append(f"start {self.name}")
+        self.running = True
 
     def stop(self, timeout: float = 15.0) -> int | None:
         self.log.append(f"stop {self.name}")
+        self.running = False
         return 0
+
+    def alive(self) -> bool:
+        return self.running
 
     def urls(self) -> dict[str, str]:
         return {self.name: f"http://127.0.0.1/{self.name}"}
@@ -40,3 +46,14 @@ def test_failed_start_stops_what_already_runs() -> None:
     with pytest.raises(RuntimeError, match="alertmanager failed"):
         services.start()
     assert log == ["start sidecar", "stop sidecar"]
+
+
+def test_dead_lists_services_that_stopped_on_their_own() -> None:
+    log: list[str] = []
+    sidecar, prom = Recorder("sidecar", log), Recorder("prometheus", log)
+    services = Services([sidecar, prom])
+    services.start()
+    assert services.dead() == []
+    sidecar.running = False
+    assert services.dead() == ["sidecar"]
+    services.stop()
