@@ -8,6 +8,7 @@ included, has at least that severity).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -38,6 +39,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pushgateway", metavar="URL",
                         help="push the batch's metrics (job=mlmon-batch, grouped by model "
                              "and version)")
+    mlflow = parser.add_mutually_exclusive_group()
+    mlflow.add_argument("--mlflow-run", metavar="RUN_ID",
+                        help="log the statistics as metrics and the JSON/HTML reports as "
+                             "artifacts to this MLflow run")
+    mlflow.add_argument("--mlflow-experiment", metavar="NAME",
+                        help="like --mlflow-run, in a new run of this experiment")
+    parser.add_argument("--mlflow-uri", metavar="URL", default=os.environ.get(
+                        "MLFLOW_TRACKING_URI"),
+                        help="MLflow tracking server (default: $MLFLOW_TRACKING_URI)")
 
 
 def _error(message: str) -> int:
@@ -96,9 +106,33 @@ def run(args: argparse.Namespace) -> int:
             prom.push(report, args.pushgateway)
         except (OSError, ValueError) as exc:
             return _error(f"cannot push to Pushgateway {args.pushgateway}: {exc}")
+    if args.mlflow_run or args.mlflow_experiment:
+        code = _log_to_mlflow(args, jsonout.render(report), html.render(report))
+        if code:
+            return code
     if args.fail_on is not None and report.reaches(Severity[args.fail_on.upper()]):
         print(f"mlmon batch: drift severity {args.fail_on} or above reached "
               f"(dataset severity {report.severity.label if report.severity else 'n/a'})",
               file=sys.stderr)
         return EXIT_DRIFT
+    return 0
+
+
+def _log_to_mlflow(args: argparse.Namespace, report_json: str, report_html: str) -> int:
+    import json
+
+    from exporter.integrations.mlflow_tracking import MLflowError, log_report
+
+    if not args.mlflow_uri:
+        return _error("--mlflow-run/--mlflow-experiment need --mlflow-uri or "
+                      "MLFLOW_TRACKING_URI (e.g. http://mlflow:5000)")
+    try:
+        logged = log_report(args.mlflow_uri, json.loads(report_json),
+                            {"mlmon-report.json": report_json.encode(),
+                             "mlmon-report.html": report_html.encode()},
+                            run_id=args.mlflow_run, experiment=args.mlflow_experiment)
+    except MLflowError as exc:
+        return _error(str(exc))
+    print(f"mlmon batch: logged {logged.metrics} metrics and {len(logged.artifacts)} "
+          f"artifacts to MLflow run {logged.run_id}", file=sys.stderr)
     return 0

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
@@ -25,21 +24,10 @@ from exporter.responder.config import MlflowRollback
 from exporter.responder.config_load import load
 from exporter.responder.http import HttpClient
 from exporter.responder.mlflow import MlflowBackend
-from tests.procs import IN_CI, free_port, running
+from tests.mlflow_server import mlflow_server
 from tests.responder.helpers import T0, alert, audit_lines, auth, body, serve, write_config
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def mlflow_bin() -> str:
-    path = os.environ.get("MLMON_MLFLOW_BIN") or str(ROOT / ".venv-mlflow/bin/mlflow")
-    if not os.access(path, os.X_OK):
-        message = f"mlflow not installed at {path} (run: bash scripts/ensure-mlflow.sh)"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
 
 
 def rest(base: str, method: str, path: str, payload: dict[str, Any] | None = None,
@@ -72,15 +60,7 @@ def register(base: str, model: str, versions: int) -> None:
 
 @pytest.fixture(scope="module")
 def mlflow_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    binary = mlflow_bin()
-    work = tmp_path_factory.mktemp("mlflow")
-    port = free_port()
-    argv = [binary, "server", "--backend-store-uri", f"sqlite:///{work / 'mlflow.db'}",
-            "--default-artifact-root", str(work / "artifacts"), "--host", "127.0.0.1",
-            "--port", str(port), "--workers", "1"]
-    env = {**os.environ, "MLFLOW_TRACKING_URI": "", "HOME": str(work)}
-    base = f"http://127.0.0.1:{port}"
-    with running(argv, work / "mlflow.log", f"{base}/health", timeout=90, env=env, cwd=work):
+    with mlflow_server(tmp_path_factory.mktemp("mlflow")) as base:
         yield base
 
 

@@ -1,0 +1,1 @@
+"""Integrations with MLOps tools, over their REST APIs (no client packages)."""
