@@ -22,6 +22,7 @@ CRD_FILES = {
     ("monitoring.coreos.com/v1", "PodMonitor"): "podmonitor.yaml",
     ("monitoring.coreos.com/v1", "PrometheusRule"): "prometheusrule.yaml",
     ("monitoring.coreos.com/v1alpha1", "AlertmanagerConfig"): "alertmanagerconfig.yaml",
+    ("argoproj.io/v1alpha1", "AnalysisTemplate"): "analysistemplate.yaml",
 }
 Obj = dict[str, Any]
 

@@ -136,11 +136,19 @@ def test_recording_rule_names_are_level_metric_operations(name: str) -> None:
         assert kept <= set(level.split("_")), (name, kept)
 
 
-def test_psi_epsilon_is_written_once_and_equals_the_exporters() -> None:
-    exprs = [r["expr"] for r in rules()]
-    assert sum(e.count("clamp_min(") for e in exprs) == 1
-    floored = records()["model_version_feature_bucket_side:mlmon_feature_bucket_ratio:floored"]
-    m = re.search(r",\s*([0-9.eE+-]+)\s*\)\s*$", floored["expr"])
+@pytest.mark.parametrize("name", [
+    "model_version_feature_bucket_side:mlmon_feature_bucket_ratio:floored",  # fleet vs reference
+    "model_feature_bucket_track:mlmon_feature_bucket_ratio:floored",  # canary vs stable
+])
+def test_psi_epsilon_is_written_once_and_equals_the_exporters(name: str) -> None:
+    # once per PSI: only the two floored rules hold a clamp_min, once each
+    exprs = {r["record"]: r["expr"] for r in rules() if "clamp_min(" in r["expr"]}
+    assert set(exprs) == {
+        "model_version_feature_bucket_side:mlmon_feature_bucket_ratio:floored",
+        "model_feature_bucket_track:mlmon_feature_bucket_ratio:floored",
+    }
+    assert exprs[name].count("clamp_min(") == 1
+    m = re.search(r",\s*([0-9.eE+-]+)\s*\)\s*$", exprs[name])
     assert m is not None
     assert float(m.group(1)) == EPSILON
 
