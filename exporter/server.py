@@ -9,6 +9,7 @@ import os
 import signal
 import socket
 import stat
+import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -30,6 +31,8 @@ from exporter.snapshot import EMPTY, Snapshot
 from exporter.state import Store
 
 log = logging.getLogger("mlmon.serve")
+
+SWITCH_INTERVAL = 0.0005  # seconds (CPython default 0.005); measured in bench/ingest.py
 
 
 def split_host_port(value: str) -> tuple[str, int]:
@@ -83,6 +86,9 @@ class Sidecar:
     # --- start ------------------------------------------------------------------------
 
     async def start(self) -> None:
+        # Readers and the ingest worker share the GIL: a short switch interval lets the
+        # reader drain the socket promptly instead of waiting up to 5 ms behind a batch.
+        sys.setswitchinterval(SWITCH_INTERVAL)
         srv = self.config.server
         if srv.state_file is not None:
             restore(self.store, srv.state_file)
