@@ -9,7 +9,6 @@ import os
 import signal
 import socket
 import stat
-import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -86,9 +85,6 @@ class Sidecar:
     # --- start ------------------------------------------------------------------------
 
     async def start(self) -> None:
-        # Readers and the ingest worker share the GIL: a short switch interval lets the
-        # reader drain the socket promptly instead of waiting up to 5 ms behind a batch.
-        sys.setswitchinterval(SWITCH_INTERVAL)
         srv = self.config.server
         if srv.state_file is not None:
             restore(self.store, srv.state_file)

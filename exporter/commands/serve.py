@@ -68,6 +68,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"mlmon serve: {exc}", file=sys.stderr)
         return 2
 
+    from exporter.server import SWITCH_INTERVAL
+
+    # Readers and the ingest worker share the GIL: a short switch interval lets the
+    # reader drain the socket promptly instead of waiting up to 5 ms behind a batch.
+    sys.setswitchinterval(SWITCH_INTERVAL)
     loaded = [profiles]
     del profiles  # the sidecar keeps numpy references only; let the profiles go
 
