@@ -249,3 +249,32 @@ async def _wait_received(sidecar: Sidecar, total: int) -> None:
             return
         await asyncio.sleep(0.01)
     raise AssertionError(f"received {sidecar.store.received['unix']} of {total}")
+
+
+def test_state_written_periodically(tmp_path: Path) -> None:
+    import time
+
+    from exporter.persist import restore
+    from exporter.state import Store
+
+    m = fraud_model()
+    state = tmp_path / "state.bin"
+    cfg = config(m, tmp=tmp_path, state_file=state, state_interval=0.2)
+    sidecar = Sidecar(cfg, {})
+    with running(sidecar) as r:
+        send_unix(cfg.server.socket, ndjson(fraud_events(7)))  # type: ignore[arg-type]
+        r.settle(7)
+        after = sidecar.stats.saves["ok"] + 1  # a write that starts after the events applied
+        deadline = time.monotonic() + 10
+        while sidecar.stats.saves["ok"] <= after:
+            assert time.monotonic() < deadline, "no periodic state write"
+            time.sleep(0.05)
+        copy = Store(cfg, {})
+        assert restore(copy, state)
+        assert copy.models[("fraud", "1")].predictions_total == 7
+    values = _samples(_get_metrics_text(sidecar))
+    assert values[("mlmon_state_saves_total", frozenset({("result", "error")}))] == 0
+
+
+def _get_metrics_text(sidecar: Sidecar) -> str:
+    return sidecar.exposition.render(False).decode()
