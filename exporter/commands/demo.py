@@ -35,8 +35,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--label-delay", type=float, default=2.0, metavar="SECONDS",
                         help="mean delay of ground-truth labels (default: 2)")
     parser.add_argument("--seed", type=int, default=0, help="traffic seed (default: 0)")
-    # `--stack` (Prometheus, Alertmanager, responder) is added by the alerting work as
-    # further exporter.demo.services.Service objects after the sidecar.
+    parser.add_argument("--stack", action="store_true",
+                        help="also run Prometheus with rules/, Alertmanager, loopback "
+                             "Slack/PagerDuty/email and the responder (dry-run), and print "
+                             "the alert timeline (needs prometheus, prometheus-alertmanager)")
+    # --stack adds Prometheus, Alertmanager, receivers and the responder as further
+    # exporter.demo.services.Service objects after the sidecar (exporter/demo/stack.py).
 
 
 def _port_free(hostport: str) -> bool:
@@ -77,11 +81,18 @@ def run(args: argparse.Namespace) -> int:
     from exporter.demo.model import SimpleModel
     from exporter.demo.reference import load_reference
     from exporter.demo.runner import DemoRunner, DemoSettings
-    from exporter.demo.services import Services
+    from exporter.demo.services import Service, Services
     from exporter.demo.sidecar import SidecarError, SidecarProcess
     from exporter.demo.traffic import TrafficSimulator
 
     config_path: Path = args.config or BUNDLED_CONFIG
+    if args.stack:
+        from exporter.demo.stack import check
+
+        problem = check()
+        if problem is not None:
+            print(f"mlmon demo --stack: {problem}", file=sys.stderr)
+            return 2
     for name, value in (("--rate", args.rate), ("--compute-interval", args.compute_interval),
                         ("--summary-every", args.summary_every)):
         if value <= 0:
@@ -112,7 +123,12 @@ def run(args: argparse.Namespace) -> int:
         sidecar = SidecarProcess(config_path, Path(tmp) / "mlmon.sock",
                                  _http_address(args.http), Path(tmp) / "sidecar.log",
                                  compute_interval=args.compute_interval)
-        services = Services([sidecar])
+        stack: list[Service] = []
+        if args.stack:
+            from exporter.demo.stack import stack_services
+
+            stack = stack_services(model, sidecar.http, Path(tmp), sys.stdout)
+        services = Services([sidecar, *stack])
         try:
             services.start()
         except SidecarError as exc:
@@ -122,7 +138,8 @@ def run(args: argparse.Namespace) -> int:
         runner = DemoRunner(settings, simulator, tap,
                             DelayedLabels(args.label_delay / 2, args.label_delay * 1.5,
                                           seed=args.seed),
-                            sidecar, services.urls(), sys.stdout, clear=sys.stdout.isatty(),
+                            sidecar, services.urls(), sys.stdout,
+                            clear=sys.stdout.isatty() and not args.stack,  # keep the timeline
                             dead=services.dead)
 
         def request_stop(signum: int, frame: FrameType | None) -> None:

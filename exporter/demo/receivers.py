@@ -210,7 +210,8 @@ class SmtpReceiver(_Threaded):
             def _message(self, sender: str, recipients: list[str]) -> None:
                 lines: list[bytes] = []
                 while (line := self.rfile.readline(1 << 20)) and line.rstrip(b"\r\n") != b".":
-                    lines.append(line[1:] if line.startswith(b"..") else line)  # dot-unstuff
+                    line = line[1:] if line.startswith(b"..") else line  # dot-unstuffing
+                    lines.append(line.rstrip(b"\r\n") + b"\n")  # CRLF on the wire
                 mail = Mail(sender, tuple(recipients),
                             message_from_bytes(b"".join(lines), policy=policy.default))
                 receiver.received.add(mail)

@@ -32,6 +32,9 @@ UNSCALED = frozenset({"MlmonFeatureDriftTrendingHigh"})
 # Every route: notify a second after an alert arrives, repeat every 3 s while it fires.
 TIMINGS: Mapping[str, str] = {"group_wait": "1s", "group_interval": "1s",
                               "repeat_interval": "3s"}
+# The demo: the same first notification, repeats a human can follow.
+DEMO_TIMINGS: Mapping[str, str] = {"group_wait": "1s", "group_interval": "5s",
+                                   "repeat_interval": "30s"}
 
 
 def missing_binaries() -> list[str]:
