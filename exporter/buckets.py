@@ -8,6 +8,7 @@ limit); anything else is the ``__other__`` bucket, last. Missing is -1.
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
@@ -17,7 +18,6 @@ from exporter.metric_names import OTHER_BUCKET
 from exporter.profile import CategoricalProfile, NumericProfile
 
 MISSING = -1
-_NONE = "\x1f__mlmon_none__"  # stands for None while the column is a str array
 
 
 class NumericBuckets:
@@ -39,7 +39,8 @@ class CategoricalBuckets:
     def __init__(self, profile: CategoricalProfile | None, limit: int = 100) -> None:
         self.fixed = profile is not None
         self.categories: list[str] = list(profile.categories) if profile else []
-        self.index: dict[str, int] = {c: i for i, c in enumerate(self.categories)}
+        self.index: dict[str | None, int] = {c: i for i, c in enumerate(self.categories)}
+        self.index[None] = MISSING
         self.limit = len(self.categories) if profile else limit
         self.reference = (np.asarray(profile.proportions, dtype=np.float64)
                           if profile else None)
@@ -59,24 +60,31 @@ class CategoricalBuckets:
 
     def code(self, column: NDArray[Any]) -> NDArray[np.int32]:
         """Bucket index per value of an object column of str | None (None -> MISSING)."""
-        if len(column) == 0:
-            return np.empty(0, dtype=np.int32)
-        col = column.copy()
-        col[col == None] = _NONE  # noqa: E711 - elementwise comparison
-        uniques, inverse = np.unique(col.astype(str), return_inverse=True)
-        lut = np.array([self._lookup(str(u)) for u in uniques], dtype=np.int32)
-        return lut[inverse.reshape(-1)]
+        values = column.tolist()
+        # dict.get(value, other) mapped in C: no Python code per value.
+        codes = list(map(self.index.get, values, itertools.repeat(self.other)))
+        if not self.fixed and len(self.categories) < self.limit and self.other in codes:
+            codes = [self._learn(v) if c == self.other else c
+                     for v, c in zip(values, codes, strict=True)]
+        return np.array(codes, dtype=np.int32)
 
     def code_names(self, names: list[str | None]) -> NDArray[np.int32]:
         return self.code(np.array(names, dtype=object))
 
-    def _lookup(self, value: str) -> int:
-        if value == _NONE:
+    def set_categories(self, categories: list[str]) -> None:
+        """Replace learnt categories (restoring state)."""
+        self.categories[:] = categories[:self.limit]
+        self.index.clear()
+        self.index.update({c: i for i, c in enumerate(self.categories)})
+        self.index[None] = MISSING
+
+    def _learn(self, value: str | None) -> int:
+        if value is None:
             return MISSING
         idx = self.index.get(value)
         if idx is not None:
             return idx
-        if not self.fixed and len(self.categories) < self.limit and value != OTHER_BUCKET:
+        if len(self.categories) < self.limit and value != OTHER_BUCKET:
             self.index[value] = len(self.categories)
             self.categories.append(value)
             return self.index[value]

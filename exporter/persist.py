@@ -89,9 +89,7 @@ def load_model(m: ModelState, d: dict[str, Any]) -> None:
     for s in m.features:
         learnt = d["categories"].get(s.name)
         if learnt is not None and s.categorical is not None and not s.categorical.fixed:
-            s.categorical.categories[:] = [str(c) for c in learnt][:s.categorical.limit]
-            s.categorical.index.clear()
-            s.categorical.index.update({c: i for i, c in enumerate(s.categorical.categories)})
+            s.categorical.set_categories([str(c) for c in learnt])
     _load_ring(m.numeric, d["numeric"])
     _load_ring(m.categorical, d["categorical"])
     _load_ring(m.pred, d["pred"])

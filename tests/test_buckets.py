@@ -33,7 +33,9 @@ def test_categorical_profile_codes_with_other_and_missing() -> None:
 def test_learnt_categories_are_bounded() -> None:
     b = CategoricalBuckets(None, limit=2)
     codes = b.code(np.array(["b", "a", "c", "b", None], dtype=object))
-    # first seen in sorted order of the batch: a, b; c overflows to __other__
-    assert b.categories == ["a", "b"]
-    assert codes.tolist() == [1, 0, 2, 1, MISSING]
+    # learnt in arrival order: b, a; c overflows to __other__
+    assert b.categories == ["b", "a"]
+    assert codes.tolist() == [0, 1, 2, 0, MISSING]
+    b.set_categories(["z"])
+    assert b.code(np.array(["z", "b", None], dtype=object)).tolist() == [0, 1, MISSING]
     assert b.size == 3
