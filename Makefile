@@ -20,9 +20,11 @@ $(TEST_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP) $@
 
-## demo: run the main job on the bundled example
+## demo: run the main job on the bundled example (the whole alerting loop too, with
+## --stack, when the prometheus and prometheus-alertmanager programs are installed)
 demo: $(STAMP)
-	$(BIN)/mlmon demo
+	$(BIN)/mlmon demo $$(command -v prometheus >/dev/null && \
+		command -v prometheus-alertmanager >/dev/null && echo --stack)
 
 ## tools: install the real programs the tests run (Prometheus, Alertmanager, Pushgateway,
 ## and test-only virtualenvs with MLflow and the Kubeflow Pipelines SDK)

@@ -87,12 +87,28 @@ class TrafficSimulator:
         numeric = self.data.numeric[rows].copy()
         categorical = self.data.categorical[rows].copy()
         labels = self.data.labels[rows].copy()
-        if drifted:
-            self._apply(numeric, categorical, labels)
         scores = self.model.predict(numeric, categorical)
+        if drifted:
+            before = scores
+            self._apply(numeric, categorical, labels)
+            scores = self.model.predict(numeric, categorical)
+            change = scores - before
+        else:
+            change = np.zeros_like(scores)
+        if self.data.predictions is not None:
+            scores = self._replayed(self.data.predictions[rows], change)
         ids = tuple(f"{self._prefix}-{i}" for i in range(self._next_id, self._next_id + n))
         self._next_id += n
         return SimBatch(rows, numeric, categorical, scores, labels, ids)
+
+    def _replayed(self, recorded: NDArray[np.float64],
+                  change: NDArray[np.float64]) -> NDArray[np.float64]:
+        """The row's recorded prediction, moved by what the drift changes in our model."""
+        if change.ndim == 1:  # regression value
+            out: NDArray[np.float64] = recorded + change
+            return out
+        p1 = np.clip(recorded + change[:, 1], 0.0, 1.0)  # binary: score of classes[1]
+        return np.column_stack([1.0 - p1, p1])
 
     def events(self, n: int, drifted: bool = False) -> list[SimEvent]:
         return self.batch(n, drifted).events(self.names, self.model.classes)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from scipy import stats
@@ -8,6 +10,10 @@ from exporter.demo.drift import DriftPlan, FeatureDrift, default_plan
 from exporter.demo.model import SimpleModel
 from exporter.demo.reference import ReferenceData
 from exporter.demo.traffic import TrafficSimulator
+from exporter.profile import NumericProfile, load_profile
+from exporter.stats.psi import psi
+
+FRAUD = Path(__file__).resolve().parents[2] / "exporter" / "data" / "examples" / "fraud"
 
 PLAN = DriftPlan((FeatureDrift("amount", scale=2.2), FeatureDrift("age", shift=-5.0),
                   FeatureDrift("country", mix=(("US", 0.7), ("GB", 0.3)))), label_flip=0.25)
@@ -58,11 +64,31 @@ def test_drift_shifts_exactly_the_planned_features(fraud_data: ReferenceData,
     assert flipped == pytest.approx(0.25, abs=0.01)
 
 
-def test_model_scores_what_it_sees(fraud_data: ReferenceData,
-                                   fraud_predictor: SimpleModel) -> None:
+def test_undrifted_scores_replay_the_recorded_predictions(
+        fraud_data: ReferenceData, fraud_predictor: SimpleModel) -> None:
+    assert fraud_data.predictions is not None
+    batch = _sim(fraud_data, fraud_predictor).batch(2_000)
+    np.testing.assert_array_equal(batch.scores[:, 1], fraud_data.predictions[batch.rows])
+    np.testing.assert_allclose(batch.scores.sum(axis=1), 1.0)
+    # so the prediction's PSI against the shipped profile is that of a resample
+    profile = load_profile(FRAUD / "profile.json")
+    assert isinstance(profile.prediction, NumericProfile)
+    edges = np.array(profile.prediction.edges)
+    current = np.bincount(np.searchsorted(edges, batch.scores[:, 1], side="right"),
+                          minlength=len(edges) + 1)
+    assert psi(np.array(profile.prediction.counts), current) < 0.02
+
+
+def test_drift_moves_the_score_by_what_it_changes_in_the_model(
+        fraud_data: ReferenceData, fraud_predictor: SimpleModel) -> None:
+    assert fraud_data.predictions is not None
     batch = _sim(fraud_data, fraud_predictor).batch(500, drifted=True)
-    np.testing.assert_allclose(batch.scores,
-                               fraud_predictor.predict(batch.numeric, batch.categorical))
+    seen = fraud_predictor.predict(batch.numeric, batch.categorical)[:, 1]
+    original = fraud_predictor.predict(fraud_data.numeric[batch.rows],
+                                       fraud_data.categorical[batch.rows])[:, 1]
+    expected = np.clip(fraud_data.predictions[batch.rows] + seen - original, 0.0, 1.0)
+    np.testing.assert_allclose(batch.scores[:, 1], expected, atol=1e-12)
+    assert not np.allclose(batch.scores[:, 1], fraud_data.predictions[batch.rows])
 
 
 def test_events_are_tap_ready(fraud_data: ReferenceData, fraud_predictor: SimpleModel) -> None:
