@@ -1,4 +1,4 @@
-"""HTTP endpoints: /metrics, /healthz, /readyz, /v1/status and POST /v1/events."""
+"""HTTP endpoints: /metrics, /healthz, /readyz, /v1/status, / and POST /v1/events."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from exporter.exposition import Exposition
 from exporter.ingest import Intake, LineSplitter
 from exporter.snapshot import ModelSnapshot, Snapshot
 from exporter.state import Store
+from exporter.status_page import render as render_status_page
 
 
 class Runtime(Protocol):
@@ -84,15 +85,22 @@ def _model_status(rt: Runtime, ms: ModelSnapshot | None, key: tuple[str, str]) -
     return out
 
 
-async def status(request: web.Request) -> web.Response:
-    rt = request.app[RUNTIME]
+def _status_document(rt: Runtime) -> dict[str, Any]:
     snap = rt.snapshot()
     with rt.store.lock:
         models = [_model_status(rt, snap.models.get(key), key) for key in rt.store.models]
         events = {"received": dict(rt.store.received), "rejected": dict(rt.store.rejected)}
-    return web.json_response({"version": __version__,
-                              "uptime_seconds": time.time() - rt.started,
-                              "models": models, "events": events})
+    return {"version": __version__, "uptime_seconds": time.time() - rt.started,
+            "models": models, "events": events}
+
+
+async def status(request: web.Request) -> web.Response:
+    return web.json_response(_status_document(request.app[RUNTIME]))
+
+
+async def status_page(request: web.Request) -> web.Response:
+    return web.Response(text=render_status_page(_status_document(request.app[RUNTIME])),
+                        content_type="text/html", charset="utf-8")
 
 
 async def post_events(request: web.Request) -> web.Response:
@@ -142,5 +150,6 @@ def build_app(runtime: Runtime) -> web.Application:
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/v1/status", status)
+    app.router.add_get("/", status_page)
     app.router.add_post("/v1/events", post_events)
     return app
