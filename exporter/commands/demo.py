@@ -79,10 +79,11 @@ def run(args: argparse.Namespace) -> int:
     from exporter.demo.drift import default_plan
     from exporter.demo.labels import DelayedLabels
     from exporter.demo.model import SimpleModel
+    from exporter.demo.programs import ProgramError
     from exporter.demo.reference import load_reference
     from exporter.demo.runner import DemoRunner, DemoSettings
     from exporter.demo.services import Service, Services
-    from exporter.demo.sidecar import SidecarError, SidecarProcess
+    from exporter.demo.sidecar import SidecarProcess
     from exporter.demo.traffic import TrafficSimulator
 
     config_path: Path = args.config or BUNDLED_CONFIG
@@ -131,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
         services = Services([sidecar, *stack])
         try:
             services.start()
-        except SidecarError as exc:
+        except ProgramError as exc:
             print(f"mlmon demo: {exc}", file=sys.stderr)
             return 1
         tap = Tap(sidecar.socket_path)

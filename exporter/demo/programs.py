@@ -1,8 +1,9 @@
-"""A child program of `mlmon demo --stack` (Prometheus, Alertmanager, the responder).
+"""A child program of `mlmon demo` (the sidecar; with --stack Prometheus, Alertmanager,
+the responder).
 
 Implements the demo's Service seam: started in its own session (Ctrl-C reaches the demo,
-which stops everything in order), ready when ``ready_url`` answers 200, stopped with
-SIGTERM and, after a timeout, SIGKILL.
+which stops everything in order, tap flushed first), ready when ``ready_url`` answers 200,
+stopped with SIGTERM (the sidecar drains and writes its state) and, after a timeout, SIGKILL.
 """
 
 from __future__ import annotations
@@ -15,14 +16,14 @@ import urllib.request
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from exporter.demo.sidecar import SidecarError
 
-
-class ProgramError(SidecarError):
-    """A stack program did not start; the demo reports it like a sidecar failure."""
+class ProgramError(RuntimeError):
+    """A child program did not start; the message ends with its log."""
 
 
 class Program:
+    error: type[ProgramError] = ProgramError
+
     def __init__(self, name: str, argv: Sequence[str], log: Path, ready_url: str,
                  urls: Mapping[str, str], env: Mapping[str, str] | None = None,
                  ready_timeout: float = 60.0) -> None:
@@ -45,7 +46,7 @@ class Program:
         deadline = time.monotonic() + self.ready_timeout
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
-                raise ProgramError(f"{self.name} exited with code {self._proc.returncode}:\n"
+                raise self.error(f"{self.name} exited with code {self._proc.returncode}:\n"
                                    + self.log_tail())
             try:
                 with urllib.request.urlopen(self.ready_url, timeout=2) as resp:
@@ -57,7 +58,7 @@ class Program:
                 pass
             time.sleep(0.1)
         self.stop()
-        raise ProgramError(f"{self.name} was not ready within {self.ready_timeout:.0f}s:\n"
+        raise self.error(f"{self.name} was not ready within {self.ready_timeout:.0f}s:\n"
                            + self.log_tail())
 
     def alive(self) -> bool:
