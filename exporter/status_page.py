@@ -49,6 +49,8 @@ def fmt_p(value: float | None) -> str:
     """Four decimals; scientific below 0.001 so tiny p-values stay readable."""
     if value is None or math.isnan(value):
         return "–"
+    if value == 0.0:
+        return "0"  # underflow: the tests reject the reference beyond float precision
     return f"{value:.2e}" if value < 1e-3 else f"{value:.4f}"
 
 
@@ -152,6 +154,8 @@ def render(status: Mapping[str, Any], now: float | None = None) -> str:
         f'up {float(status.get("uptime_seconds", 0.0)):.0f} s · '
         f'refreshes every {REFRESH_SECONDS} s · '
         '<a href="/metrics">/metrics</a> · <a href="/v1/status">/v1/status</a></p>'
+        f'<p class="meta legend">drift severity: {"".join(_badge(s) + " " for s in SEVERITIES)}'
+        f'{_badge(None)} (too few samples, or no profile)</p>'
         f'{models or "<p class=note>No model configured.</p>"}'
         f'{_events(status.get("events", {}))}'
         '</body></html>')
