@@ -140,6 +140,9 @@ class _Parser:
             if name.startswith("__"):
                 raise self.err(key, f"feature names starting with '__' are reserved ({name!r})",
                                "a name not starting with '__'")
+            if any(c in name for c in '"\\') or not name.isprintable():
+                raise self.err(key, f"feature name {name!r} holds a quote, a backslash or a "
+                               "control character", "printable names without \" or \\")
             if kind not in KINDS:
                 raise self.err(key, f"unknown feature kind {kind!r}", "numeric, categorical")
             out.append(FeatureConfig(name, kind))

@@ -164,6 +164,8 @@ MISTAKES = [
      "models[0].features.amount", "unknown feature kind 'numerical'", "numeric, categorical"),
     ("reserved feature name", _model(features="{__prediction__: numeric}"),
      "models[0].features.__prediction__", "reserved", "not starting with '__'"),
+    ("unprintable feature name", _model(features='{"a\\"b": numeric}'),
+     'models[0].features.a"b', "a quote, a backslash", "printable names"),
     ("one class only", _model(prediction='{kind: classification, classes: ["1", "1"]}'),
      "models[0].prediction.classes", "at least 2 distinct", "at least 2 distinct"),
     ("classes on a regression model", _model(prediction='{kind: regression, classes: [a, b]}'),
