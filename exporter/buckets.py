@@ -33,6 +33,49 @@ class NumericBuckets:
         return np.bincount(idx, minlength=len(self.edges) + 1).astype(np.int64)
 
 
+class NumericColumns:
+    """Bucket counts of several numeric columns of one batch at once.
+
+    Bucket of v = number of edges <= v (the ``side="right"`` convention of
+    ``NumericBuckets``), computed as one comparison per edge *position* over all
+    columns together (edges padded with NaN, which compares false), then one
+    ``bincount`` over per-feature offsets. Counters are views of one flat array,
+    so a batch updates every feature with a single addition.
+    """
+
+    def __init__(self, edges: list[NDArray[np.float64]]) -> None:
+        """One edge array per column (empty: a column counted for NaNs only)."""
+        sizes = [len(e) + 1 for e in edges]
+        width = max((len(e) for e in edges), default=0)
+        self.edges = np.full((len(edges), width), np.nan)
+        for i, e in enumerate(edges):
+            self.edges[i, :len(e)] = e
+        bounds = np.cumsum([0, *sizes])
+        self.offsets = bounds[:-1].reshape(-1, 1).astype(np.intp)
+        self.total = int(bounds[-1])
+        self.counts = np.zeros(self.total, dtype=np.int64)
+        self.views = [self.counts[bounds[i]:bounds[i + 1]] for i in range(len(edges))]
+        self._dtype = np.uint8 if width < 255 else np.intp
+        # per-edge-position columns, each (features, 1), broadcast over a batch
+        self._edge_columns = [self.edges[:, k:k + 1] for k in range(width)]
+
+    def add(self, columns: NDArray[np.float64]) -> NDArray[np.int64]:
+        """Count a (features, n) array into the counters; returns NaNs per feature."""
+        if columns.shape[1] == 0 or not len(self.views):
+            return np.zeros(len(self.views), dtype=np.int64)
+        index = np.zeros(columns.shape, dtype=self._dtype)
+        for edge in self._edge_columns:  # one pass per edge position, not per value
+            np.add(index, columns >= edge, out=index)
+        flat = index.astype(np.intp)
+        flat += self.offsets
+        nan = np.isnan(columns)
+        missing: NDArray[np.int64] = nan.sum(axis=1)
+        if missing.any():
+            flat[nan] = self.total  # a spill bucket, dropped below
+        self.counts += np.bincount(flat.ravel(), minlength=self.total + 1)[:self.total]
+        return missing
+
+
 class CategoricalBuckets:
     """Category -> bucket index; a fixed profile list, or learnt up to ``limit`` categories."""
 

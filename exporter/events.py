@@ -13,7 +13,7 @@ import operator
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 import numpy as np
@@ -23,8 +23,6 @@ from exporter.config import Config, ModelConfig
 
 PROTOCOL_VERSION = 1
 
-_ROUTE = operator.attrgetter("model", "version")
-_V = operator.attrgetter("v")
 _PREDICTION = operator.attrgetter("prediction")
 _FEATURES = operator.attrgetter("features")
 
@@ -81,7 +79,7 @@ class DecodedBatch:
 class FeatureDecoder:
     """Decodes the ``features`` objects of one model into numeric and categorical columns."""
 
-    def __init__(self, model: ModelConfig, max_features: int) -> None:
+    def __init__(self, model: ModelConfig, max_features: int, sole_version: bool = True) -> None:
         self.numeric_names = tuple(f.name for f in model.features if f.kind == "numeric")
         self.categorical_names = tuple(f.name for f in model.features if f.kind == "categorical")
         self.max_features = max_features
@@ -97,9 +95,15 @@ class FeatureDecoder:
         self._many = msgspec.json.Decoder(list[struct])  # type: ignore[valid-type]
         self._width = len(fields)
         self._empty = (None,) * self._width
-        # The whole line typed for this model: the hot path decodes it in one pass.
-        typed = msgspec.defstruct(f"Event_{model.name}", [("features", struct | None, None)],
-                                  bases=(Envelope,), gc=False)
+        # The whole line typed for this model: the hot path decodes it in one pass, and
+        # msgspec itself checks protocol, model and version (Literal types), so a line of
+        # another model or version fails the batch over to the generic path.
+        version: Any = Literal[model.version]
+        typed = msgspec.defstruct(f"Event_{model.name}", [
+            ("v", Literal[PROTOCOL_VERSION]),
+            ("model", Literal[model.name]),
+            ("version", version | None if sole_version else version, None),
+            ("features", struct | None, None)], bases=(Envelope,), gc=False)
         self.typed = msgspec.json.Decoder(list[typed])  # type: ignore[valid-type]
 
     def check(self, raw: bytes) -> str | None:
@@ -147,7 +151,8 @@ class BatchDecoder:
         for m in config.models:
             self.versions.setdefault(m.name, []).append(m.version)
         limit = config.server.max_features_per_event
-        self.features = {k: FeatureDecoder(m, limit) for k, m in self.models.items()}
+        self.features = {k: FeatureDecoder(m, limit, len(self.versions[m.name]) == 1)
+                         for k, m in self.models.items()}
         self._routes: dict[tuple[str, str | None], Key | str] = {}
         for m in config.models:
             self._routes[(m.name, m.version)] = m.key
@@ -185,11 +190,6 @@ class BatchDecoder:
         except msgspec.DecodeError:
             return None
         if len(events) != len(lines):
-            return None
-        # Column checks with C-level map() rather than a Python loop per event.
-        if any(self._routes.get(n) != key for n in set(map(_ROUTE, events))):
-            return None
-        if set(map(_V, events)) != {PROTOCOL_VERSION}:
             return None
         preds = list(map(_PREDICTION, events))
         feats = list(map(_FEATURES, events))

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from exporter.buckets import CategoricalBuckets, NumericBuckets
+from exporter.buckets import CategoricalBuckets, NumericBuckets, NumericColumns
 from exporter.config import Config, ModelConfig
 from exporter.events import Envelope, ModelBatch
 from exporter.labels import JoinCounters, JoinTable, PairWindow, Pending
@@ -63,7 +63,17 @@ class ModelState:
         self.categorical = Ring(size, n_cat, np.int32, -1)
         self.pred = Ring(size, 2, np.float64, np.nan)  # value, class index (NaN = none)
         self.buckets: dict[str, NDArray[np.int64]] = {}
+        numeric_specs = [s for s in self.features if s.kind == "numeric"]
+        # every numeric feature's counters are views of one array, updated once per batch
+        self.numeric_columns = NumericColumns(
+            [s.numeric.edges if s.numeric is not None else np.empty(0) for s in numeric_specs])
+        self._numeric_names = [s.name for s in numeric_specs]
+        for spec, view in zip(numeric_specs, self.numeric_columns.views, strict=True):
+            if spec.numeric is not None:
+                self.buckets[spec.name] = view
         for spec in [*self.features, self.prediction]:
+            if spec.name in self.buckets:
+                continue
             if spec.numeric is not None:
                 self.buckets[spec.name] = np.zeros(len(spec.numeric.edges) + 1, dtype=np.int64)
             elif spec.categorical is not None:
@@ -128,18 +138,19 @@ class ModelState:
         if n:
             received = np.full(n, now)
             assert batch.numeric is not None and batch.categorical is not None
-            num = batch.numeric[take]
+            everything = n == len(take)
+            num = batch.numeric if everything else batch.numeric[take]
+            cats = batch.categorical if everything else batch.categorical[take]
             self.numeric.extend(num, received)
+            missing = self.numeric_columns.add(np.ascontiguousarray(num.T)).tolist()
+            for name, k in zip(self._numeric_names, missing, strict=True):
+                if k:
+                    self.missing[name] += k
             cat = np.empty((n, len(self.features) - num.shape[1]), dtype=np.int32)
             for spec in self.features:
-                if spec.kind == "numeric":
-                    col = num[:, spec.column]
-                    self.missing[spec.name] += int(np.isnan(col).sum())
-                    if spec.numeric is not None:
-                        self.buckets[spec.name] += spec.numeric.counts(col)
-                else:
+                if spec.kind != "numeric":
                     assert spec.categorical is not None
-                    codes = spec.categorical.code(batch.categorical[take][:, spec.column])
+                    codes = spec.categorical.code(cats[:, spec.column])
                     cat[:, spec.column] = codes
                     self.missing[spec.name] += int((codes < 0).sum())
                     self.buckets[spec.name] += spec.categorical.counts(codes)

@@ -39,3 +39,22 @@ def test_learnt_categories_are_bounded() -> None:
     b.set_categories(["z"])
     assert b.code(np.array(["z", "b", None], dtype=object)).tolist() == [0, 1, MISSING]
     assert b.size == 3
+
+
+def test_numeric_columns_match_searchsorted_per_column() -> None:
+    from exporter.buckets import NumericColumns
+
+    rng = np.random.default_rng(7)
+    edges = [np.array([1.0, 2.0, 3.0]), np.array([-1.0, 0.0, 0.5, 1.0, 8.0]), np.empty(0)]
+    cols = rng.normal(1.0, 2.0, (3, 500))
+    cols[0, :4] = [1.0, 3.0, np.inf, -np.inf]  # on an edge, beyond the last edge
+    cols[1, ::7] = np.nan
+    cols[2, ::3] = np.nan
+    nc = NumericColumns(edges)
+    for _ in range(2):  # counters accumulate across batches
+        missing = nc.add(cols)
+    assert missing.tolist() == [0, len(range(0, 500, 7)), len(range(0, 500, 3))]
+    for e, col, view in zip(edges, cols, nc.views, strict=True):
+        finite = col[~np.isnan(col)]
+        hand = np.bincount(np.searchsorted(e, finite, side="right"), minlength=len(e) + 1)
+        assert view.tolist() == (2 * hand).tolist()

@@ -39,9 +39,12 @@ GOOD = {"v": 1, "model": "fraud", "version": "1", "id": "a",
     ({**GOOD, "features": [1, 2]}, "bad_type"),
     ({**GOOD, "prediction": [0.1]}, "bad_type"),
 ])
-def test_each_bad_line_is_counted_once_and_good_lines_survive(line: object,
-                                                               reason: str) -> None:
+@pytest.mark.parametrize("warm", [False, True])  # True: the typed single-model path goes first
+def test_each_bad_line_is_counted_once_and_good_lines_survive(line: object, reason: str,
+                                                               warm: bool) -> None:
     dec = _decoder()
+    if warm:
+        assert dec.decode(_lines(GOOD)).rejected == Counter()
     good2 = {**GOOD, "id": "b"}
     out = dec.decode(_lines(GOOD, line, good2))
     assert out.rejected == Counter({reason: 1})
