@@ -102,8 +102,9 @@ class FeatureDecoder:
         typed = msgspec.defstruct(f"Event_{model.name}", [
             ("v", Literal[PROTOCOL_VERSION]),
             ("model", Literal[model.name]),
-            ("version", version | None if sole_version else version, None),
-            ("features", struct | None, None)], bases=(Envelope,), gc=False)
+            # with several versions configured, the version is required (no default)
+            ("version", version | None, None) if sole_version else ("version", version),
+            ("features", struct | None, None)], bases=(Envelope,), kw_only=True, gc=False)
         self.typed = msgspec.json.Decoder(list[typed])  # type: ignore[valid-type]
 
     def check(self, raw: bytes) -> str | None:
