@@ -22,7 +22,7 @@ from exporter.state import Store
 
 log = logging.getLogger("mlmon.ingest")
 
-READ_SIZE = 1 << 18
+READ_SIZE = 1 << 20  # bytes per socket read (one reusable buffer per connection)
 FULL_PAUSE = 0.001  # seconds between reads while the queue is full
 MAX_BATCH_LINES = 4096
 
@@ -37,7 +37,9 @@ class LineSplitter:
         self.too_long = 0
 
     def feed(self, chunk: bytes) -> list[bytes]:
-        lines = (self.rest + chunk).split(b"\n") if self.rest else chunk.split(b"\n")
+        lines = chunk.split(b"\n")
+        if self.rest:  # only the first line is joined, not the whole chunk copied
+            lines[0] = self.rest + lines[0]
         self.rest = lines.pop()
         if self.discarding and lines:
             lines.pop(0)
@@ -243,22 +245,75 @@ class Intake:
 
     async def serve_stream(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                            transport: str) -> None:
-        splitter = LineSplitter(self.max_line)
+        """Serve one tap connection until the peer closes it (or the task is cancelled).
+
+        The connection is taken over from the StreamReader by a buffered protocol:
+        the event loop reads straight into one reusable buffer (no allocation per
+        read, no copy through the StreamReader) and lines are queued in the callback.
+        """
+        loop = asyncio.get_running_loop()
+        conn = _Connection(self, transport, loop.create_future())
+        sock = writer.transport
         try:
-            while True:
-                chunk = await reader.read(READ_SIZE)
-                if not chunk:
-                    break
-                if self.queue.full:  # drop cheaply: counting is enough, no split
-                    self.drop(transport, splitter.skip(chunk), splitter.take_too_long())
-                    # Yield the GIL to the worker for a moment: reading still outruns any
-                    # writer (READ_SIZE per ms), but no longer steals the worker's turns.
-                    await asyncio.sleep(FULL_PAUSE)
-                    continue
-                lines = splitter.feed(chunk)
-                self.submit(transport, lines, splitter.take_too_long())
-            self.submit(transport, splitter.finish(), splitter.take_too_long())
+            sock.set_protocol(conn)
+            conn.transport = sock
+            # The handler runs before the loop first reads the socket, so the stream
+            # normally holds nothing; anything it does hold is fed first.
+            reader.feed_eof()
+            early = await reader.read()
+            if early:
+                conn.data(early)
+            if isinstance(sock, asyncio.ReadTransport) and not sock.is_closing():
+                sock.resume_reading()
+            await conn.done
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
         finally:
             writer.close()
+
+
+class _Connection(asyncio.BufferedProtocol):
+    """One tap connection: reads into a reusable buffer, splits lines, queues them."""
+
+    def __init__(self, intake: Intake, name: str, done: asyncio.Future[None]) -> None:
+        self.intake = intake
+        self.name = name
+        self.done = done
+        self.splitter = LineSplitter(intake.max_line)
+        self.buffer = bytearray(READ_SIZE)
+        self.view = memoryview(self.buffer)
+        self.transport: asyncio.BaseTransport | None = None
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self.view
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self.data(bytes(self.view[:nbytes]))
+
+    def data(self, chunk: bytes) -> None:
+        intake, splitter = self.intake, self.splitter
+        if intake.queue.full:  # drop cheaply: counting is enough, no split
+            intake.drop(self.name, splitter.skip(chunk), splitter.take_too_long())
+            # Stop reading for a moment so the worker gets the GIL: reading would
+            # otherwise outrun it, spending its time on lines that are dropped anyway.
+            sock = self.transport
+            if isinstance(sock, asyncio.ReadTransport) and sock.is_reading():
+                sock.pause_reading()
+                asyncio.get_running_loop().call_later(FULL_PAUSE, self._resume)
+            return
+        intake.submit(self.name, splitter.feed(chunk), splitter.take_too_long())
+
+    def _resume(self) -> None:
+        sock = self.transport
+        if isinstance(sock, asyncio.ReadTransport) and not sock.is_closing():
+            sock.resume_reading()
+
+    def eof_received(self) -> bool:
+        if not self.done.done():  # the peer closed cleanly: its last line counts
+            self.intake.submit(self.name, self.splitter.finish(), self.splitter.take_too_long())
+            self.done.set_result(None)
+        return False  # close the transport
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.done.done():  # reset, or closed by us: a partial last line is not a line
+            self.done.set_result(None)
