@@ -5,7 +5,8 @@
 Runs real `mlmon serve` subprocesses on a temporary Unix socket and loopback HTTP
 port; the load generator is a separate process writing NDJSON at full speed.
 The decode-only rate (same sidecar, state update skipped) is measured in the
-same run as the reference limit. Prints a table; never part of the test run.
+same run as the reference limit, and the load generator's own rate into a
+byte sink shows it is not the limit. Prints a table; never part of the test run.
 """
 
 from __future__ import annotations
@@ -119,6 +120,37 @@ def _writer(path: str, payload: bytes, stop_at: float) -> None:
             # fresh ids on every pass, as a real stream has (bytes.replace runs in C)
             s.sendall(payload.replace(b'"id":"q', b'"id":"%dq' % rep))
             rep += 1
+
+
+def _sink(path: str, ready: Any, result: Any) -> None:
+    """Discard everything one connection sends (recv_into one buffer): the client's own limit."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as srv:
+        srv.bind(path)
+        srv.listen()
+        ready.put(True)
+        conn, _ = srv.accept()
+        buf = bytearray(1 << 20)
+        total = 0
+        with conn:
+            while n := conn.recv_into(buf):
+                total += n
+        result.put(total)
+
+
+def client_rate(tmp: Path, payload: bytes, seconds: float = 3.0) -> float:
+    """Events/s the load generator writes when nothing but a byte sink reads them."""
+    ctx = mp.get_context("spawn")
+    ready, result = ctx.Queue(), ctx.Queue()
+    path = str(tmp / "sink.sock")
+    sink = ctx.Process(target=_sink, args=(path, ready, result))
+    sink.start()
+    ready.get(timeout=30)
+    t0 = time.time()
+    _writer(path, payload, t0 + seconds)
+    elapsed = time.time() - t0
+    total: int = result.get(timeout=30)
+    sink.join()
+    return total / (len(payload) / payload.count(b"\n")) / elapsed
 
 
 class Sidecar:
@@ -254,6 +286,7 @@ def main() -> int:
         tmp = Path(d)
         cfg = write_config(tmp, [("bench", 20, 2)], 10_000)
         payload = make_events("bench", 20, 2, 50_000)
+        results["client_rate"] = client_rate(tmp, payload)
         for mode, extra in (("decode", ("--decode-only",)), ("full", ())):
             sc = Sidecar(tmp, cfg, mode, *extra)
             try:
@@ -280,6 +313,8 @@ def print_table(r: dict[str, float]) -> None:
          ">= 250,000 ev/s", r["full_rate"] >= 250_000),
         ("ingest, decode only (same run, reference)", f"{r['decode_rate']:,.0f} ev/s", "-",
          None),
+        ("load generator alone, into a byte sink (its own limit)",
+         f"{r['client_rate']:,.0f} ev/s", "> ingest", r["client_rate"] > r["decode_rate"]),
         ("full / decode-only", f"{ratio:.0%}", ">= 60%", ratio >= 0.6),
         ("/metrics scrape, 2 models x 50 features (text)",
          f"{r['scrape_text_ms']:.1f} ms (p99 {r['scrape_text_p99_ms']:.1f})", "<= 10 ms",

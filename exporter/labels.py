@@ -79,19 +79,24 @@ class JoinTable:
             self._count("evicted", k - self.cap)
             idents, rows, k = idents[k - self.cap:], rows[k - self.cap:], self.cap
         table = self.slots
-        previous = list(map(table.get, idents))
-        if previous.count(None) != k:  # re-sent ids: their newer prediction wins
+        if not table.keys().isdisjoint(idents):  # re-sent ids: their newer prediction wins
+            previous = list(map(table.get, idents))
             self._free(np.array([s for s in previous if s is not None], dtype=np.int64))
-        slots = (self.next + np.arange(k)) % self.cap
-        taken = slots[self.live[slots]]
-        if len(taken):
+        # the next k slots: one slice unless they wrap around the end
+        end = self.next + k
+        where: slice | NDArray[np.intp] = (slice(self.next, end) if end <= self.cap
+                                           else np.arange(self.next, end) % self.cap)
+        slots = np.arange(self.next, end) % self.cap
+        live = self.live[where]
+        if live.any():
+            taken = slots[live]
             owners = self.owner[taken].tolist()
             collections.deque(map(table.__delitem__, owners), maxlen=0)  # del each, in C
             self._free(taken)
             self._count("evicted", len(owners))
-        self.owner[slots] = idents
-        self.data[slots] = rows
-        self.live[slots] = True
+        self.owner[where] = idents
+        self.data[where] = rows
+        self.live[where] = True
         before = len(table)
         table.update(zip(idents, slots.tolist(), strict=True))
         if len(table) - before != k:  # an id repeated within the batch: keep its last slot

@@ -89,3 +89,18 @@ def test_id_repeated_within_a_batch_keeps_the_last_and_frees_the_rest() -> None:
     assert c.unjoined["evicted"] == 0
     got = t.take("a")
     assert got is not None and got.value == 0.2
+
+
+def test_batches_wrapping_the_slot_ring_keep_each_prediction() -> None:
+    c = JoinCounters()
+    t = JoinTable(ttl=100.0, max_pending=5, n_classes=2, counters=c)
+    t.add_many(["a", "b", "c"], _rows([1.0, 2.0, 3.0]))
+    t.add_many(["d", "e", "f", "g"], _rows([4.0, 5.0, 6.0, 7.0]))  # slots 3, 4, 0, 1
+    assert c.unjoined["evicted"] == 2 and sorted(t.slots) == ["c", "d", "e", "f", "g"]
+    t.add_many(["h", "c"], _rows([8.0, 9.0]))  # "c" re-sent: its newer row wins
+    assert c.unjoined["evicted"] == 3  # "d" (slot 3) made room; "c" was not evicted
+    assert sorted(t.slots) == ["c", "e", "f", "g", "h"]
+    for ident, ts in (("e", 4.0), ("f", 5.0), ("g", 6.0), ("h", 7.0), ("c", 8.0)):
+        got = t.take(ident)
+        assert got is not None and got.ts == ts
+    assert len(t) == 0 and int(t.live.sum()) == 0
