@@ -105,6 +105,9 @@ class CategoricalBuckets:
         """Bucket index per value of an object column of str | None (None -> MISSING)."""
         values = column.tolist()
         # dict.get(value, other) mapped in C: no Python code per value.
+        if self.fixed or len(self.categories) >= self.limit:  # nothing left to learn
+            return np.fromiter(map(self.index.get, values, itertools.repeat(self.other)),
+                               dtype=np.int32, count=len(values))
         codes = list(map(self.index.get, values, itertools.repeat(self.other)))
         if not self.fixed and len(self.categories) < self.limit and self.other in codes:
             codes = [self._learn(v) if c == self.other else c

@@ -194,7 +194,7 @@ class IngestWorker(threading.Thread):
                 model.join.expire(now)
 
     def process(self, items: list[Item]) -> None:
-        lines = [line for item in items for line in item.lines]
+        lines = items[0].lines if len(items) == 1 else [x for i in items for x in i.lines]
         now = self.clock()
         decoded = self.decoder.decode(lines)
         rejected = decoded.rejected

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import math
+import operator
 
 import numpy as np
 from numpy.typing import NDArray
 
 from exporter.config import PredictionConfig
 from exporter.events import Envelope
+
+_PREDICTION = operator.attrgetter("prediction")
 
 
 class PredictionParser:
@@ -24,7 +27,7 @@ class PredictionParser:
             NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_]]:
         """Numeric value, class index (NaN = none), probabilities and validity per event."""
         n = len(events)
-        raw = [e.prediction for e in events]
+        raw = list(map(_PREDICTION, events))  # C-level, not a Python loop per event
         probas = np.full((n, len(self.classes)), np.nan)
         try:
             values = np.array(raw, dtype=np.float64)  # fast path: numbers and None only
