@@ -3,24 +3,20 @@
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 import time
 from pathlib import Path
 
+from exporter.durations import ALLOWED, parse_duration
+
 HELP = "report drift and performance trends for a model from Prometheus history"
-
-_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86_400.0, "w": 604_800.0}
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhdw])$")
-
 
 def duration(text: str) -> float:
     """A Prometheus-style duration ("90s", "5m", "7d") in seconds."""
-    match = _DURATION.match(text.strip())
-    if match is None or float(match.group(1)) <= 0:
-        raise argparse.ArgumentTypeError(
-            f"invalid duration {text!r}: use a number and a unit s, m, h, d or w, e.g. 7d")
-    return float(match.group(1)) * _UNITS[match.group(2)]
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{exc}; use {ALLOWED}") from None
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
