@@ -35,10 +35,7 @@ tools: $(TEST_STAMP)
 	bash scripts/ensure-kubectl.sh $(VENV)
 
 ## test: lint, type-check and run every test (installs what the tests need)
-test: $(TEST_STAMP) tools
-	$(BIN)/ruff check exporter tests bench scripts kubeflow
-	$(BIN)/mypy --strict exporter
-	$(BIN)/python -m pytest
+test: tools lint typecheck pytest
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check exporter tests bench scripts kubeflow
