@@ -36,14 +36,8 @@ class CommandModule(Protocol):
     def run(self, args: argparse.Namespace) -> int: ...
 
 
-def _load(module_name: str) -> CommandModule | None:
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name == module_name:
-            return None
-        raise
-    return module  # type: ignore[return-value,unused-ignore]
+def _load(module_name: str) -> CommandModule:
+    return importlib.import_module(module_name)  # type: ignore[return-value,unused-ignore]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,8 +49,6 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
     for name, module_name in COMMANDS:
         module = _load(module_name)
-        if module is None:
-            continue
         command = sub.add_parser(name, help=module.HELP, description=module.HELP)
         module.configure(command)
         command.set_defaults(_run=module.run)
