@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 
+from exporter.demo.receivers import HttpReceiver
+from exporter.demo.stack_config import alertmanager_argv
 from tests.procs import free_port, require_binary, running
 from tests.responder.helpers import audit_lines, write_config
 
@@ -43,13 +45,11 @@ def push_alert(am_url: str, labels: dict[str, str], ends_at: datetime | None = N
         assert resp.status == 200
 
 
-def test_alertmanager_webhook_drives_a_rollback(tmp_path: Path,
-                                                sink: tuple[str, list[Any]]) -> None:
+def test_alertmanager_webhook_drives_a_rollback(tmp_path: Path, sink: HttpReceiver) -> None:
     binary = require_binary("prometheus-alertmanager")
-    sink_url, received = sink
     config = write_config(tmp_path, f"""\
   - name: fraud
-    rollback: {{backend: webhook, url: "{sink_url}/rollback"}}
+    rollback: {{backend: webhook, url: "{sink.url}/rollback"}}
 """)
     port, am_port = free_port(), free_port()
     url, am_url = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{am_port}"
@@ -71,8 +71,7 @@ receivers:
 """)
     responder = [sys.executable, "-m", "exporter", "respond", "--config", str(config),
                  "--listen", f"127.0.0.1:{port}"]
-    alertmanager = [binary, f"--config.file={am_config}", f"--storage.path={tmp_path / 'am'}",
-                    f"--web.listen-address=127.0.0.1:{am_port}", "--cluster.listen-address="]
+    alertmanager = alertmanager_argv(binary, am_config, tmp_path / "am", f"127.0.0.1:{am_port}")
     labels = {"alertname": "MlmonAccuracyBelowFloor", "severity": "critical",
               "action": "rollback", "model": "fraud", "version": "3"}
     with running(responder, tmp_path / "respond.log", f"{url}/healthz", timeout=60), \
@@ -86,5 +85,8 @@ receivers:
                                                            ("resolved", "ignored")]
     assert len(lines[0]["fingerprint"]) == 16  # Alertmanager's hex fingerprint
     assert lines[0]["fingerprint"] == lines[1]["fingerprint"]
-    assert received == [{"action": "rollback", "model": "fraud", "version": "3",
-                         "alertname": "MlmonAccuracyBelowFloor", "source": "mlmon-responder"}]
+    received = sink.received.snapshot()
+    assert [r.path for r in received] == ["/rollback"]
+    assert [r.body for r in received] == [{
+        "action": "rollback", "model": "fraud", "version": "3",
+        "alertname": "MlmonAccuracyBelowFloor", "source": "mlmon-responder"}]
