@@ -19,6 +19,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from exporter.stats.severity import Severity
+
 MAX_METRICS_PER_CALL = 1000  # log-batch limit
 _KEY_CHARS = re.compile(r"[^A-Za-z0-9_\-. /]")
 
@@ -43,7 +45,7 @@ def metric_key(*parts: str) -> str:
 def report_metrics(report: Mapping[str, Any]) -> dict[str, float]:
     """Flatten a `mlmon batch --format json` report into MLflow metrics."""
     out: dict[str, float] = {}
-    severity = {"low": 0.0, "medium": 1.0, "high": 2.0}
+    severity = {s.label: float(s) for s in Severity}  # the gauge's 0/1/2
     for feature in report.get("features", []):
         name = str(feature["name"])
         for stat in ("psi", "ks_statistic", "ks_pvalue", "chi2_statistic", "chi2_pvalue",
