@@ -27,6 +27,7 @@ from exporter.stats.drift import (
     FeatureDrift,
     categorical_drift,
     drift_share,
+    highest_severity,
     numeric_drift,
 )
 from exporter.stats.summary import class_shares, summarize
@@ -68,14 +69,13 @@ def analyze(profile: Profile, collected: Collected, thresholds: DriftThresholds,
         keyed.append((PREDICTION_FEATURE, profile.prediction))
     results = tuple(feature_drift(k, f, collected, thresholds) for k, f in keyed)
     drifts: list[FeatureDrift] = [r.drift for r in results]
-    verdicts = [d.severity for d in drifts if d.severity is not None]
     return BatchReport(
         model=profile.model,
         version=profile.version,
         rows=collected.rows,
         features=results,
         drift_share=drift_share(drifts),
-        severity=max(verdicts) if verdicts else None,
+        severity=highest_severity(drifts),
         thresholds=thresholds,
         prediction=_prediction_stats(profile, collected),
         performance=performance,

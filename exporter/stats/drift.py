@@ -144,3 +144,8 @@ def drift_share(drifts: list[FeatureDrift]) -> float:
     if not judged:
         return 0.0
     return sum(1 for s in judged if s >= Severity.MEDIUM) / len(judged)
+
+
+def highest_severity(drifts: list[FeatureDrift]) -> Severity | None:
+    """The highest verdict among the features; None when none has one."""
+    return max((d.severity for d in drifts if d.severity is not None), default=None)

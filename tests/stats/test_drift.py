@@ -16,6 +16,7 @@ from exporter.stats.drift import (
     NumericReference,
     categorical_drift,
     drift_share,
+    highest_severity,
     numeric_drift,
 )
 from exporter.stats.severity import Severity
@@ -123,6 +124,14 @@ def test_drift_share() -> None:
     assert drift_share(drifts) == pytest.approx(2 / 3)
     assert drift_share([_fd(None)]) == 0.0
     assert drift_share([]) == 0.0
+
+
+def test_highest_severity() -> None:
+    assert highest_severity([_fd(Severity.MEDIUM), _fd(None), _fd(Severity.LOW)]) \
+        is Severity.MEDIUM
+    assert highest_severity([_fd(Severity.LOW), _fd(Severity.HIGH)]) is Severity.HIGH
+    assert highest_severity([_fd(None)]) is None
+    assert highest_severity([]) is None
 
 
 @settings(max_examples=40, deadline=None)
