@@ -109,7 +109,7 @@ class CategoricalBuckets:
             return np.fromiter(map(self.index.get, values, itertools.repeat(self.other)),
                                dtype=np.int32, count=len(values))
         codes = list(map(self.index.get, values, itertools.repeat(self.other)))
-        if not self.fixed and len(self.categories) < self.limit and self.other in codes:
+        if self.other in codes:
             codes = [self._learn(v) if c == self.other else c
                      for v, c in zip(values, codes, strict=True)]
         return np.array(codes, dtype=np.int32)

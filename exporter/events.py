@@ -64,11 +64,6 @@ class ModelBatch:
     def __len__(self) -> int:
         return len(self.events)
 
-    def timestamps(self, now: float) -> NDArray[np.float64]:
-        ts = np.array([now if e.ts is None else e.ts for e in self.events], dtype=np.float64)
-        ts[~np.isfinite(ts)] = now
-        return ts
-
 
 @dataclass
 class DecodedBatch:

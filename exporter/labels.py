@@ -154,7 +154,6 @@ class PairWindow:
     """
 
     def __init__(self, size: int, n_classes: int) -> None:
-        self.n_classes = n_classes
         self.ring = Ring(size, 3 + n_classes, np.float64, np.nan)
 
     def extend(self, rows: NDArray[np.float64], ts: NDArray[np.float64]) -> None:

@@ -84,7 +84,6 @@ class ModelState:
         self.join = JoinTable(config.labels.ttl, config.labels.max_pending, len(self.classes),
                               self.join_counters)
         self.pairs = PairWindow(config.labels.window, len(self.classes))
-        self.numeric_index = [s.column for s in self.features if s.kind == "numeric"]
 
     def fresh(self) -> ModelState:
         """An empty state for the same configuration and profile."""
