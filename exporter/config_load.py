@@ -61,7 +61,8 @@ class _Parser:
                                f"already defined at models[{seen[m.key]}]",
                                "each (name, version) once")
             seen[m.key] = i
-        interval = self.f.duration(d.get("compute_interval", 15.0), "compute_interval")
+        interval = self.f.duration(d.get("compute_interval", Config.compute_interval),
+                                   "compute_interval")
         return Config(self.file, tuple(models), interval, self.server(d.get("server", {})))
 
     def model(self, raw: Any, p: str) -> ModelConfig:
@@ -82,20 +83,21 @@ class _Parser:
                                                        "a path to a profile JSON file")
         prediction = self.prediction(d["prediction"], join(p, "prediction"))
         features = self.features(d["features"], join(p, "features"))
-        columns = {}
+        # Keys left out take ModelConfig's defaults (written there only).
+        given: dict[str, Any] = {}
         for key in ("label_column", "prediction_column", "id_column"):
             if key in d:
-                columns[key] = f.string(d[key], join(p, key), "a column name")
+                given[key] = f.string(d[key], join(p, key), "a column name")
+        for key, minimum in (("bins", 2), ("sample_size", 1), ("max_categories", 1)):
+            if key in d:
+                given[key] = f.integer(d[key], join(p, key), minimum)
         return ModelConfig(
             name=name, version=version, prediction=prediction, features=features,
             profile=profile_path,
             window=self.window(d.get("window", {}), join(p, "window")),
             thresholds=self.thresholds(d.get("thresholds", {}), join(p, "thresholds")),
             labels=self.labels(d.get("labels", {}), join(p, "labels")),
-            bins=f.integer(d.get("bins", 10), join(p, "bins"), 2),
-            sample_size=f.integer(d.get("sample_size", 10_000), join(p, "sample_size")),
-            max_categories=f.integer(d.get("max_categories", 100), join(p, "max_categories")),
-            **columns,
+            **given,
         )
 
     def prediction(self, raw: Any, p: str) -> PredictionConfig:
@@ -151,7 +153,7 @@ class _Parser:
     def window(self, raw: Any, p: str) -> WindowConfig:
         d = self.f.mapping(raw, p, WINDOW)
         return WindowConfig(
-            size=self.f.integer(d.get("size", 10_000), join(p, "size")),
+            size=self.f.integer(d.get("size", WindowConfig.size), join(p, "size")),
             max_age=self.f.optional(d.get("max_age"), self.f.duration, join(p, "max_age")))
 
     def thresholds(self, raw: Any, p: str) -> Thresholds:

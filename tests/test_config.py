@@ -93,6 +93,10 @@ def test_minimal_file_takes_defaults(tmp_path: Path) -> None:
     cfg = load_config(path, env={})
     assert cfg.compute_interval == 15.0
     assert cfg.server == ServerConfig()
+    m = cfg.models[0]  # the documented defaults
+    assert (m.bins, m.sample_size, m.max_categories, m.window.size, m.window.max_age) == (
+        10, 10_000, 100, 10_000, None)
+    assert (m.label_column, m.prediction_column, m.id_column) == ("label", "prediction", "id")
 
 
 def test_env_overrides(tmp_path: Path) -> None:
