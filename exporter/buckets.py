@@ -117,6 +117,12 @@ class CategoricalBuckets:
     def code_names(self, names: list[str | None]) -> NDArray[np.int32]:
         return self.code(np.array(names, dtype=object))
 
+    def class_codes(self, classes: tuple[str, ...],
+                    index: NDArray[np.float64]) -> NDArray[np.int32]:
+        """Bucket codes of predicted class indices into ``classes`` (NaN: no class, MISSING)."""
+        lut = self.code_names([*classes, None])
+        return lut[np.where(np.isnan(index), len(classes), index).astype(np.int64)]
+
     def set_categories(self, categories: list[str]) -> None:
         """Replace learnt categories (restoring state)."""
         self.categories[:] = categories[:self.limit]

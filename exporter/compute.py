@@ -79,11 +79,8 @@ def _prediction_drift(c: ModelCopy, thresholds: DriftThresholds) -> FeatureDrift
     if spec.kind == "numeric":
         return _numeric(spec, c.pred[:, 0], thresholds)
     assert spec.categorical is not None
-    classes = c.pred[:, 1]
-    names = [*c.config.prediction.classes, None]
-    lut = spec.categorical.code_names(names)
-    idx = np.where(np.isnan(classes), len(names) - 1, classes).astype(np.int64)
-    return _categorical(spec, lut[idx], thresholds)
+    codes = spec.categorical.class_codes(c.config.prediction.classes, c.pred[:, 1])
+    return _categorical(spec, codes, thresholds)
 
 
 def _performance(c: ModelCopy) -> ClassificationMetrics | RegressionMetrics | None:

@@ -166,20 +166,11 @@ class ModelState:
             self.buckets[spec.name] += spec.numeric.counts(values)
             self.missing[spec.name] += int(np.isnan(values).sum())
         elif spec.categorical is not None:
-            codes = self._class_codes(classes)
+            codes = spec.categorical.class_codes(self.classes, classes)
             self.buckets[spec.name] += spec.categorical.counts(codes)
             self.missing[spec.name] += int((codes < 0).sum())
         else:
             self.missing[spec.name] += int(np.isnan(values).sum())
-
-    def _class_codes(self, classes: NDArray[np.float64]) -> NDArray[np.int32]:
-        """Bucket codes of predicted class indices in the __prediction__ categorical buckets."""
-        spec = self.prediction.categorical
-        assert spec is not None
-        names: list[str | None] = [*self.classes, None]
-        lut = spec.code_names(names)  # class index -> bucket, last entry for "no class"
-        idx = np.where(np.isnan(classes), len(self.classes), classes).astype(np.int64)
-        return lut[idx]
 
     def _labels(self, events: list[Envelope], values: NDArray[np.float64],
                 classes: NDArray[np.float64], probas: NDArray[np.float64],

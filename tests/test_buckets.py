@@ -58,3 +58,12 @@ def test_numeric_columns_match_searchsorted_per_column() -> None:
         finite = col[~np.isnan(col)]
         hand = np.bincount(np.searchsorted(e, finite, side="right"), minlength=len(e) + 1)
         assert view.tolist() == (2 * hand).tolist()
+
+
+def test_class_codes_follow_the_profile_order_not_the_class_order() -> None:
+    # profile lists "1" before "0"; class index 0 is "0", so it lands in bucket 1
+    b = CategoricalBuckets(CategoricalProfile("__prediction__", ("1", "0"), (2, 3, 0), 0))
+    index = np.array([0.0, 1.0, np.nan, 1.0])
+    assert b.class_codes(("0", "1"), index).tolist() == [1, 0, MISSING, 0]
+    # a class the profile never saw goes to __other__
+    assert b.class_codes(("0", "1", "2"), np.array([2.0])).tolist() == [2]
