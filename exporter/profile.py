@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
+from exporter.metric_names import OTHER_BUCKET
 from exporter.readers import DEFAULT_CHUNK_ROWS
 
 if TYPE_CHECKING:
@@ -29,6 +30,11 @@ SCHEMA_VERSION = 1
 
 class ProfileError(ValueError):
     """A profile file that is missing, corrupt or incompatible; says which and why."""
+
+
+def _proportions(counts: tuple[int, ...]) -> tuple[float, ...]:
+    total = sum(counts)
+    return tuple(c / total for c in counts) if total else tuple(0.0 for _ in counts)
 
 
 @dataclass(frozen=True)
@@ -53,8 +59,7 @@ class NumericProfile:
 
     @property
     def proportions(self) -> tuple[float, ...]:
-        total = sum(self.counts)
-        return tuple(c / total for c in self.counts) if total else tuple(0.0 for _ in self.counts)
+        return _proportions(self.counts)
 
     @property
     def bucket_labels(self) -> tuple[str, ...]:
@@ -72,12 +77,11 @@ class CategoricalProfile:
 
     @property
     def proportions(self) -> tuple[float, ...]:
-        total = sum(self.counts)
-        return tuple(c / total for c in self.counts) if total else tuple(0.0 for _ in self.counts)
+        return _proportions(self.counts)
 
     @property
     def bucket_labels(self) -> tuple[str, ...]:
-        return (*self.categories, "__other__")
+        return (*self.categories, OTHER_BUCKET)
 
 
 FeatureProfile = NumericProfile | CategoricalProfile
@@ -131,35 +135,29 @@ def save_profile(profile: Profile, path: str | Path) -> None:
 
 def to_reference(feature: FeatureProfile) -> NumericReference | CategoricalReference:
     """The stats-core reference of a feature (or prediction) profile."""
-    from exporter.stats.drift import CategoricalReference, NumericReference  # scipy: lazy
-
     if isinstance(feature, NumericProfile):
-        return NumericReference(
-            edges=np.asarray(feature.edges, dtype=np.float64),
-            counts=np.asarray(feature.counts, dtype=np.int64),
-            sample_sorted=np.asarray(feature.sample, dtype=np.float64),
-        )
-    return CategoricalReference(counts=np.asarray(feature.counts, dtype=np.int64))
+        return numeric_reference(feature)
+    return categorical_reference(feature)
 
 
 def numeric_reference(feature: FeatureProfile) -> NumericReference:
     if not isinstance(feature, NumericProfile):
         raise TypeError(f"{feature.name} is {feature.kind}, not numeric")
-    from exporter.stats.drift import NumericReference
+    from exporter.stats.drift import NumericReference  # scipy: lazy
 
-    ref = to_reference(feature)
-    assert isinstance(ref, NumericReference)
-    return ref
+    return NumericReference(
+        edges=np.asarray(feature.edges, dtype=np.float64),
+        counts=np.asarray(feature.counts, dtype=np.int64),
+        sample_sorted=np.asarray(feature.sample, dtype=np.float64),
+    )
 
 
 def categorical_reference(feature: FeatureProfile) -> CategoricalReference:
     if not isinstance(feature, CategoricalProfile):
         raise TypeError(f"{feature.name} is {feature.kind}, not categorical")
-    from exporter.stats.drift import CategoricalReference
+    from exporter.stats.drift import CategoricalReference  # scipy: lazy
 
-    ref = to_reference(feature)
-    assert isinstance(ref, CategoricalReference)
-    return ref
+    return CategoricalReference(counts=np.asarray(feature.counts, dtype=np.int64))
 
 
 def build_profile(config: ModelConfig, path: str | Path, *,

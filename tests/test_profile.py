@@ -22,7 +22,9 @@ from exporter.profile import (
     NumericProfile,
     ProfileError,
     build_profile,
+    categorical_reference,
     load_profile,
+    numeric_reference,
     save_profile,
     to_reference,
 )
@@ -221,6 +223,17 @@ def test_save_load_roundtrip_and_references(tmp_path: Path) -> None:
     cref = to_reference(loaded.feature("c"))
     assert isinstance(cref, CategoricalReference)
     assert cref.counts.tolist() == list(loaded.feature("c").counts)
+    with pytest.raises(TypeError, match="not categorical"):
+        categorical_reference(x)
+    with pytest.raises(TypeError, match="not numeric"):
+        numeric_reference(loaded.feature("c"))
+
+
+def test_proportions_and_bucket_labels() -> None:
+    c = CategoricalProfile("c", ("DE", "FR"), (3, 1, 0), missing=2)
+    assert c.proportions == (0.75, 0.25, 0.0)
+    assert c.bucket_labels == ("DE", "FR", "__other__")
+    assert CategoricalProfile("e", ("DE",), (0, 0), missing=5).proportions == (0.0, 0.0)
 
 
 def _corrupt(tmp_path: Path, edit: Any) -> Path:
