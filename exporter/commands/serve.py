@@ -33,21 +33,20 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def override(config: Config, args: argparse.Namespace) -> Config:
-    """Command-line flags win over the configuration file."""
+    """Command-line flags win over the configuration file (addresses checked like the file's)."""
+    from exporter.config_fields import Fields
+
+    check = Fields(Path("command line")).host_port
     srv = config.server
     if args.socket is not None:
         srv = dataclasses.replace(
             srv, socket=None if args.socket.lower() == "none" else Path(args.socket))
     if args.http is not None:
-        srv = dataclasses.replace(srv, http=args.http)
+        srv = dataclasses.replace(srv, http=check(args.http, "--http", loopback=False))
     if args.state_file is not None:
         srv = dataclasses.replace(srv, state_file=Path(args.state_file))
     if args.tcp is not None:
-        host = args.tcp.rpartition(":")[0].strip("[]")
-        if host not in ("127.0.0.1", "::1", "localhost"):
-            raise ValueError(f"--tcp {args.tcp}: the TCP tap listens on loopback only; "
-                             "use 127.0.0.1:PORT")
-        srv = dataclasses.replace(srv, tcp=args.tcp)
+        srv = dataclasses.replace(srv, tcp=check(args.tcp, "--tcp", loopback=True))
     return dataclasses.replace(config, server=srv)
 
 

@@ -102,3 +102,18 @@ def test_tcp_flag_must_be_loopback(tmp_path: Path, flag: str) -> None:
     out = subprocess.run([*MLMON, "serve", "--config", str(cfg), flag], capture_output=True,
                          timeout=60)
     assert out.returncode == 2 and b"loopback" in out.stderr
+
+
+@pytest.mark.parametrize(("flag", "problem"), [
+    ("--http=foo", b"expected HOST:PORT"),
+    ("--http=127.0.0.1:http", b"is not HOST:PORT"),
+    ("--tcp=127.0.0.1:70000", b"is not HOST:PORT"),
+])
+def test_bad_address_flags_fail_with_the_reason(tmp_path: Path, flag: str,
+                                                problem: bytes) -> None:
+    cfg = _setup(tmp_path)
+    out = subprocess.run([*MLMON, "serve", "--config", str(cfg), flag], capture_output=True,
+                         timeout=60)
+    assert out.returncode == 2, out.stderr
+    assert problem in out.stderr and flag.split("=")[0].encode() in out.stderr
+    assert b"Traceback" not in out.stderr
