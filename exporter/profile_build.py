@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -101,7 +102,8 @@ class NumericAcc:
             keys, vals = keys[keep], vals[keep]
         self.keys, self.values = keys, vals
 
-    def finish(self, bins: int) -> tuple[NDArray[np.float64], NumericSummary]:
+    def finish(self, bins: int) -> tuple[NDArray[np.float64], NumericSummary, tuple[float, ...]]:
+        """Bin edges, summary and the sorted sample."""
         sample = np.sort(self.values)
         edges = quantile_edges(sample, bins) if sample.size else np.empty(0)
         empty = self.n == 0
@@ -113,7 +115,7 @@ class NumericAcc:
             min=np.nan if empty else self.min, max=np.nan if empty else self.max,
             quantiles=tuple((float(q), float(v)) for q, v in zip(QUANTILES, qs, strict=True)),
         )
-        return edges, summary
+        return edges, summary, tuple(float(v) for v in sample)
 
 
 class CategoricalAcc:
@@ -212,7 +214,7 @@ def _build(config: ModelConfig, path: Path, chunk_rows: int) -> Profile:
     if rows == 0:
         raise ProfileError(f"{path}: no data rows; a profile needs training data")
     finished = {name: acc.finish(config.bins) for name, acc in nums.items()}
-    bins = {name: np.zeros(len(e) + 1, dtype=np.int64) for name, (e, _) in finished.items()}
+    bins = {name: np.zeros(len(e) + 1, dtype=np.int64) for name, (e, _, _) in finished.items()}
     pred_numeric = pred is not None and not pred.categorical
     pred_finished = pred.numeric.finish(config.bins) if pred is not None else None
     pred_bins = np.zeros(len(pred_finished[0]) + 1 if pred_finished else 1, dtype=np.int64)
@@ -223,7 +225,7 @@ def _build(config: ModelConfig, path: Path, chunk_rows: int) -> Profile:
     if nums or recount or pred is not None:
         pass2 = {k: v for k, v in columns.items() if k in nums or k in recount or k == pcol}
         for chunk in read_chunks(path, pass2, chunk_rows=chunk_rows):
-            for name, (edges, _) in finished.items():
+            for name, (edges, _, _) in finished.items():
                 bins[name] += bin_counts(chunk.numeric[name], edges)
             for name in recount:
                 wanted = set(chosen[name])
@@ -238,10 +240,10 @@ def _build(config: ModelConfig, path: Path, chunk_rows: int) -> Profile:
     features: list[FeatureProfile] = []
     for f in config.features:
         if f.name in nums:
-            edges, summary = finished[f.name]
+            edges, summary, sample = finished[f.name]
             features.append(NumericProfile(
                 f.name, tuple(float(e) for e in edges), tuple(int(c) for c in bins[f.name]),
-                summary, tuple(float(v) for v in np.sort(nums[f.name].values))))
+                summary, sample))
         else:
             cacc = cats[f.name]
             counts = exact[f.name] if f.name in recount else cacc.counts
@@ -251,11 +253,10 @@ def _build(config: ModelConfig, path: Path, chunk_rows: int) -> Profile:
     prediction: FeatureProfile | None = None
     if pred is not None and pred_finished is not None:
         if pred_numeric:
-            edges, summary = pred_finished
+            edges, summary, sample = pred_finished
             prediction = NumericProfile(
                 PREDICTION_FEATURE, tuple(float(e) for e in edges),
-                tuple(int(c) for c in pred_bins), summary,
-                tuple(float(v) for v in np.sort(pred.numeric.values)))
+                tuple(int(c) for c in pred_bins), summary, sample)
         else:
             counts = pred.classes + pred_class_nums
             total = sum(counts.values())
@@ -264,5 +265,4 @@ def _build(config: ModelConfig, path: Path, chunk_rows: int) -> Profile:
                                               counts, total, rows - total)
     profile = Profile(SCHEMA_VERSION, config.name, config.version, rows, tuple(features),
                       prediction, "")
-    return Profile(SCHEMA_VERSION, config.name, config.version, rows, tuple(features),
-                   prediction, content_hash(profile_body(profile)))
+    return replace(profile, content_hash=content_hash(profile_body(profile)))
