@@ -363,3 +363,57 @@ def test_config_maps_fit(example: list[Obj]) -> None:
         assert size < 1024 * 1024, cm["metadata"]["name"]
     dashboard = one(example, "ConfigMap", "mlmon-grafana-dashboard")
     assert dashboard["metadata"]["labels"]["grafana_dashboard"] == "1"
+
+
+
+def _camel(key: str) -> str:
+    """alertmanager.yml's key as the AlertmanagerConfig CRD spells it (send_resolved ->
+    sendResolved)."""
+    first, *rest = key.split("_")
+    return first + "".join(part.title() for part in rest)
+
+
+def _routing(route: Obj, receivers: list[Obj], camel: bool) -> tuple[Any, ...]:
+    """Route order, receivers, timings and what each routed receiver sends, in one shape
+    for alertmanager.yml (``camel=False``) and the AlertmanagerConfig (``camel=True``)."""
+    def key(name: str) -> str:
+        return _camel(name) if camel else name
+
+    def timings(node: Obj) -> tuple[str, ...]:
+        return tuple(str(node[key(k)]) for k in ("group_wait", "group_interval",
+                                                   "repeat_interval"))
+
+    def matchers(node: Obj) -> frozenset[tuple[str, str, str]]:
+        if camel:
+            return frozenset((m["name"], m["matchType"], m["value"]) for m in node["matchers"])
+        return _am_matchers(node["matchers"])
+
+    def sends(receiver: Obj) -> dict[str, list[tuple[Any, ...]]]:
+        resolved = key("send_resolved")
+        return {
+            "slack": sorted((s["channel"], s.get(resolved, False))
+                            for s in receiver.get(key("slack_configs"), [])),
+            "pagerduty": sorted((p["severity"], p["class"], p["group"], p["component"],
+                                 p.get(resolved, True))
+                                for p in receiver.get(key("pagerduty_configs"), [])),
+            "webhook": sorted((h[key("http_config")]["authorization"]["type"],
+                               h.get(resolved, True), h.get(key("max_alerts"), 0))
+                              for h in receiver.get(key("webhook_configs"), [])),
+        }
+
+    children = [(r["receiver"], matchers(r), timings(r)) for r in route["routes"]
+                if not r.get("continue")]  # the e-mail route needs Alertmanager's own SMTP
+    routed = {route["receiver"], *(name for name, _, _ in children)}
+    return ((route["receiver"], timings(route)), children,
+            {r["name"]: sends(r) for r in receivers if r["name"] in routed})
+
+
+def test_alertmanagerconfig_matches_alertmanager_yml_route_by_route(
+        example: list[Obj]) -> None:
+    """Route order (the first match wins), root timings, and every receiver's channels,
+    PagerDuty fields, webhooks and send_resolved, as in alertmanager/alertmanager.yml."""
+    reference = yaml.safe_load((k8s.ROOT / "alertmanager" / "alertmanager.yml").read_text())
+    spec = one(example, "AlertmanagerConfig")["spec"]
+    assert {r["name"] for r in spec["receivers"]} <= {r["name"] for r in reference["receivers"]}
+    assert _routing(spec["route"], spec["receivers"], camel=True) == \
+        _routing(reference["route"], reference["receivers"], camel=False)
