@@ -12,6 +12,7 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry
 
 from exporter import __version__
+from exporter.config import Config
 from exporter.exposition import Exposition
 from exporter.ingest import Intake, LineSplitter
 from exporter.snapshot import ModelSnapshot, Snapshot
@@ -22,13 +23,12 @@ from exporter.status_page import render as render_status_page
 class Runtime(Protocol):
     """What the HTTP layer needs from the running sidecar."""
 
+    config: Config
     store: Store
     intake: Intake
     registry: CollectorRegistry
     exposition: Exposition
     started: float
-    max_body_bytes: int
-    max_line_bytes: int
 
     @property
     def ready(self) -> bool: ...
@@ -105,16 +105,17 @@ async def status_page(request: web.Request) -> web.Response:
 
 async def post_events(request: web.Request) -> web.Response:
     rt = request.app[RUNTIME]
-    if request.content_length is not None and request.content_length > rt.max_body_bytes:
-        return _too_large(rt)
+    limit = rt.config.server.max_body_bytes
+    if request.content_length is not None and request.content_length > limit:
+        return _too_large(limit)
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.content.iter_chunked(1 << 16):
         size += len(chunk)
-        if size > rt.max_body_bytes:
-            return _too_large(rt)
+        if size > limit:
+            return _too_large(limit)
         chunks.append(chunk)
-    splitter = LineSplitter(rt.max_line_bytes)
+    splitter = LineSplitter(rt.config.server.max_line_bytes)
     lines = splitter.feed(b"".join(chunks)) + splitter.finish()
     too_long = splitter.take_too_long()
     if not lines and not too_long:
@@ -136,15 +137,15 @@ async def post_events(request: web.Request) -> web.Response:
     return web.json_response({"accepted": accepted, "rejected": rejected}, status=202)
 
 
-def _too_large(rt: Runtime) -> web.Response:
+def _too_large(limit: int) -> web.Response:
     return web.json_response(
-        {"error": f"body larger than server.max_body_bytes ({rt.max_body_bytes} bytes); "
+        {"error": f"body larger than server.max_body_bytes ({limit} bytes); "
                   "split it into several requests"}, status=413)
 
 
 def build_app(runtime: Runtime) -> web.Application:
     # The body limit is enforced in post_events with a reason; aiohttp's own limit is higher.
-    app = web.Application(client_max_size=runtime.max_body_bytes + 1)
+    app = web.Application(client_max_size=runtime.config.server.max_body_bytes + 1)
     app[RUNTIME] = runtime
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/healthz", healthz)

@@ -219,10 +219,10 @@ class IngestWorker(threading.Thread):
 class Intake:
     """What readers call: count received lines, queue them, count drops."""
 
-    def __init__(self, store: Store, queue: IngestQueue, max_line: int) -> None:
+    def __init__(self, store: Store, queue: IngestQueue) -> None:
         self.store = store
         self.queue = queue
-        self.max_line = max_line
+        self.max_line = store.config.server.max_line_bytes
 
     def submit(self, transport: str, lines: list[bytes], too_long: int = 0,
                reply: Future[Counter[str]] | None = None) -> int:

@@ -52,10 +52,8 @@ class Sidecar:
         self.clock = clock
         self.started = clock()
         self.store = Store(config, profiles)
-        self.max_body_bytes = srv.max_body_bytes
-        self.max_line_bytes = srv.max_line_bytes
         self.queue = IngestQueue(srv.queue_size)
-        self.intake = Intake(self.store, self.queue, srv.max_line_bytes)
+        self.intake = Intake(self.store, self.queue)
         self.decode_only = decode_only
         self.worker: IngestWorker | None = None
         self.stats = RuntimeStats()
