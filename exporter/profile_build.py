@@ -39,6 +39,7 @@ from exporter.readers import (
     ColumnKind,
     ReadError,
     available_columns,
+    class_name,
     read_chunks,
 )
 from exporter.stats.binning import bin_counts, quantile_edges
@@ -150,10 +151,6 @@ def _categorical_profile(name: str, cats: tuple[str, ...], counts: Counter[str],
     return CategoricalProfile(name, cats, (*known, total - sum(known)), missing)
 
 
-def _class_name(x: float) -> str:
-    return str(int(x)) if float(x).is_integer() else repr(float(x))
-
-
 class PredictionAcc:
     """Numbers feed a numeric accumulator; class names (or argmax) feed class counts."""
 
@@ -235,7 +232,7 @@ def _build(config: ModelConfig, path: Path, chunk_rows: int) -> Profile:
                 if pred_numeric:
                     pred_bins += bin_counts(p, pred_finished[0])
                 else:
-                    pred_class_nums.update(_class_name(x) for x in p[~np.isnan(p)].tolist())
+                    pred_class_nums.update(class_name(x) for x in p[~np.isnan(p)].tolist())
 
     features: list[FeatureProfile] = []
     for f in config.features:

@@ -61,7 +61,7 @@ ColumnKind = Literal["numeric", "categorical", "prediction"]
 DEFAULT_CHUNK_ROWS = 16_384
 
 __all__ = ["DEFAULT_CHUNK_ROWS", "FORMATS", "Chunk", "ColumnKind", "InputFormat", "Predictions",
-           "ReadError", "available_columns", "input_format", "read_chunks"]
+           "ReadError", "available_columns", "class_name", "input_format", "read_chunks"]
 
 
 class ReadError(ValueError):
@@ -94,6 +94,12 @@ def category_str(v: Any) -> str | None:
     if isinstance(v, float) and math.isnan(v):
         return None
     return str(v)
+
+
+def class_name(number: float) -> str:
+    """The class name of a numeric class value: 1.0 and 1 are both "1", 2.5 is "2.5"."""
+    x = float(number)
+    return str(int(x)) if x.is_integer() else repr(x)
 
 
 def _where(start: int, i: int) -> str:

@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from exporter import readers_formats
-from exporter.readers import ColumnKind, ReadError, available_columns, read_chunks
+from exporter.readers import ColumnKind, ReadError, available_columns, class_name, read_chunks
 
 COLUMNS: dict[str, ColumnKind] = {"x": "numeric", "color": "categorical", "code": "categorical",
                                   "prediction": "prediction"}
@@ -114,3 +114,7 @@ def test_jsonl_nested_features_like_the_tap_protocol(tmp_path: Path) -> None:
     assert chunk.rows == 2
     assert chunk.numeric["x"].tolist() == [1.5, 2.0]
     assert chunk.categorical["c"].tolist() == ["DE", "FR"]
+
+
+def test_class_name_of_numbers() -> None:
+    assert [class_name(x) for x in (1, 1.0, 0.0, -2.0, 2.5)] == ["1", "1", "0", "-2", "2.5"]

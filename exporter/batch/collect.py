@@ -19,17 +19,15 @@ from numpy.typing import NDArray
 from exporter.batch.errors import BatchInputError
 from exporter.metric_names import PREDICTION_FEATURE
 from exporter.profile import CategoricalProfile, Profile
-from exporter.readers import Chunk, ColumnKind, Predictions
+from exporter.readers import Chunk, ColumnKind, Predictions, class_name
 
 FloatArray = NDArray[np.float64]
 ObjectArray = NDArray[np.object_]
 
 
 def class_key(number: float) -> str | None:
-    """Class name of a numeric class value: 1.0 and 1 are both "1"."""
-    if math.isnan(number):
-        return None
-    return str(int(number)) if number.is_integer() else repr(number)
+    """Class name of a numeric class value (``readers.class_name``); None for NaN."""
+    return None if math.isnan(number) else class_name(number)
 
 
 @dataclass(frozen=True)
