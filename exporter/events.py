@@ -129,10 +129,9 @@ class FeatureDecoder:
         table = flat.reshape(len(rows), self._width)
         return table[:, :n_num].astype(np.float64), table[:, n_num:]
 
-    def typed_columns(self, events: list[Any]) -> tuple[NDArray[np.float64], NDArray[Any]]:
-        """Columns of events decoded by ``typed`` (features already a struct or None)."""
+    def typed_columns(self, feats: list[Any]) -> tuple[NDArray[np.float64], NDArray[Any]]:
+        """Columns of the ``features`` of events decoded by ``typed`` (a struct or None each)."""
         astuple, empty = msgspec.structs.astuple, self._empty
-        feats = list(map(_FEATURES, events))
         if feats.count(None):
             return self.columns([empty if f is None else astuple(f) for f in feats])
         return self.columns(list(map(astuple, feats)))
@@ -198,7 +197,7 @@ class BatchDecoder:
                    for i in np.flatnonzero(~pred).tolist()):
                 return None
         batch = ModelBatch(events, pred)
-        batch.numeric, batch.categorical = decoder.typed_columns(events)
+        batch.numeric, batch.categorical = decoder.typed_columns(feats)
         return DecodedBatch({key: batch}, Counter())
 
     def _decode_generic(self, lines: Sequence[bytes]) -> DecodedBatch:
