@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -286,6 +287,23 @@ def test_alertmanagerconfig_routes_to_existing_receivers(example: list[Obj]) -> 
     assert retrain.get("slackConfigs") and retrain.get("webhookConfigs")
     info = receivers[receiver_for({"severity": "info", "action": "notify"})]
     assert info.get("slackConfigs") and not info.get("webhookConfigs")
+
+
+def test_responder_url_follows_the_overlay_namespace(tmp_path: Path) -> None:
+    """A copied overlay with another `namespace:` needs no edit of the webhook URLs."""
+    copy = tmp_path / "k8s"
+    shutil.copytree(k8s.K8S, copy)
+    kustomization = copy / "overlays" / "example" / "kustomization.yaml"
+    text = kustomization.read_text(encoding="utf-8")
+    assert f"namespace: {EXAMPLE_NAMESPACE}\n" in text
+    kustomization.write_text(text.replace(f"namespace: {EXAMPLE_NAMESPACE}\n",
+                                          "namespace: team-a\n"), encoding="utf-8")
+    objects = k8s.render(copy / "overlays" / "example")
+    spec = one(objects, "AlertmanagerConfig")["spec"]
+    port = one(objects, "Service", "mlmon-responder")["spec"]["ports"][0]["port"]
+    hooks = [h["url"] for r in spec["receivers"] for h in r.get("webhookConfigs", [])]
+    assert len(hooks) == 2
+    assert set(hooks) == {f"http://mlmon-responder.team-a.svc:{port}/v1/alerts"}
 
 
 def _am_matchers(strings: list[str]) -> frozenset[tuple[str, str, str]]:
