@@ -88,6 +88,7 @@ class TapCore:
         self._connections = 0
         self._connected = False
         self._closed = False
+        self._flushed_cleanly = True  # no batch lost on a broken connection since start
 
     # --- the two calls model servers make ------------------------------------------
     # Every argument has a default so that a forgotten one is counted as an error, not

@@ -44,7 +44,6 @@ class Tap(TapCore):
         self._abort = False
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
-        self._flushed_cleanly = True
         _LIVE.add(self)
         self._start()
 

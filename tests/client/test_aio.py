@@ -158,3 +158,15 @@ def test_sidecar_restart_reconnects_without_loss(sock_path: str) -> None:
         s = tap.stats()
         assert (s.sent, s.dropped_disconnected, s.reconnects) == (2, 0, 1)
     run(main)
+
+
+def test_aclose_without_a_writer_task(sock_path: str) -> None:
+    unused = AsyncTap(sock_path, backoff=FAST)
+    queued = AsyncTap(sock_path, backoff=FAST)
+    queued.prediction(model="m", features={"x": 1.0}, prediction=0.5)  # outside a loop
+
+    async def main() -> None:
+        assert await unused.aclose() is True  # nothing was ever sent or lost
+        assert await queued.aclose() is False  # the queued event had no writer
+    run(main)
+    assert (unused.stats().dropped_disconnected, queued.stats().dropped_disconnected) == (0, 1)
