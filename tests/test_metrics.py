@@ -121,17 +121,22 @@ def test_bucket_counters_and_performance_values() -> None:
     snap = compute(store, clock=lambda: 1001.0)
     values = _values(generate_latest(_registry(store, snap)).decode())
     state = store.models[("fraud", "1")]
+    events = fraud_events(300)
+    sent = Counter(e["features"]["country"] for e in events)  # the oracle: what was sent
     for label, n in zip(("DE", "FR", "GB", "US", "__other__"),
                         state.buckets["country"].tolist(), strict=True):
-        assert values[("mlmon_feature_bucket_total", (
-            ("bucket", label), ("feature", "country"), ("model", "fraud"),
-            ("version", "1")))] == n
+        key = (("bucket", label), ("feature", "country"), ("model", "fraud"), ("version", "1"))
+        assert values[("mlmon_feature_bucket_total", key)] == n
+        assert values[("mlmon_feature_bucket_total", key)] == sent[label]
     mv = (("model", "fraud"), ("version", "1"))
     assert values[("mlmon_predictions_total", mv)] == 300
     assert values[("mlmon_labels_joined_total", mv)] == 50
     perf = snap.models[("fraud", "1")].performance
     assert perf is not None
     assert values[("mlmon_accuracy_ratio", mv)] == perf.accuracy  # type: ignore[union-attr]
+    # by hand: r0..r49 got label i % 2; a score >= 0.5 predicts class 1
+    hits = sum((events[i]["prediction"] >= 0.5) == (i % 2 == 1) for i in range(50))
+    assert values[("mlmon_accuracy_ratio", mv)] == pytest.approx(hits / 50)
     assert values[("mlmon_label_delay_seconds_count", mv)] == 50
     ms = snap.models[("fraud", "1")]
     psi = values[("mlmon_feature_psi", (("feature", "amount"), *mv))]
