@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 
 from exporter.batch.errors import BatchInputError
 from exporter.metric_names import PREDICTION_FEATURE
-from exporter.profile import CategoricalProfile, Profile
+from exporter.profile import CategoricalProfile, FeatureProfile, Profile
 from exporter.readers import Chunk, ColumnKind, Predictions, class_name
 
 FloatArray = NDArray[np.float64]
@@ -137,14 +137,7 @@ class Collector:
             self._labels.add(chunk.predictions[self._label_column])
 
     def _count(self, name: str, keys: list[str | None]) -> None:
-        index = self._index[name]
-        counts = self._categorical[name]
-        other = len(counts) - 1
-        for key in keys:
-            if key is None:
-                self._missing[name] += 1
-            else:
-                counts[index.get(key, other)] += 1
+        self._missing[name] += _tally(self._index[name], self._categorical[name], keys)
 
     def snapshot(self) -> Collected:
         if self._rows == 0:
@@ -159,19 +152,15 @@ class Collector:
         return Collected(self._rows, numeric, categorical, missing, prediction,
                          self._labels.values() if self._label_column else None)
 
-    def _prediction_drift_input(self, p: CategoricalProfile | object, prediction: Values,
+    def _prediction_drift_input(self, p: FeatureProfile, prediction: Values,
                                 numeric: dict[str, FloatArray],
                                 categorical: dict[str, NDArray[np.int64]],
                                 missing: dict[str, int]) -> None:
         if isinstance(p, CategoricalProfile):
-            index = {c: i for i, c in enumerate(p.categories)}
             counts = np.zeros(len(p.counts), dtype=np.int64)
-            keys = prediction.keys()
-            for key in keys:
-                if key is not None:
-                    counts[index.get(key, len(counts) - 1)] += 1
+            index = {c: i for i, c in enumerate(p.categories)}
+            missing[PREDICTION_FEATURE] = _tally(index, counts, prediction.keys())
             categorical[PREDICTION_FEATURE] = counts
-            missing[PREDICTION_FEATURE] = sum(k is None for k in keys)
             return
         if prediction.has_class_names:
             raise BatchInputError(
@@ -181,7 +170,20 @@ class Collector:
         numeric[PREDICTION_FEATURE] = prediction.numbers
 
 
-def collect(profile: Profile, chunks: Iterable[Chunk], collector: Collector) -> Collected:
+def _tally(index: dict[str, int], counts: NDArray[np.int64], keys: list[str | None]) -> int:
+    """Add each key to its bucket (unknown ones to the last, ``__other__``); return the
+    number of missing keys."""
+    other = len(counts) - 1
+    missing = 0
+    for key in keys:
+        if key is None:
+            missing += 1
+        else:
+            counts[index.get(key, other)] += 1
+    return missing
+
+
+def collect(chunks: Iterable[Chunk], collector: Collector) -> Collected:
     for chunk in chunks:
         collector.update(chunk)
     return collector.snapshot()

@@ -52,8 +52,8 @@ def run_batch(profile: Profile, model: ModelConfig | None, options: BatchOptions
                   "performance not computed", file=sys.stderr)
     collector = Collector(profile, source, prediction_column, label_column)
     try:
-        collected = collect(profile, read_chunks(options.input, collector.columns(),
-                                                 chunk_rows=options.chunk_rows), collector)
+        collected = collect(read_chunks(options.input, collector.columns(),
+                                        chunk_rows=options.chunk_rows), collector)
     except (ReadError, FormatError) as exc:
         raise BatchInputError(str(exc)) from None
     performance = None
