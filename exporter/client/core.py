@@ -12,7 +12,7 @@ from typing import Any
 
 from exporter.client.address import Address, parse_address
 from exporter.client.backoff import Backoff
-from exporter.client.encode import BadArgument, EventEncoder
+from exporter.client.encode import EventEncoder
 
 log = logging.getLogger("mlmon.client")
 
@@ -99,10 +99,7 @@ class TapCore:
         """Tap one prediction (with its label, when already known). Never raises, never blocks."""
         try:
             line = self._encoder.prediction(model, version, features, prediction, id, label, ts)
-        except BadArgument as exc:
-            self._bad_argument(exc)
-            return
-        except Exception as exc:  # a bug must never reach the model server
+        except Exception as exc:  # BadArgument, or a bug: neither may reach the model server
             self._bad_argument(exc)
             return
         self._put(line)
