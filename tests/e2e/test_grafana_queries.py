@@ -12,14 +12,11 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import time
-import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,7 +25,7 @@ import yaml
 from tests.deploy import grafana
 from tests.deploy.promql import analyse
 from tests.e2e.grafana_traffic import BAD_LINES, combined_config, events
-from tests.procs import free_port, require_binary, running
+from tests.procs import free_port, require_binary, running, wait_http
 
 pytestmark = pytest.mark.e2e
 
@@ -60,24 +57,6 @@ def _post(url: str, lines: list[str]) -> dict[str, Any]:
     with urllib.request.urlopen(request, timeout=30) as response:
         answer: dict[str, Any] = json.loads(response.read())
         return answer
-
-
-def _wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path,
-                timeout: float = 60.0) -> None:
-    """Like tests.procs.wait_http, but closes the HTTPError of a 503 (no ResourceWarning)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except urllib.error.HTTPError as exc:
-            exc.close()
-        except (urllib.error.URLError, OSError):
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"{url} not ready (exit code {proc.poll()}); log:\n"
-                         + log.read_text(errors="replace")[-4000:])
 
 
 def _wait_for(base: str, exprs: list[str], timeout: float = 90.0) -> None:
@@ -117,8 +96,8 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                        f"--web.listen-address=127.0.0.1:{prometheus_port}"]
     with running(sidecar_argv, tmp / "sidecar.log", env=env) as sidecar_proc, \
             running(prometheus_argv, tmp / "prometheus.log") as prometheus_proc:
-        _wait_ready(f"{sidecar}/readyz", sidecar_proc, tmp / "sidecar.log")
-        _wait_ready(f"{base}/-/ready", prometheus_proc, tmp / "prometheus.log")
+        wait_http(f"{sidecar}/readyz", 60.0, sidecar_proc, tmp / "sidecar.log")
+        wait_http(f"{base}/-/ready", 60.0, prometheus_proc, tmp / "prometheus.log")
         _wait_for(base, [f'up{{job="{JOB}"}} == 1'])
         # Three batches a second apart, so rates see traffic over more than one scrape.
         batches: list[list[str]] = [[], [], []]
