@@ -84,14 +84,18 @@ def test_columns_with_missing_values_and_routing_of_mixed_models() -> None:
 
 def test_fast_path_and_generic_path_agree() -> None:
     dec = _decoder()
-    lines = [json.dumps(e).encode() for e in fraud_events(50)]
+    events = fraud_events(50)
+    lines = [json.dumps(e).encode() for e in events]
     first = dec.decode(lines)  # generic: learns the model
     second = dec.decode(lines)  # typed single pass
     a, b = first.models[("fraud", "1")], second.models[("fraud", "1")]
     assert a.numeric is not None and b.numeric is not None
     np.testing.assert_array_equal(a.numeric, b.numeric)
+    sent = [[e["features"]["amount"], e["features"]["age"]] for e in events]
+    np.testing.assert_array_equal(b.numeric, sent)  # and both equal what was sent
     assert a.categorical is not None and b.categorical is not None
     assert a.categorical.tolist() == b.categorical.tolist()
+    assert b.categorical[:, 0].tolist() == [e["features"]["country"] for e in events]
     assert [e.id for e in a.events] == [e.id for e in b.events]
     # the typed path falls back when another model shows up
     mixed = [*lines[:3], json.dumps({"v": 1, "model": "price", "prediction": 1.0}).encode()]
