@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import ssl
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -65,14 +66,14 @@ def audit_lines(state_dir: Path) -> list[dict[str, Any]]:
 
 
 @contextlib.asynccontextmanager
-async def serve(app: web.Application) -> AsyncIterator[str]:
-    """Run ``app`` on a free 127.0.0.1 port; yield its base URL."""
+async def serve(app: web.Application, tls: ssl.SSLContext | None = None) -> AsyncIterator[str]:
+    """Run ``app`` on a free 127.0.0.1 port (HTTPS with ``tls``); yield its base URL."""
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     port = free_port()
-    site = web.TCPSite(runner, "127.0.0.1", port)
+    site = web.TCPSite(runner, "127.0.0.1", port, ssl_context=tls)
     await site.start()
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"{'https' if tls else 'http'}://127.0.0.1:{port}"
     finally:
         await runner.cleanup()

@@ -10,14 +10,12 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from aiohttp import web
 
 from exporter.responder.backend import ActionRequest, BackendError, run_with_retries
 from exporter.responder.clock import ManualClock
 from exporter.responder.config import KubernetesRollback, RetryPolicy
 from exporter.responder.http import HttpClient
 from exporter.responder.kubernetes import KubernetesBackend, in_cluster_url
-from tests.procs import free_port
 from tests.responder.fake_k8s import FakeKubernetes
 from tests.responder.helpers import serve
 from tests.responder.k8s_objects import deployment, replicaset
@@ -144,23 +142,19 @@ def test_tls_is_verified_against_the_service_account_ca(tmp_path: Path) -> None:
     tls.load_cert_chain(cert, key)
 
     async def scenario() -> tuple[str, str]:
-        runner = web.AppRunner(fake.app())
-        await runner.setup()
-        port = free_port()
-        await web.TCPSite(runner, "127.0.0.1", port, ssl_context=tls).start()
-        url = f"https://127.0.0.1:{port}"
-        http = HttpClient(5.0)
-        try:
-            trusted = KubernetesBackend(KubernetesRollback(
-                "prod", "fraud-model", url, tmp_path / "sa-token", cert), http)
-            untrusted = KubernetesBackend(KubernetesRollback(
-                "prod", "fraud-model", url, tmp_path / "sa-token", None), http)
-            with pytest.raises(BackendError) as info:
-                await untrusted.execute(REQUEST)
-            return await trusted.execute(REQUEST), str(info.value)
-        finally:
-            await http.close()
-            await runner.cleanup()
+        async with serve(fake.app(), tls) as url:
+            assert url.startswith("https://")
+            http = HttpClient(5.0)
+            try:
+                trusted = KubernetesBackend(KubernetesRollback(
+                    "prod", "fraud-model", url, tmp_path / "sa-token", cert), http)
+                untrusted = KubernetesBackend(KubernetesRollback(
+                    "prod", "fraud-model", url, tmp_path / "sa-token", None), http)
+                with pytest.raises(BackendError) as info:
+                    await untrusted.execute(REQUEST)
+                return await trusted.execute(REQUEST), str(info.value)
+            finally:
+                await http.close()
 
     detail, refused = asyncio.run(scenario())
     assert "from revision 2 to 1" in detail
