@@ -13,6 +13,12 @@ from typing import Any
 from exporter.demo.programs import Program, ProgramError
 
 
+def sidecar_argv(config: Path, socket_path: Path, http: str, *extra: str) -> list[str]:
+    """``mlmon serve`` with this interpreter on a socket and an HTTP address (HOST:PORT)."""
+    return [sys.executable, "-m", "exporter", "serve", "--config", str(config),
+            "--socket", str(socket_path), "--http", http, *extra]
+
+
 class SidecarError(ProgramError):
     pass
 
@@ -31,11 +37,10 @@ class SidecarProcess(Program):
         env = dict(os.environ)
         if compute_interval is not None:
             env["MLMON_COMPUTE_INTERVAL"] = f"{compute_interval:g}s"
-        argv = [sys.executable, "-m", "exporter", "serve", "--config", str(config),
-                "--socket", str(socket_path), "--http", http]
-        super().__init__("sidecar", argv, log, f"http://{http}/readyz", {
-            "metrics": f"http://{http}/metrics", "status": f"http://{http}/v1/status"},
-            env=env, ready_timeout=ready_timeout)
+        super().__init__("sidecar", sidecar_argv(config, socket_path, http), log,
+                         f"http://{http}/readyz", {"metrics": f"http://{http}/metrics",
+                                                   "status": f"http://{http}/v1/status"},
+                         env=env, ready_timeout=ready_timeout)
 
     @property
     def base_url(self) -> str:

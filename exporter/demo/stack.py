@@ -80,8 +80,7 @@ def _responder(model: ModelConfig, hooks: HttpReceiver, directory: Path, url: st
                            "window": "immediate"}}
     config = stack_config.write_responder(directory, TOKEN, {model.name: actions},
                                           dry_run=True)
-    argv = [sys.executable, "-m", "exporter", "respond", "--config", str(config),
-            "--listen", f"127.0.0.1:{port}", "--dry-run"]
+    argv = stack_config.responder_argv(config, f"127.0.0.1:{port}", dry_run=True)
     return Program("responder", argv, directory / "responder.log", f"{url}/healthz",
                    {"responder": f"{url}/metrics"})
 

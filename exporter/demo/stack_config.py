@@ -8,6 +8,7 @@ down, and the committed ``alertmanager/alertmanager.yml`` pointed at loopback.
 from __future__ import annotations
 
 import shutil
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -84,6 +85,12 @@ def write_responder(directory: Path, token: str, models: Mapping[str, Mapping[st
     path = directory / "responder.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     return path
+
+
+def responder_argv(config: Path, listen: str, dry_run: bool = False) -> list[str]:
+    """``mlmon respond`` with this interpreter, listening on ``listen`` (HOST:PORT)."""
+    return [sys.executable, "-m", "exporter", "respond", "--config", str(config),
+            "--listen", listen, *(["--dry-run"] if dry_run else [])]
 
 
 def prometheus_argv(binary: str, config: Path, data: Path, listen: str) -> list[str]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -14,6 +13,7 @@ from typing import Any
 import pytest
 
 from exporter.client import AsyncTap, Tap
+from exporter.demo.sidecar import sidecar_argv
 from tests.procs import free_port, running
 
 CONFIG = Path(__file__).resolve().parents[2] / "exporter/data/examples/fraud/mlmon.yaml"
@@ -39,11 +39,10 @@ def _wait_counts(port: int, predictions: int, labels: int,
 
 @pytest.fixture
 def sidecar(tmp_path: Path) -> Iterator[tuple[str, int, int]]:
-    sock, http, tcp = str(tmp_path / "mlmon.sock"), free_port(), free_port()
-    argv = [sys.executable, "-m", "exporter", "serve", "--config", str(CONFIG),
-            "--socket", sock, "--http", f"127.0.0.1:{http}", "--tcp", f"127.0.0.1:{tcp}"]
+    sock, http, tcp = tmp_path / "mlmon.sock", free_port(), free_port()
+    argv = sidecar_argv(CONFIG, sock, f"127.0.0.1:{http}", "--tcp", f"127.0.0.1:{tcp}")
     with running(argv, tmp_path / "serve.log", f"http://127.0.0.1:{http}/readyz"):
-        yield sock, http, tcp
+        yield str(sock), http, tcp
 
 
 def _event(i: int) -> dict[str, Any]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
 import urllib.parse
 import urllib.request
@@ -26,6 +25,7 @@ import pytest
 from exporter.alertmanager_config import Loopback
 from exporter.demo import stack_config
 from exporter.demo.receivers import HttpReceiver, Mail, Request, SmtpReceiver
+from exporter.demo.sidecar import sidecar_argv
 from tests.e2e.loop_support import MODEL, VERSION, Traffic, serve_in_thread, sidecar_config
 from tests.procs import free_port, require_binary, running
 from tests.responder.fake_k8s import FakeKubernetes
@@ -114,19 +114,15 @@ def test_drift_and_falling_accuracy_page_notify_and_roll_back_once(tmp_path: Pat
         prom_config = stack_config.write_prometheus(
             tmp_path / "prometheus.yml", rules, f"127.0.0.1:{sidecar_port}",
             f"127.0.0.1:{am_port}")
-        sidecar_argv = [sys.executable, "-m", "exporter", "serve",
-                        "--config", str(sidecar_config(tmp_path / "mlmon.yaml")),
-                        "--socket", str(tmp_path / "mlmon.sock"),
-                        "--http", f"127.0.0.1:{sidecar_port}"]
-        responder_argv = [sys.executable, "-m", "exporter", "respond", "--config",
-                          str(resp_config), "--listen", f"127.0.0.1:{resp_port}"]
-        with running(responder_argv, tmp_path / "responder.log", f"{responder}/healthz",
-                     timeout=60), \
+        serve = sidecar_argv(sidecar_config(tmp_path / "mlmon.yaml"),
+                             tmp_path / "mlmon.sock", f"127.0.0.1:{sidecar_port}")
+        with running(stack_config.responder_argv(resp_config, f"127.0.0.1:{resp_port}"),
+                     tmp_path / "responder.log", f"{responder}/healthz", timeout=60), \
                 running(stack_config.alertmanager_argv(alertmanager_bin, am_config,
                                                        tmp_path / "am-data",
                                                        f"127.0.0.1:{am_port}"),
                         tmp_path / "alertmanager.log", f"{alertmanager}/-/ready", 60), \
-                running(sidecar_argv, tmp_path / "sidecar.log", f"{sidecar}/readyz", 60,
+                running(serve, tmp_path / "sidecar.log", f"{sidecar}/readyz", 60,
                         env={**os.environ, "MLMON_COMPUTE_INTERVAL": "1s"}), \
                 running(stack_config.prometheus_argv(prometheus_bin, prom_config,
                                                      tmp_path / "tsdb", f"127.0.0.1:{prom_port}"),

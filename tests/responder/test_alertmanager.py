@@ -7,7 +7,6 @@ Checks that Alertmanager's own webhook payload (version 4) and its bearer author
 from __future__ import annotations
 
 import json
-import sys
 import time
 import urllib.request
 from datetime import UTC, datetime, timedelta
@@ -17,7 +16,7 @@ from typing import Any
 import pytest
 
 from exporter.demo.receivers import HttpReceiver
-from exporter.demo.stack_config import alertmanager_argv
+from exporter.demo.stack_config import alertmanager_argv, responder_argv
 from tests.procs import free_port, require_binary, running
 from tests.responder.helpers import audit_lines, write_config
 
@@ -69,8 +68,7 @@ receivers:
         http_config:
           authorization: {{type: Bearer, credentials_file: {tmp_path / 'token'}}}
 """)
-    responder = [sys.executable, "-m", "exporter", "respond", "--config", str(config),
-                 "--listen", f"127.0.0.1:{port}"]
+    responder = responder_argv(config, f"127.0.0.1:{port}")
     alertmanager = alertmanager_argv(binary, am_config, tmp_path / "am", f"127.0.0.1:{am_port}")
     labels = {"alertname": "MlmonAccuracyBelowFloor", "severity": "critical",
               "action": "rollback", "model": "fraud", "version": "3"}
