@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from exporter.stats.psi import EPSILON
+from tests.rules.common import floored_psi
 
 STEP = 15  # seconds between samples
 SPAN = 70 * 60  # seconds of history: the rules look at the last hour
@@ -106,11 +106,7 @@ def psi_by_hand(model: str, feature: str) -> float | None:
     buckets = sorted(set(canary) | set(stable))
     c = np.array([canary.get(b, 0.0) for b in buckets])
     s = np.array([stable.get(b, 0.0) for b in buckets])
-    cs = np.maximum(c / c.sum(), EPSILON)
-    cs /= cs.sum()
-    ss = np.maximum(s / s.sum(), EPSILON)
-    ss /= ss.sum()
-    return float(np.sum((cs - ss) * np.log(cs / ss)))
+    return floored_psi(c, s)
 
 
 def max_psi_by_hand(model: str) -> float | None:

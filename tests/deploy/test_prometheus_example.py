@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import fnmatch
 import re
-import subprocess
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -13,8 +12,7 @@ import yaml
 
 from exporter.metric_names import BY_NAME
 from exporter.rulegen import load_file, rule_files
-from tests.procs import require_binary
-from tests.rules.common import RULES_DIR, records
+from tests.rules.common import RULES_DIR, promtool, records
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "prometheus" / "prometheus.example.yml"
 BUILTIN = {"ALERTS", "ALERTS_FOR_STATE"}  # series Prometheus writes for alerting rules
@@ -46,8 +44,7 @@ def test_promtool_accepts_it_with_the_repository_rules(tmp_path: Path) -> None:
     config["rule_files"] = [str(RULES_DIR / PurePosixPath(pattern).name)]
     copy = tmp_path / "prometheus.yml"
     copy.write_text(yaml.safe_dump(config), encoding="utf-8")
-    out = subprocess.run([require_binary("promtool"), "check", "config", str(copy)],
-                         capture_output=True, text=True, timeout=120)
+    out = promtool("check", "config", str(copy))
     assert out.returncode == 0, out.stdout + out.stderr
     text = out.stdout + out.stderr
     for path in rule_files(RULES_DIR):  # each rule file found and checked

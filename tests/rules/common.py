@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import functools
 import re
+import subprocess
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
+from numpy.typing import ArrayLike
 
 from exporter.rulegen import load_groups
+from exporter.stats.psi import EPSILON
+from tests.procs import require_binary
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES_DIR = ROOT / "rules"
@@ -41,6 +46,28 @@ def unit_test_files() -> list[Path]:
 def load_test_file(path: Path) -> dict[str, Any]:
     doc: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
     return doc
+
+
+def promtool(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([require_binary("promtool"), *args], capture_output=True, text=True,
+                          timeout=120, cwd=cwd)
+
+
+def series_labels(series: str) -> tuple[str, dict[str, str]]:
+    """``name{a="x",b="y"}`` of a promtool input series as (name, labels)."""
+    name, _, rest = series.partition("{")
+    return name, dict(re.findall(r'(\w+)="([^"]*)"', rest))
+
+
+def floored_psi(current: ArrayLike, reference: ArrayLike) -> float:
+    """The PSI the recording rules compute, by hand: both sides' shares floored at the
+    exporter's epsilon and renormalised, then sum((c - r) * ln(c / r))."""
+    shares = []
+    for counts in (np.asarray(current, dtype=float), np.asarray(reference, dtype=float)):
+        floored = np.maximum(counts / counts.sum(), EPSILON)
+        shares.append(floored / floored.sum())
+    c, r = shares
+    return float(np.sum((c - r) * np.log(c / r)))
 
 
 def metric_tokens(promql: str) -> set[str]:

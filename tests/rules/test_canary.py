@@ -9,10 +9,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from exporter.stats.psi import EPSILON, psi
+from exporter.stats.psi import psi
 from tests.procs import require_binary
-from tests.rules.common import RULES_DIR, TESTS_DIR, load_test_file, records
-from tests.rules.test_promtool import _labels, _promtool
+from tests.rules.common import (
+    RULES_DIR,
+    TESTS_DIR,
+    floored_psi,
+    load_test_file,
+    promtool,
+    records,
+    series_labels,
+)
 
 CANARY_TEST = TESTS_DIR / "canary.test.yml"
 CANARY_RULES = RULES_DIR / "mlmon-canary.yml"
@@ -24,7 +31,7 @@ def test_canary_psi_expectations_match_numpy_and_the_exporter() -> None:
     (case,) = load_test_file(CANARY_TEST)["tests"]
     counts: dict[tuple[str, str], dict[str, float]] = defaultdict(lambda: defaultdict(float))
     for item in case["input_series"]:
-        name, labels = _labels(item["series"])
+        name, labels = series_labels(item["series"])
         if name != "mlmon_feature_bucket_total" or labels.get("track") not in TRACKS:
             continue  # untracked pods take no part
         m = re.fullmatch(r"0\+(\d+(?:\.\d+)?)x\d+", str(item["values"]))
@@ -45,12 +52,7 @@ def test_canary_psi_expectations_match_numpy_and_the_exporter() -> None:
         c = np.array([canary.get(b, 0.0) for b in buckets])
         s = np.array([stable.get(b, 0.0) for b in buckets])
         # independent oracle: floor the shares at epsilon, renormalise, sum the terms
-        cs = np.maximum(c / c.sum(), EPSILON)
-        cs /= cs.sum()
-        ss = np.maximum(s / s.sum(), EPSILON)
-        ss /= ss.sum()
-        by_hand = float(np.sum((cs - ss) * np.log(cs / ss)))
-        assert value == pytest.approx(by_hand, abs=1e-12), feature
+        assert value == pytest.approx(floored_psi(c, s), abs=1e-12), feature
         # the sidecar's PSI with stable as reference and canary as current agrees
         assert value == pytest.approx(psi(s, c), abs=1e-12), feature
     assert sum(counts[("sparse", "canary")].values()) * 60 < 500  # below min_samples
@@ -85,6 +87,6 @@ def test_canary_rules_catch_a_changed_epsilon(tmp_path: Path) -> None:
     tests.mkdir(parents=True)
     (tests / CANARY_TEST.name).write_text(CANARY_TEST.read_text(encoding="utf-8"),
                                           encoding="utf-8")
-    out = _promtool("test", "rules", str(tests / CANARY_TEST.name))
+    out = promtool("test", "rules", str(tests / CANARY_TEST.name))
     assert out.returncode != 0
     assert "canary_vs_stable_rate1h" in out.stdout + out.stderr

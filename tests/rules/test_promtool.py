@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 from collections import defaultdict
 from pathlib import Path
 
@@ -12,27 +11,29 @@ import numpy as np
 import pytest
 
 from exporter.rulegen import rule_files
-from exporter.stats.psi import EPSILON, psi
-from tests.procs import require_binary
-from tests.rules.common import RULES_DIR, TESTS_DIR, load_test_file, unit_test_files
+from exporter.stats.psi import psi
+from tests.rules.common import (
+    RULES_DIR,
+    TESTS_DIR,
+    floored_psi,
+    load_test_file,
+    promtool,
+    series_labels,
+    unit_test_files,
+)
 
 FLEET_PSI_TEST = TESTS_DIR / "fleet_psi.test.yml"
 
 
-def _promtool(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([require_binary("promtool"), *args], capture_output=True, text=True,
-                          timeout=120, cwd=cwd)
-
-
 def test_promtool_check_rules() -> None:
-    out = _promtool("check", "rules", *map(str, rule_files(RULES_DIR)))
+    out = promtool("check", "rules", *map(str, rule_files(RULES_DIR)))
     assert out.returncode == 0, out.stdout + out.stderr
     assert out.stdout.count("SUCCESS") == len(rule_files(RULES_DIR))
 
 
 @pytest.mark.parametrize("path", unit_test_files(), ids=lambda p: p.name)
 def test_promtool_unit_tests(path: Path) -> None:
-    out = _promtool("test", "rules", str(path))
+    out = promtool("test", "rules", str(path))
     assert out.returncode == 0, out.stdout + out.stderr
     assert "SUCCESS" in out.stdout
 
@@ -54,14 +55,9 @@ def test_unit_tests_catch_a_changed_rule(tmp_path: Path) -> None:
     tests = tmp_path / "tests" / "rules"
     tests.mkdir(parents=True)
     shutil.copy(TESTS_DIR / "performance.test.yml", tests)
-    out = _promtool("test", "rules", str(tests / "performance.test.yml"))
+    out = promtool("test", "rules", str(tests / "performance.test.yml"))
     assert out.returncode != 0
     assert "MlmonAccuracyBelowFloor" in out.stdout + out.stderr
-
-
-def _labels(series: str) -> tuple[str, dict[str, str]]:
-    name, _, rest = series.partition("{")
-    return name, dict(re.findall(r'(\w+)="([^"]*)"', rest))
 
 
 def test_fleet_psi_expectations_match_numpy_and_the_exporter() -> None:
@@ -70,7 +66,7 @@ def test_fleet_psi_expectations_match_numpy_and_the_exporter() -> None:
     current: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     reference: dict[str, dict[str, float]] = defaultdict(dict)
     for item in case["input_series"]:
-        name, labels = _labels(item["series"])
+        name, labels = series_labels(item["series"])
         if name == "mlmon_threshold":
             continue
         feature, bucket = labels["feature"], labels["bucket"]
@@ -95,12 +91,7 @@ def test_fleet_psi_expectations_match_numpy_and_the_exporter() -> None:
         c = np.array([current[feature].get(b, 0.0) for b in buckets])
         r = np.array([reference[feature].get(b, 0.0) for b in buckets])
         # independent oracle: floor the shares at epsilon, renormalise, sum the terms
-        cs = np.maximum(c / c.sum(), EPSILON)
-        cs /= cs.sum()
-        rs = np.maximum(r / r.sum(), EPSILON)
-        rs /= rs.sum()
-        by_hand = float(np.sum((cs - rs) * np.log(cs / rs)))
-        assert value == pytest.approx(by_hand, abs=1e-12), feature
+        assert value == pytest.approx(floored_psi(c, r), abs=1e-12), feature
         # and the sidecar's own PSI on the same counts agrees with the recording rule
         assert value == pytest.approx(psi(r, c), abs=1e-12), feature
     assert sum(current["idle"].values()) == 0  # idle: no traffic, no fleet PSI expected
