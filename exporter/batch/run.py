@@ -13,8 +13,7 @@ from exporter.batch.perf import evaluate, infer_task
 from exporter.batch.report import BatchReport
 from exporter.config import ModelConfig
 from exporter.profile import Profile
-from exporter.readers import DEFAULT_CHUNK_ROWS, ReadError, read_chunks
-from exporter.readers_formats import FormatError
+from exporter.readers import DEFAULT_CHUNK_ROWS, ReadError, available_columns, read_chunks
 from exporter.stats.drift import DriftThresholds
 
 
@@ -27,25 +26,20 @@ class BatchOptions:
     chunk_rows: int = DEFAULT_CHUNK_ROWS
 
 
-def has_column(path: Path, name: str) -> bool:
-    """Whether the file has this column (reads at most one row)."""
-    try:
-        next(iter(read_chunks(path, {name: "prediction"}, chunk_rows=1)), None)
-    except (ReadError, FormatError):
-        return False
-    return True
-
-
 def run_batch(profile: Profile, model: ModelConfig | None, options: BatchOptions,
               thresholds: DriftThresholds) -> BatchReport:
     source = str(options.input)
     if not options.input.is_file():
         raise BatchInputError(f"{source}: no such input file")
+    try:
+        available = set(available_columns(options.input))
+    except ReadError as exc:
+        raise BatchInputError(str(exc)) from None
     prediction_column: str | None = options.prediction_column
-    if profile.prediction is None and not has_column(options.input, options.prediction_column):
+    if profile.prediction is None and options.prediction_column not in available:
         prediction_column = None  # nothing to check it against, and no performance
     label_column: str | None = options.label_column
-    if not has_column(options.input, options.label_column):
+    if options.label_column not in available:
         label_column = None
         if options.label_named:
             print(f"mlmon batch: {source} has no column {options.label_column!r}; "
@@ -54,7 +48,7 @@ def run_batch(profile: Profile, model: ModelConfig | None, options: BatchOptions
     try:
         collected = collect(read_chunks(options.input, collector.columns(),
                                         chunk_rows=options.chunk_rows), collector)
-    except (ReadError, FormatError) as exc:
+    except ReadError as exc:  # read_chunks reports format errors as ReadError too
         raise BatchInputError(str(exc)) from None
     performance = None
     if collected.labels is not None and collected.prediction is not None:

@@ -82,6 +82,15 @@ def test_no_label_column_no_performance(tmp_path: Path) -> None:
     assert run_json(_profile(tmp_path), data)["performance"] is None
 
 
+def test_named_label_column_absent_is_reported(tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    data = write_csv(tmp_path / "t.csv", {"x": [0.5] * 4, "prediction": [0.1, 0.2, 0.3, 0.4],
+                                          "label": [0, 0, 1, 1]})
+    assert run_json(_profile(tmp_path), data, "--label-column", "truth")["performance"] is None
+    err = capsys.readouterr().err
+    assert "t.csv has no column 'truth'; performance not computed" in err
+
+
 def test_label_column_option(tmp_path: Path) -> None:
     data = write_csv(tmp_path / "o.csv", {"x": [0.5] * 4, "truth": [1, 0, 1, 0],
                                           "score": [0.9, 0.1, 0.2, 0.3]})
