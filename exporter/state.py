@@ -286,5 +286,6 @@ class Store:
         return empty
 
     def reject(self, reasons: Counter[str] | dict[str, int]) -> None:
+        """Count rejections; a reason outside REJECT_REASONS is a bug (KeyError), not a series."""
         for reason, n in reasons.items():
-            self.rejected[reason] = self.rejected.get(reason, 0) + n
+            self.rejected[reason] += n

@@ -4,8 +4,10 @@ import json
 from collections import Counter
 
 import numpy as np
+import pytest
 
 from exporter.events import BatchDecoder
+from exporter.metric_names import REJECT_REASONS
 from exporter.state import Store
 from tests.sidecar_factory import config, fraud_events, fraud_model, fraud_profile, price_model
 
@@ -112,3 +114,13 @@ def test_eviction_is_counted() -> None:
     _apply(store, [json.dumps(e).encode() for e in fraud_events(25)])
     m = store.models[("fraud", "1")]
     assert m.join_counters.unjoined["evicted"] == 15 and len(m.join) == 10
+
+
+def test_rejections_only_under_the_listed_reasons() -> None:
+    store = _fraud_store()
+    assert set(store.rejected) == set(REJECT_REASONS)  # every reason at 0 from start
+    assert set(store.rejected.values()) == {0}
+    store.reject(Counter({"bad_type": 2, "queue_full": 1}))
+    assert store.rejected["bad_type"] == 2 and store.rejected["queue_full"] == 1
+    with pytest.raises(KeyError):
+        store.reject(Counter({"bad_typo": 1}))  # a misspelt reason fails loudly
