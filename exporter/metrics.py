@@ -60,6 +60,13 @@ def _histogram(name: str) -> HistogramMetricFamily:
     return HistogramMetricFamily(spec.name, spec.help, labels=spec.labels)
 
 
+def _family(name: str) -> Metric:
+    """An empty family of the type metric_names gives the name."""
+    kind = BY_NAME[name].type
+    return (_counter(name) if kind == "counter" else
+            _histogram(name) if kind == "histogram" else _gauge(name))
+
+
 def _cumulative(bounds: tuple[float, ...], counts: list[int]) -> list[tuple[str, float]]:
     out: list[tuple[str, float]] = []
     total = 0
@@ -162,11 +169,7 @@ class SidecarCollector:
                  "mlmon_labels_joined_total", "mlmon_labels_unjoined_total",
                  "mlmon_labels_pending", "mlmon_label_join_ratio", "mlmon_label_delay_seconds",
                  "mlmon_feature_bucket_total", "mlmon_feature_missing_total")
-        fams: dict[str, Metric] = {}
-        for n in names:
-            spec = BY_NAME[n]
-            fams[n] = (_counter(n) if spec.type == "counter" else
-                       _histogram(n) if spec.type == "histogram" else _gauge(n))
+        fams: dict[str, Metric] = {n: _family(n) for n in names}
         with self.store.lock:
             for state in self.store.models.values():
                 self._model_volume(state, fams)
@@ -201,15 +204,7 @@ class SidecarCollector:
                 add("mlmon_feature_bucket_total", [*fv, label], n)
 
     def _snapshot(self, snap: Snapshot) -> Iterator[Metric]:
-        names = [m.name for m in BY_NAME.values() if m.name.startswith(
-            ("mlmon_window_samples", "mlmon_feature_", "mlmon_model_", "mlmon_prediction_",
-             "mlmon_performance_", "mlmon_accuracy", "mlmon_precision", "mlmon_recall",
-             "mlmon_f1", "mlmon_log_loss", "mlmon_regression_"))
-            and m.name not in ("mlmon_feature_bucket_total", "mlmon_feature_reference_ratio",
-                               "mlmon_feature_missing_total", "mlmon_prediction_class_ratio")
-            and "sidecar" in m.sources]
-        fams: dict[str, Metric] = {n: _gauge(n) for n in names}
-        fams["mlmon_prediction_class_ratio"] = _gauge("mlmon_prediction_class_ratio")
+        fams: dict[str, Metric] = {}  # created by the first sample of each name
         for ms in snap.models.values():
             _model_snapshot(ms, _adder(fams))
         yield from fams.values()
@@ -218,7 +213,10 @@ class SidecarCollector:
 def _adder(fams: dict[str, Metric]) -> Callable[[str, list[str], float | None], None]:
     def add(name: str, labels: list[str], value: float | None) -> None:
         if value is not None and not (isinstance(value, float) and math.isnan(value)):
-            fams[name].add_metric(labels, float(value))  # type: ignore[attr-defined]
+            fam = fams.get(name)
+            if fam is None:
+                fam = fams[name] = _family(name)
+            fam.add_metric(labels, float(value))  # type: ignore[attr-defined]
     return add
 
 
