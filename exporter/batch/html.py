@@ -7,6 +7,7 @@ from itertools import pairwise
 
 from exporter.batch.jsonout import performance_dict
 from exporter.batch.report import BatchReport, FeatureResult
+from exporter.stats.severity import Severity
 
 _CSS = """
 body{font-family:system-ui,sans-serif;margin:2em;color:#222}
@@ -30,8 +31,13 @@ def _fmt(value: float | None) -> str:
     return "–" if value is None else f"{value:.4g}"
 
 
-def _sev(f: FeatureResult) -> str:
-    return f.drift.severity.label if f.drift.severity is not None else "na"
+def _css(severity: Severity | None) -> str:
+    """The CSS class suffix of a severity ("na" without a verdict)."""
+    return severity.label if severity is not None else "na"
+
+
+def _text(severity: Severity | None) -> str:
+    return severity.label if severity is not None else "n/a"
 
 
 def histogram_svg(f: FeatureResult) -> str:
@@ -49,7 +55,7 @@ def histogram_svg(f: FeatureResult) -> str:
         x = _PAD + i * slot
         label = escape(titles[i])
         for j, (value, cls, who) in enumerate(((r, "ref", "reference"),
-                                              (c, f"cur-{_sev(f)}", "current"))):
+                                              (c, f"cur-{_css(f.drift.severity)}", "current"))):
             h = value / top * (_H - 10)
             parts.append(f'<rect class="{cls}" x="{x + j * bar:.1f}" y="{_H - h:.1f}" '
                          f'width="{bar:.1f}" height="{h:.1f}"><title>{label}: {who} '
@@ -93,8 +99,8 @@ def _feature_table(r: BatchReport) -> str:
         cells = (escape(d.name), d.kind, str(d.samples), _fmt(d.psi), _fmt(d.ks_statistic),
                  _fmt(d.ks_pvalue), _fmt(d.chi2_statistic), _fmt(d.chi2_pvalue),
                  _fmt(d.wasserstein), _fmt(d.jensen_shannon), _fmt(d.hellinger),
-                 _sev(f).replace("na", "n/a"))
-        rows.append(f'<tr class="sev-{_sev(f)}">' + "".join(f"<td>{c}</td>" for c in cells)
+                 _text(d.severity))
+        rows.append(f'<tr class="sev-{_css(d.severity)}">' + "".join(f"<td>{c}</td>" for c in cells)
                     + "</tr>")
     return "<table>" + "".join(rows) + "</table>"
 
@@ -120,14 +126,12 @@ def _performance_table(r: BatchReport) -> str:
 
 def render(r: BatchReport) -> str:
     title = f"mlmon batch report: {escape(r.model)} version {escape(r.version)}"
-    verdict = r.severity.label if r.severity is not None else "n/a"
-    figures = "".join(f"<figure><figcaption>{escape(f.drift.name)} ({_sev(f).replace('na', 'n/a')})"
+    figures = "".join(f"<figure><figcaption>{escape(f.drift.name)} ({_text(f.drift.severity)})"
                       f"</figcaption>{histogram_svg(f)}</figure>" for f in r.features)
     return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<title>{title}</title><style>{_CSS}</style></head><body>"
             f"<h1>{title}</h1><p>{r.rows} rows; drift share {r.drift_share:.1%}; "
-            f'dataset severity <span class="sev-{r.severity.label if r.severity else "na"}">'
-            f"{verdict}</span></p>"
+            f'dataset severity <span class="sev-{_css(r.severity)}">{_text(r.severity)}</span></p>'
             f"<h2>Features</h2>{_feature_table(r)}<h2>Histograms</h2>"
             f'<div class="grid">{figures}</div>'
             f"<h2>Performance</h2>{_performance_table(r)}</body></html>\n")

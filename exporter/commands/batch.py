@@ -111,9 +111,9 @@ def run(args: argparse.Namespace) -> int:
         if code:
             return code
     if args.fail_on is not None and report.reaches(Severity[args.fail_on.upper()]):
+        reached = report.severity.label if report.severity is not None else "n/a"
         print(f"mlmon batch: drift severity {args.fail_on} or above reached "
-              f"(dataset severity {report.severity.label if report.severity else 'n/a'})",
-              file=sys.stderr)
+              f"(dataset severity {reached})", file=sys.stderr)
         return EXIT_DRIFT
     return 0
 

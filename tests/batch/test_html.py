@@ -63,3 +63,17 @@ def test_names_are_escaped_and_severity_coloured(tmp_path: Path) -> None:
     assert scan.svg_labels == [f"{name} histogram"]  # parsed back from escaped text
     assert "<b&" not in doc
     assert 'class="sev-high"' in doc and 'class="cur-high"' in doc
+
+
+def test_low_dataset_severity_is_coloured_low(tmp_path: Path) -> None:
+    # Severity.LOW is 0: the verdict must not be mistaken for "no verdict".
+    x = np.linspace(0.0, 1.0, 600)
+    prof = Profile(SCHEMA_VERSION, "m", "1", 600, (numeric_profile("x", x),), None, "")
+    profile = write_profile(prof, tmp_path / "p.json")
+    data = write_csv(tmp_path / "d.csv", {"x": x.tolist()})
+    out = tmp_path / "r.html"
+    assert main(["batch", "--profile", str(profile), "--input", str(data),
+                 "--format", "html", "--out", str(out)]) == 0
+    doc = out.read_text()
+    assert 'dataset severity <span class="sev-low">low</span>' in doc
+    assert '<tr class="sev-low"><td>x</td>' in doc and "sev-na" not in doc.split("</style>")[1]
