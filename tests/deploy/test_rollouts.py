@@ -20,7 +20,7 @@ from tests.deploy import canary_data as data
 from tests.deploy import k8s
 from tests.deploy.k8s import Obj, one
 from tests.procs import free_port, require_binary, running
-from tests.rules.common import metric_tokens, records
+from tests.rules.common import metric_names, records
 
 ROLLOUTS = k8s.K8S / "rollouts"
 ARG = re.compile(r"\{\{\s*args\.([\w-]+)\s*\}\}")
@@ -95,7 +95,8 @@ def test_arguments_are_declared_used_and_defaulted_from_mlmon(
 
 def test_queries_use_recorded_canary_series(templates: dict[str, Obj]) -> None:
     for name, metric in _metrics(templates):
-        names = metric_tokens(metric["provider"]["prometheus"]["query"])
+        args = {a["name"]: "0" for a in templates[name]["spec"]["args"]}
+        names = metric_names(_substitute(metric["provider"]["prometheus"]["query"], args))
         assert names and names <= set(records()), (name, names - set(records()))
 
 

@@ -14,6 +14,7 @@ from numpy.typing import ArrayLike
 
 from exporter.rulegen import load_groups
 from exporter.stats.psi import EPSILON
+from tests.deploy.promql import analyse
 from tests.procs import require_binary
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -21,9 +22,8 @@ RULES_DIR = ROOT / "rules"
 TESTS_DIR = Path(__file__).resolve().parent
 RUNBOOKS = ROOT / "docs" / "runbooks.md"
 
-_STRING = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'')
-_TOKEN = re.compile(r"[A-Za-z_:][A-Za-z0-9_:]*")
-_PRINTF_QUERY = re.compile(r'printf "((?:[^"\\]|\\.)*)"')
+# The PromQL of a template's `query` call: {{ with printf "..." $labels.x | query }}.
+_PRINTF_QUERY = re.compile(r'printf "((?:[^"\\]|\\.)*)"[^|}]*\|\s*query\b')
 
 
 @functools.cache
@@ -70,14 +70,13 @@ def floored_psi(current: ArrayLike, reference: ArrayLike) -> float:
     return float(np.sum((c - r) * np.log(c / r)))
 
 
-def metric_tokens(promql: str) -> set[str]:
-    """Names in a PromQL expression that look like metrics (mlmon_*, recorded, `up`)."""
-    bare = _STRING.sub("", promql)
-    return {t for t in _TOKEN.findall(bare) if t.startswith("mlmon_") or ":" in t or t == "up"}
+def metric_names(promql: str) -> set[str]:
+    """Every metric (or recorded series) an expression selects."""
+    return {selector.metric for selector in analyse(promql).selectors}
 
 
 def annotation_queries(text: str) -> list[str]:
-    """PromQL of the `query` calls in an annotation template (``printf "..."`` strings)."""
+    """PromQL of the `query` calls in an annotation template (``printf "..." | query``)."""
     return _PRINTF_QUERY.findall(text)
 
 

@@ -17,6 +17,7 @@ from exporter.metrics import THRESHOLD_NAMES
 from exporter.rulegen import DASHBOARD_BASE, RUNBOOK_BASE, parse_duration
 from exporter.stats.psi import EPSILON
 from exporter.stats.severity import Severity
+from tests.deploy.promql import analyse
 from tests.rules.common import (
     ROOT,
     RUNBOOKS,
@@ -24,7 +25,7 @@ from tests.rules.common import (
     annotation_queries,
     github_anchors,
     load_test_file,
-    metric_tokens,
+    metric_names,
     records,
     rules,
     unit_test_files,
@@ -95,28 +96,27 @@ def test_dashboard_url_names_the_committed_dashboard() -> None:
 def test_every_metric_in_rules_is_exported_or_recorded() -> None:
     unknown: set[str] = set()
     for rule in rules():
-        names = metric_tokens(rule["expr"])
+        names = metric_names(rule["expr"])
         for text in rule.get("annotations", {}).values():
             for query in annotation_queries(text):
-                names |= metric_tokens(query)
+                names |= metric_names(query)
         unknown |= {n for n in names if not _known_metric(n)}
     assert unknown == set()
 
 
 def test_every_selector_of_a_batch_metric_excludes_the_batch_job() -> None:
-    batch = [m.name for m in METRICS if "batch" in m.sources]
-    # a metric name not inside a recording rule's name (level:metric:operations)
-    selector = re.compile(r"(?<![\w:])(" + "|".join(batch) + r")(?![\w:])(\{[^}]*\})?")
+    batch = {m.name for m in METRICS if "batch" in m.sources}
     checked = 0
     for rule in rules():
         texts = [rule["expr"]]
         for text in rule.get("annotations", {}).values():
             texts.extend(annotation_queries(text))
         for text in texts:
-            for m in selector.finditer(text):
-                matchers = (m.group(2) or "").replace("'", '"')
-                assert f'job!="{BATCH_JOB}"' in matchers, (rule.get("alert"), m.group(0))
-                checked += 1
+            for selector in analyse(text).selectors:
+                if selector.metric in batch:
+                    assert selector.matchers.get("job") == ("!=", BATCH_JOB), \
+                        (rule.get("alert"), selector)
+                    checked += 1
     assert checked > 20
 
 
