@@ -57,16 +57,14 @@ def _port_free(hostport: str) -> bool:
 
 def _http_address(requested: str | None) -> str:
     """The sidecar's HTTP address; port 0 (or the default, when taken) becomes a free port."""
-    import socket
+    from exporter.demo.programs import free_port
 
     if requested is not None and not requested.endswith(":0"):
         return requested
     if requested is None and _port_free(DEFAULT_HTTP):
         return DEFAULT_HTTP
-    host = (requested or DEFAULT_HTTP).rpartition(":")[0].strip("[]") or "127.0.0.1"
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return f"{host}:{s.getsockname()[1]}"
+    host = (requested or DEFAULT_HTTP).rpartition(":")[0] or "127.0.0.1"
+    return f"{host}:{free_port(host.strip('[]'))}"
 
 
 def run(args: argparse.Namespace) -> int:

@@ -10,7 +10,6 @@ receivers that print what they get, the responder in dry-run, Alertmanager with
 from __future__ import annotations
 
 import shutil
-import socket
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -19,7 +18,7 @@ from typing import TextIO
 from exporter.alertmanager_config import Loopback
 from exporter.config import ModelConfig
 from exporter.demo import stack_config
-from exporter.demo.programs import Program
+from exporter.demo.programs import Program, free_port
 from exporter.demo.receivers import HttpReceiver, SmtpReceiver
 from exporter.demo.services import Service
 from exporter.demo.timeline import Timeline
@@ -40,13 +39,6 @@ def check() -> str | None:
     return None
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 def stack_services(model: ModelConfig, sidecar_http: str, workdir: Path,
                    out: TextIO = sys.stdout) -> list[Service]:
     """The services to start after the sidecar (listening on ``sidecar_http``)."""
@@ -54,7 +46,7 @@ def stack_services(model: ModelConfig, sidecar_http: str, workdir: Path,
     alertmanager_bin = shutil.which("prometheus-alertmanager")
     if prometheus_bin is None or alertmanager_bin is None:
         raise RuntimeError(check() or "binaries missing")
-    prom_port, am_port, resp_port = _free_port(), _free_port(), _free_port()
+    prom_port, am_port, resp_port = free_port(), free_port(), free_port()
     prometheus = f"http://127.0.0.1:{prom_port}"
     alertmanager = f"http://127.0.0.1:{am_port}"
     responder = f"http://127.0.0.1:{resp_port}"

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
 
 import pytest
 
+from exporter.commands.demo import _http_address
 from tests.procs import free_port
 
 MLMON = [sys.executable, "-m", "exporter"]
@@ -84,3 +86,20 @@ def test_bad_settings_fail_clearly() -> None:
     proc = subprocess.run([*MLMON, "demo", "--model", "nope"], capture_output=True, text=True,
                           timeout=60)
     assert proc.returncode == 2 and "no model 'nope'" in proc.stderr
+
+
+@pytest.mark.parametrize(("requested", "family", "host"), [
+    ("127.0.0.1:0", socket.AF_INET, "127.0.0.1"),
+    ("[::1]:0", socket.AF_INET6, "::1"),
+])
+def test_port_zero_becomes_a_free_port_on_the_same_host(requested: str, family: int,
+                                                         host: str) -> None:
+    address = _http_address(requested)
+    prefix, _, port = address.rpartition(":")
+    assert prefix == requested.rpartition(":")[0] and int(port) > 0
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.bind((host, int(port)))  # free: a listener could take it
+
+
+def test_an_explicit_port_is_kept() -> None:
+    assert _http_address("127.0.0.1:9999") == "127.0.0.1:9999"
