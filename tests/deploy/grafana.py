@@ -7,13 +7,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from exporter.metric_names import METRICS
 
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARD = ROOT / "grafana" / "mlmon.json"
-RULES = ROOT / "rules"
 DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
 # Labels Prometheus (or the PodMonitor's relabelling) adds to every scraped series.
 TARGET_LABELS = frozenset({"namespace", "pod", "container", "job", "instance", "endpoint"})
@@ -67,14 +64,3 @@ def exported_series() -> dict[str, frozenset[str]]:
             out[spec.name] = labels
     return out
 
-
-def recording_rules() -> set[str]:
-    """Names recorded by the rule files in rules/."""
-    names: set[str] = set()
-    for path in sorted(RULES.glob("*.y*ml")):
-        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        for group in document.get("groups", []):
-            for rule in group.get("rules", []):
-                if "record" in rule:
-                    names.add(rule["record"])
-    return names

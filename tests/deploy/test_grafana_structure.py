@@ -16,6 +16,7 @@ from exporter.metric_names import METRICS
 from exporter.stats.severity import DEFAULT_PSI_HIGH, DEFAULT_PSI_MEDIUM
 from tests.deploy import grafana
 from tests.deploy.promql import FUNCTIONS, analyse
+from tests.rules.common import records
 
 ROWS = ["Overview", "Drift", "Predictions", "Performance", "Health"]
 # Metrics each row must show (the panel list).
@@ -125,7 +126,7 @@ def test_every_panel_has_unit_description_and_fits_the_grid(dashboard: dict[str,
 
 def test_every_metric_is_exported_or_recorded(dashboard: dict[str, Any]) -> None:
     exported = grafana.exported_series()
-    recorded = grafana.recording_rules()
+    recorded = set(records())
     assert "model_version_feature:mlmon_feature_psi:fleet_rate1h" in recorded, \
         "rules/ has no fleet PSI recording rule"
     variables = [v["definition"] for v in dashboard["templating"]["list"][1:]]

@@ -15,6 +15,7 @@ import yaml
 from exporter.config import DEFAULT_HTTP, DEFAULT_SOCKET, load_config
 from exporter.responder.config import KubernetesRollback
 from exporter.responder.config_load import load as load_responder
+from exporter.rulegen import load_groups
 from tests.deploy import k8s
 from tests.deploy.k8s import Obj, containers, find, one, pod_specs
 
@@ -219,10 +220,7 @@ def test_prometheusrule_is_the_generated_one(example: list[Obj]) -> None:
     rule = one(example, "PrometheusRule")
     assert rule["metadata"]["labels"]["release"]
     groups = {g["name"] for g in rule["spec"]["groups"]}
-    expected: set[str] = set()
-    for path in sorted((k8s.ROOT / "rules").glob("*.y*ml")):
-        expected |= {g["name"] for g in yaml.safe_load(path.read_text()).get("groups", [])}
-    assert groups == expected
+    assert groups == {g["name"] for g in load_groups(k8s.ROOT / "rules")}
     recorded = {r.get("record") for g in rule["spec"]["groups"] for r in g["rules"]}
     assert "model_version_feature:mlmon_feature_psi:fleet_rate1h" in recorded
 

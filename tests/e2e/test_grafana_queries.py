@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 import yaml
 
+from exporter.rulegen import rule_files
 from tests.deploy import grafana
 from tests.deploy.promql import analyse
 from tests.e2e.grafana_traffic import BAD_LINES, combined_config, events
@@ -80,7 +81,7 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     sidecar_argv = [sys.executable, "-m", "exporter", "serve", "--config", str(config),
                     "--socket", str(tmp / "mlmon.sock"), "--http", f"127.0.0.1:{sidecar_port}",
                     "--state-file", str(tmp / "state.json")]
-    rules = sorted(str(p) for p in (grafana.ROOT / "rules").glob("*.y*ml"))
+    rules = [str(p) for p in rule_files(grafana.ROOT / "rules")]
     (tmp / "prometheus.yml").write_text(yaml.safe_dump({
         "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
         "rule_files": rules,

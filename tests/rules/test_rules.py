@@ -12,11 +12,12 @@ import pytest
 
 from exporter.batch.prom import JOB as BATCH_JOB
 from exporter.config import Config, Thresholds
-from exporter.metric_names import BY_NAME, METRICS
+from exporter.metric_names import METRICS
 from exporter.metrics import THRESHOLD_NAMES
 from exporter.rulegen import DASHBOARD_BASE, RUNBOOK_BASE, parse_duration
 from exporter.stats.psi import EPSILON
 from exporter.stats.severity import Severity
+from tests.deploy.grafana import PROMETHEUS_SERIES, exported_series
 from tests.deploy.promql import analyse
 from tests.rules.common import (
     ROOT,
@@ -40,13 +41,7 @@ NO_VALUE = {"MlmonSidecarDown", "MlmonSidecarDownEscalated", "MlmonSidecarTarget
 
 
 def _known_metric(name: str) -> bool:
-    if name == "up" or name in BY_NAME or name in records():
-        return True
-    for suffix in ("_bucket", "_count", "_sum"):  # histogram series
-        spec = BY_NAME.get(name.removesuffix(suffix))
-        if name.endswith(suffix) and spec is not None and spec.type == "histogram":
-            return True
-    return False
+    return name in PROMETHEUS_SERIES or name in exported_series() or name in records()
 
 
 @pytest.mark.parametrize("name", sorted(alerts()))
