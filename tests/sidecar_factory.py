@@ -8,7 +8,8 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from exporter.config import (
     Thresholds,
     WindowConfig,
 )
+from exporter.events import BatchDecoder
 from exporter.profile import (
     SCHEMA_VERSION,
     CategoricalProfile,
@@ -33,6 +35,7 @@ from exporter.profile import (
     Profile,
 )
 from exporter.server import Sidecar, serve
+from exporter.state import Store
 from exporter.stats.binning import bin_counts, quantile_edges
 
 COUNTRIES = ("DE", "FR", "GB", "US")
@@ -104,6 +107,17 @@ def fraud_events(n: int, seed: int = 2, shift: float = 0.0, start: int = 0,
                                  "country": str(rng.choice(COUNTRIES))},
                     "prediction": round(float(rng.beta(2, 5)), 4)})
     return out
+
+
+def apply(store: Store, events: Sequence[bytes | Mapping[str, Any]],
+          now: float = 1000.0) -> Counter[str]:
+    """Decode and apply lines (or event objects) as the ingest worker does; the rejections."""
+    lines = [e if isinstance(e, bytes) else json.dumps(e).encode() for e in events]
+    out = BatchDecoder(store.config).decode(lines)
+    rejected = out.rejected
+    for key, batch in out.models.items():
+        store.models[key].update(batch, now, rejected)
+    return rejected
 
 
 def ndjson(events: list[dict[str, Any]] | list[str]) -> bytes:

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import json
 from collections import Counter
 
 import numpy as np
@@ -8,13 +7,13 @@ import pytest
 from scipy import stats as sps
 
 from exporter.compute import compute
-from exporter.events import BatchDecoder
 from exporter.profile import CategoricalProfile, NumericProfile
 from exporter.state import Store
 from exporter.stats.performance import ClassificationMetrics, RegressionMetrics
 from exporter.stats.psi import psi
 from tests.sidecar_factory import (
     COUNTRIES,
+    apply,
     config,
     fraud_events,
     fraud_model,
@@ -29,11 +28,7 @@ def _store(window: int = 500, min_samples: int = 100) -> Store:
 
 
 def _apply(store: Store, events: list[dict[str, object]], now: float = 1000.0) -> None:
-    out = BatchDecoder(store.config).decode([json.dumps(e).encode() for e in events])
-    rejected: Counter[str] = out.rejected
-    for key, batch in out.models.items():
-        store.models[key].update(batch, now, rejected)
-    assert rejected == Counter()
+    assert apply(store, events, now) == Counter()
 
 
 def test_drift_equals_scipy_on_the_window() -> None:

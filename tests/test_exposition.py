@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import json
-from collections import Counter
 from typing import Any
 
 import pytest
@@ -12,13 +10,13 @@ from prometheus_client.openmetrics.parser import text_string_to_metric_families 
 from prometheus_client.parser import text_string_to_metric_families as parse_text
 
 from exporter.compute import compute
-from exporter.events import BatchDecoder
 from exporter.exposition import Exposition
 from exporter.metrics import RuntimeStats, SidecarCollector
 from exporter.profile import Profile
 from exporter.snapshot import Snapshot
 from exporter.state import Store
 from tests.sidecar_factory import (
+    apply,
     categorical_profile,
     config,
     fraud_events,
@@ -39,10 +37,7 @@ def _store() -> Store:
     events = fraud_events(100)
     for e in events[:30]:
         e["features"]["country"] = ODD
-    out = BatchDecoder(store.config).decode([json.dumps(e).encode() for e in events])
-    rejected: Counter[str] = out.rejected
-    for key, batch in out.models.items():
-        store.models[key].update(batch, 1000.0, rejected)
+    apply(store, events)
     return store
 
 
@@ -84,10 +79,7 @@ def test_snapshot_part_is_cached_until_the_snapshot_changes() -> None:
     expo = Exposition(collector, lambda: holder["snap"])
     line = 'mlmon_window_samples{model="fraud",version="1"}'
     assert f"{line} 100.0" in expo.render(False).decode()
-    out = BatchDecoder(store.config).decode([json.dumps(e).encode()
-                                             for e in fraud_events(5, start=500)])
-    for key, batch in out.models.items():
-        store.models[key].update(batch, 1002.0, Counter())
+    apply(store, fraud_events(5, start=500), now=1002.0)
     text = expo.render(False).decode()
     assert f"{line} 100.0" in text  # snapshot gauges wait for the next compute...
     assert 'mlmon_predictions_total{model="fraud",version="1"} 105.0' in text  # counters don't

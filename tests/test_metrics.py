@@ -12,12 +12,18 @@ from prometheus_client.parser import text_string_to_metric_families as parse_tex
 from prometheus_client.samples import Sample
 
 from exporter.compute import compute
-from exporter.events import BatchDecoder
 from exporter.metric_names import BY_NAME, METRICS, REJECT_REASONS
 from exporter.metrics import RuntimeStats, SidecarCollector
 from exporter.snapshot import EMPTY, Snapshot
 from exporter.state import Store
-from tests.sidecar_factory import config, fraud_events, fraud_model, fraud_profile, price_model
+from tests.sidecar_factory import (
+    apply,
+    config,
+    fraud_events,
+    fraud_model,
+    fraud_profile,
+    price_model,
+)
 
 SPEC_BY_FAMILY = {m.family: m for m in METRICS}
 
@@ -39,10 +45,7 @@ def _loaded_store(n: int = 300) -> Store:
                           "label": i % 2}).encode() for i in range(50)]
     lines += [json.dumps({"v": 1, "model": "price", "id": "x", "features": {"rooms": 3},
                           "prediction": 10.0, "label": 12.0}).encode()]
-    out = BatchDecoder(store.config).decode(lines)
-    rejected: Counter[str] = out.rejected
-    for key, batch in out.models.items():
-        store.models[key].update(batch, 1000.0, rejected)
+    apply(store, lines)
     return store
 
 

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
@@ -11,10 +10,9 @@ import numpy as np
 import pytest
 
 from exporter.config import FeatureConfig
-from exporter.events import BatchDecoder
 from exporter.persist import restore, save
 from exporter.state import Store
-from tests.sidecar_factory import config, fraud_events, fraud_model, fraud_profile
+from tests.sidecar_factory import apply, config, fraud_events, fraud_model, fraud_profile
 
 
 def _store(model_features: tuple[FeatureConfig, ...] | None = None) -> Store:
@@ -29,11 +27,7 @@ def _fill(store: Store) -> None:
     lines += [json.dumps({"v": 1, "model": "fraud", "version": "1", "id": f"r{i}",
                           "label": 1}).encode() for i in range(100, 120)]
     lines += [b"garbage"]
-    out = BatchDecoder(store.config).decode(lines)
-    rejected: Counter[str] = out.rejected
-    for key, batch in out.models.items():
-        store.models[key].update(batch, 1000.0, rejected)
-    store.reject(rejected)
+    store.reject(apply(store, lines))
     store.received["unix"] += len(lines)
 
 

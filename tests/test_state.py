@@ -6,19 +6,16 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from exporter.events import BatchDecoder
 from exporter.metric_names import REJECT_REASONS
 from exporter.state import Store
-from tests.sidecar_factory import config, fraud_events, fraud_model, fraud_profile, price_model
-
-
-def _apply(store: Store, lines: list[bytes], now: float = 1000.0) -> Counter[str]:
-    dec = BatchDecoder(store.config)
-    out = dec.decode(lines)
-    rejected = out.rejected
-    for key, batch in out.models.items():
-        store.models[key].update(batch, now, rejected)
-    return rejected
+from tests.sidecar_factory import (
+    apply,
+    config,
+    fraud_events,
+    fraud_model,
+    fraud_profile,
+    price_model,
+)
 
 
 def _fraud_store(window: int = 1000, max_pending: int = 1000) -> Store:
@@ -32,7 +29,7 @@ def test_window_buckets_and_missing_match_hand_counts() -> None:
     events[5]["features"].pop("amount")
     events[70]["features"]["country"] = None
     events[71]["features"]["country"] = "JP"  # unseen -> __other__
-    assert _apply(store, [json.dumps(e).encode() for e in events]) == Counter()
+    assert apply(store, [json.dumps(e).encode() for e in events]) == Counter()
     m = store.models[("fraud", "1")]
     assert m.predictions_total == 80
     amounts = [e["features"].get("amount", np.nan) for e in events]
@@ -61,14 +58,14 @@ def test_labels_join_and_accuracy_inputs() -> None:
     preds = [0.9, 0.2, 0.6, 0.4]  # classes 1, 0, 1, 0
     lines = [json.dumps({"v": 1, "model": "fraud", "version": "1", "id": f"p{i}",
                          "ts": 990.0, "prediction": p}).encode() for i, p in enumerate(preds)]
-    assert _apply(store, lines, now=1000.0) == Counter()
+    assert apply(store, lines, now=1000.0) == Counter()
     labels = [json.dumps({"v": 1, "model": "fraud", "version": "1", "id": f"p{i}",
                           "label": y}).encode() for i, y in enumerate([1, 1, "0", 0])]
     labels.append(json.dumps({"v": 1, "model": "fraud", "version": "1", "id": "nobody",
                               "label": 1}).encode())
     labels.append(json.dumps({"v": 1, "model": "fraud", "version": "1", "id": "p9",
                               "label": "maybe"}).encode())
-    assert _apply(store, labels, now=1005.0) == Counter({"bad_type": 1})
+    assert apply(store, labels, now=1005.0) == Counter({"bad_type": 1})
     m = store.models[("fraud", "1")]
     assert m.join_counters.labels == 5 and m.join_counters.joined == 4
     assert m.join_counters.unjoined["unmatched"] == 1
@@ -89,7 +86,7 @@ def test_probabilities_and_class_names() -> None:
         json.dumps({"v": 1, "model": "fraud", "version": "1",
                     "prediction": {"0": 0.3, "x": 0.7}}).encode(),
     ]
-    assert _apply(store, lines) == Counter({"bad_type": 2})
+    assert apply(store, lines) == Counter({"bad_type": 2})
     m = store.models[("fraud", "1")]
     assert m.predictions_total == 2
     rows, _ = m.pairs.ring.ordered()
@@ -104,14 +101,14 @@ def test_regression_labels() -> None:
                          "prediction": 100.0}).encode(),
              json.dumps({"v": 1, "model": "price", "id": "h", "label": 120.0}).encode(),
              json.dumps({"v": 1, "model": "price", "prediction": "big"}).encode()]
-    assert _apply(store, lines) == Counter({"bad_type": 1})
+    assert apply(store, lines) == Counter({"bad_type": 1})
     rows, _ = store.models[("price", "7")].pairs.ring.ordered()
     assert rows[:, 0].tolist() == [120.0] and rows[:, 2].tolist() == [100.0]
 
 
 def test_eviction_is_counted() -> None:
     store = _fraud_store(max_pending=10)
-    _apply(store, [json.dumps(e).encode() for e in fraud_events(25)])
+    apply(store, [json.dumps(e).encode() for e in fraud_events(25)])
     m = store.models[("fraud", "1")]
     assert m.join_counters.unjoined["evicted"] == 15 and len(m.join) == 10
 
