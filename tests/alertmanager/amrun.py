@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from exporter.rulegen import DASHBOARD_BASE, RUNBOOK_BASE
 from tests.procs import free_port, require_binary, running
 
 
@@ -51,8 +52,8 @@ def alert(name: str, severity: str, action: str, model: str, **labels: str) -> d
             "summary": f"{model}: {name}{' on ' + feature if feature else ''} (value {value})",
             "description": f"{name} fired for model {model}.",
             "value": value,
-            "runbook_url": f"https://github.com/mlmon/mlmon/blob/main/docs/runbooks.md#{anchor}",
-            "dashboard_url": f"https://grafana.example.com/d/mlmon-models/mlmon?var-model={model}",
+            "runbook_url": f"{RUNBOOK_BASE}#{anchor}",
+            "dashboard_url": f"{DASHBOARD_BASE}?var-model={model}",
         },
         "generatorURL": "http://prometheus.example/graph",
     }

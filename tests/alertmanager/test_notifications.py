@@ -10,13 +10,14 @@ from pathlib import Path
 from typing import Any
 
 from exporter.alertmanager_config import Loopback, for_loopback
+from exporter.rulegen import DASHBOARD_BASE, RUNBOOK_BASE
 from tests.alertmanager.amrun import alert, alertmanager, post_alerts
 from tests.alertmanager.common import CONFIG
 from tests.alertmanager.sinks import Mail, Request, http_sink, smtp_sink
 
 FAST = {"group_wait": "1s", "group_interval": "1s", "repeat_interval": "1h"}
-RUNBOOK = "https://github.com/mlmon/mlmon/blob/main/docs/runbooks.md#"
-DASHBOARD = "https://grafana.example.com/d/mlmon-models/mlmon?var-model="
+RUNBOOK = RUNBOOK_BASE + "#"
+DASHBOARD = DASHBOARD_BASE + "?var-model="
 
 
 def _by_path(items: list[Any], path: str) -> list[Request]:
