@@ -188,6 +188,9 @@ def test_page_shows_what_v1_status_reports(tmp_path: Path) -> None:
     price_metrics = dict(metric_rows[len(fraud["performance"]):])
     assert fraud["performance"]["samples"] == 120
     assert _close(fraud_metrics["accuracy"], fraud["performance"]["accuracy"])
+    sent = fraud_events(300, shift=1.0)[:120]  # by hand: label i % 2, class 1 when score >= 0.5
+    hits = sum((e["prediction"] >= 0.5) == (i % 2 == 1) for i, e in enumerate(sent))
+    assert _close(fraud_metrics["accuracy"], hits / 120)
     assert int(price_metrics["samples"]) == price["performance"]["samples"] == 50
     assert _close(price_metrics["mae"], float(abs_err.mean()))
     assert _close(price_metrics["rmse"], float(np.sqrt((abs_err ** 2).mean())))
@@ -197,6 +200,7 @@ def test_page_shows_what_v1_status_reports(tmp_path: Path) -> None:
     assert int(page.row("data-transport", "http")[-1][1]) == received["http"] > 0
     rejected = {k: v for k, v in doc["events"]["rejected"].items() if v}
     assert rejected and sum(rejected.values()) >= 2
+    assert rejected == {"malformed_json": 1, "unknown_model": 1}  # the two bad lines sent
     for reason, count in rejected.items():
         assert int(page.row("data-reason", reason)[-1][1]) == count
 
