@@ -10,8 +10,6 @@ category counts (the ``__other__`` bucket, last, holds categories beyond
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -119,18 +117,10 @@ def load_profile(path: str | Path) -> Profile:
 
 def save_profile(profile: Profile, path: str | Path) -> None:
     """Write the canonical JSON (sorted keys, fixed float repr) atomically."""
+    from exporter.batch.output import write_atomic
     from exporter.profile_codec import encode
 
-    target = Path(path)
-    data = encode(profile)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or Path("."))
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(Path(path), encode(profile))
 
 
 def to_reference(feature: FeatureProfile) -> NumericReference | CategoricalReference:

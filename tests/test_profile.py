@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gc
 import json
+import os
+import stat
 import tracemalloc
 from collections import Counter
 from itertools import pairwise
@@ -227,6 +229,17 @@ def test_save_load_roundtrip_and_references(tmp_path: Path) -> None:
         categorical_reference(x)
     with pytest.raises(TypeError, match="not numeric"):
         numeric_reference(loaded.feature("c"))
+
+
+def test_saved_profile_is_readable_like_any_file(tmp_path: Path) -> None:
+    # A profile is shipped to the sidecar (often another user): umask permissions, not 0600.
+    old = os.umask(0o022)
+    try:
+        save_profile(load_profile(EXAMPLES / "housing" / "profile.json"), tmp_path / "p.json")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "p.json").stat().st_mode) == 0o644
+    assert [p.name for p in tmp_path.iterdir()] == ["p.json"]
 
 
 def test_proportions_and_bucket_labels() -> None:

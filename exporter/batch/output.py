@@ -1,4 +1,4 @@
-"""Atomic output: the report appears whole at its path, or not at all."""
+"""Atomic output: a report or profile appears whole at its path, or not at all."""
 
 from __future__ import annotations
 
@@ -7,16 +7,19 @@ import tempfile
 from pathlib import Path
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write to a temporary file beside ``path``, then rename it over ``path``."""
+def write_atomic(path: Path, content: str | bytes) -> None:
+    """Write to a temporary file beside ``path``, then rename it over ``path``.
+
+    Text is written as UTF-8; the file gets the umask's ordinary permissions.
+    """
     umask = os.umask(0)
     os.umask(umask)
     directory = path.parent if str(path.parent) else Path(".")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     try:
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a report is an ordinary file
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(content.encode("utf-8") if isinstance(content, str) else content)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)

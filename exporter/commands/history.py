@@ -37,6 +37,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from exporter.batch.output import write_atomic
     from exporter.history.analysis import HistoryError, analyse
     from exporter.history.promapi import PrometheusAPI, PrometheusError
     from exporter.history.render import text, to_html, to_json
@@ -56,5 +57,10 @@ def run(args: argparse.Namespace) -> int:
     if args.out is None:
         sys.stdout.write(output)
     else:
-        args.out.write_text(output, encoding="utf-8")
+        try:
+            write_atomic(args.out, output)
+        except OSError as exc:
+            print(f"mlmon history: {args.out}: cannot write report ({exc.strerror or exc})",
+                  file=sys.stderr)
+            return 2
     return 0

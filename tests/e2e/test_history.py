@@ -111,6 +111,10 @@ def test_text_and_html_reports(prom: tuple[str, Truth], tmp_path: Path) -> None:
     assert "<script" not in html
     for needle in ("src=", "href=", "url(", "@import"):
         assert needle not in html, needle  # self-contained: nothing loaded from elsewhere
+    assert [p.name for p in tmp_path.iterdir()] == ["report.html"]  # no temporary left
+    out = _history(url, "--version", "3", "--range", "2d", "--end", repr(truth.end),
+                   "--out", str(tmp_path / "missing" / "r.txt"))
+    assert out.returncode == 2 and "cannot write report" in out.stderr
 
 
 def test_errors_are_clear(prom: tuple[str, Truth]) -> None:
