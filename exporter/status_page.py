@@ -12,8 +12,10 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
+from exporter.stats.severity import Severity
+
 REFRESH_SECONDS = 10
-SEVERITIES = ("low", "medium", "high")
+SEVERITIES = tuple(s.label for s in Severity)  # low, medium, high
 
 _CSS = """
 body{font:14px/1.4 "DejaVu Sans",Arial,sans-serif;margin:1.5em;color:#1d2330;background:#f7f8fa}
@@ -39,10 +41,6 @@ def _e(value: object) -> str:
 
 def severity_class(label: str | None) -> str:
     return f"sev-{label}" if label in SEVERITIES else "sev-none"
-
-
-def fmt_psi(value: float | None) -> str:
-    return "–" if value is None or math.isnan(value) else f"{value:.4f}"
 
 
 def fmt_p(value: float | None) -> str:
@@ -80,7 +78,7 @@ def _features(features: Sequence[Mapping[str, Any]]) -> str:
         rows.append(
             f'<tr class="feature {severity_class(label)}" data-feature="{_e(f["name"])}">'
             f'<td class="name">{_e(f["name"])}</td><td class="kind">{_e(f["kind"])}</td>'
-            f'<td class="num psi">{fmt_psi(f.get("psi"))}</td>'
+            f'<td class="num psi">{fmt_number(f.get("psi"))}</td>'
             f'<td class="num ks">{fmt_p(f.get("ks_pvalue"))}</td>'
             f'<td class="num chi2">{fmt_p(f.get("chi2_pvalue"))}</td>'
             f'<td class="num samples">{_e(f.get("samples", 0))}</td>'
