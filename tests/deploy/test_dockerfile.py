@@ -135,6 +135,7 @@ def test_oci_labels(final: Stage) -> None:
     assert labels[prefix + "licenses"] == project["license"]["text"]
     assert labels[prefix + "description"]
     assert PINNED_SLIM.match(labels[prefix + "base.name"])
+    assert labels[prefix + "base.name"] == final.base
 
 
 def _ignored(path: str, patterns: list[str]) -> bool:

@@ -16,12 +16,20 @@ from exporter.config import DEFAULT_HTTP, DEFAULT_SOCKET, load_config
 from exporter.responder.config import KubernetesRollback
 from exporter.responder.config_load import load as load_responder
 from exporter.rulegen import load_groups
-from tests.deploy import k8s
+from tests.deploy import dockerfile, k8s
 from tests.deploy.k8s import Obj, containers, find, one, pod_specs
 
 KUBERNETES_VERSION = "1.30.0"  # native sidecars are on by default from 1.29
 EXAMPLE_NAMESPACE = "mlmon-example"
-UID = 10001  # the Dockerfile's USER
+
+
+def _image_uid() -> int:
+    """The Dockerfile's USER: the pods run the image as that UID and GID."""
+    user = dockerfile.load(k8s.ROOT / "Dockerfile").stages[-1].last("USER")
+    assert user is not None
+    return int(user.args.partition(":")[0])
+
+
 SECRETS = {"mlmon-alerting", "mlmon-responder-token"}
 
 
@@ -99,6 +107,7 @@ def test_schema_check_catches_mistakes(example: list[Obj], kind: str, path: tupl
 
 
 def test_every_container_is_limited_and_restricted(example: list[Obj]) -> None:
+    uid = _image_uid()
     specs = list(pod_specs(example))
     assert len(specs) == 2
     for name, spec in specs:
@@ -113,7 +122,7 @@ def test_every_container_is_limited_and_restricted(example: list[Obj]) -> None:
             assert {"cpu", "memory"} <= set(limits) and {"cpu", "memory"} <= set(requests), where
             sc = {**pod, **c.get("securityContext", {})}
             assert sc.get("runAsNonRoot") is True, where
-            assert sc.get("runAsUser") == UID and sc.get("runAsGroup") == UID, where
+            assert sc.get("runAsUser") == uid and sc.get("runAsGroup") == uid, where
             assert c["securityContext"].get("allowPrivilegeEscalation") is False, where
             assert c["securityContext"].get("readOnlyRootFilesystem") is True, where
             assert c["securityContext"].get("capabilities", {}).get("drop") == ["ALL"], where
