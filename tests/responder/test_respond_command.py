@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from exporter.demo.receivers import HttpReceiver
+from exporter.demo.stack_config import responder_argv
 from tests.procs import free_port, running
 from tests.responder.helpers import alert, audit_lines, auth, body, write_config
 
@@ -25,16 +27,14 @@ def post(url: str, data: bytes) -> dict[str, Any]:
         return result
 
 
-def test_acts_once_across_a_process_restart(tmp_path: Path,
-                                            sink: tuple[str, list[Any]]) -> None:
-    sink_url, received = sink
+def test_acts_once_across_a_process_restart(tmp_path: Path, sink: HttpReceiver) -> None:
     config = write_config(tmp_path, f"""\
   - name: fraud
-    rollback: {{backend: webhook, url: "{sink_url}/rollback"}}
+    rollback: {{backend: webhook, url: "{sink.url}/rollback"}}
 """)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    argv = [*MLMON, "respond", "--config", str(config), "--listen", f"127.0.0.1:{port}"]
+    argv = responder_argv(config, f"127.0.0.1:{port}")
     with running(argv, tmp_path / "respond-1.log", f"{url}/healthz", timeout=60):
         assert post(url, body(alert()))["decisions"][0]["result"] == "ok"
         req = urllib.request.Request(f"{url}/v1/alerts", data=body(alert()), method="POST")
@@ -48,15 +48,16 @@ def test_acts_once_across_a_process_restart(tmp_path: Path,
                 'result="ok"} 1.0') in metrics
     with running(argv, tmp_path / "respond-2.log", f"{url}/healthz", timeout=60):
         assert post(url, body(alert()))["decisions"][0]["result"] == "skipped_duplicate"
-    assert len(received) == 1 and received[0]["model"] == "fraud"
+    received = sink.received.snapshot()
+    assert len(received) == 1 and received[0].body["model"] == "fraud"
+    assert received[0].path == "/rollback"
     assert [x["result"] for x in audit_lines(tmp_path / "state")] == ["ok", "skipped_duplicate"]
 
 
-def test_dry_run_flag_and_bad_config(tmp_path: Path, sink: tuple[str, list[Any]]) -> None:
-    sink_url, received = sink
+def test_dry_run_flag_and_bad_config(tmp_path: Path, sink: HttpReceiver) -> None:
     config = write_config(tmp_path, f"""\
   - name: fraud
-    rollback: {{backend: webhook, url: "{sink_url}/rollback", cooldown: soon}}
+    rollback: {{backend: webhook, url: "{sink.url}/rollback", cooldown: soon}}
 """)
     proc = subprocess.run([*MLMON, "respond", "--config", str(config)], capture_output=True,
                           text=True, timeout=60)
@@ -65,9 +66,8 @@ def test_dry_run_flag_and_bad_config(tmp_path: Path, sink: tuple[str, list[Any]]
     config.write_text(config.read_text().replace("cooldown: soon", "cooldown: 1h"))
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    argv = [*MLMON, "respond", "--config", str(config), "--listen", f"127.0.0.1:{port}",
-            "--dry-run"]
+    argv = responder_argv(config, f"127.0.0.1:{port}", dry_run=True)
     with running(argv, tmp_path / "respond.log", f"{url}/healthz", timeout=60):
         assert post(url, body(alert()))["decisions"][0]["result"] == "dry_run"
-    assert received == []
+    assert sink.received.snapshot() == []
     assert "(dry-run)" in (tmp_path / "respond.log").read_text()
