@@ -1,11 +1,12 @@
-"""Small JSON state files written atomically (write, fsync, rename)."""
+"""Small JSON state files, written atomically (the project's write_atomic)."""
 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
+
+from exporter.batch.output import write_atomic
 
 
 class StateError(RuntimeError):
@@ -27,9 +28,4 @@ def read(path: Path, default: Any) -> Any:
 
 def write(path: Path, data: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w", encoding="utf-8") as f:
-        json.dump(data, f, sort_keys=True, separators=(",", ":"))
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps(data, sort_keys=True, separators=(",", ":")))
