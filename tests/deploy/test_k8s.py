@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from exporter.config import DEFAULT_HTTP, DEFAULT_SOCKET, load_config
-from exporter.responder.config import KubernetesRollback
+from exporter.responder.config import DEFAULT_LISTEN, KubernetesRollback
 from exporter.responder.config_load import load as load_responder
 from exporter.rulegen import load_groups
 from tests.deploy import dockerfile, k8s
@@ -267,6 +267,8 @@ def test_only_alertmanager_reaches_the_responder(example: list[Obj]) -> None:
     service = one(example, "Service", "mlmon-responder")
     assert service["spec"]["selector"].items() <= pod_labels.items()
     assert service["spec"]["ports"][0]["targetPort"] == container["ports"][0]["name"]
+    # the port alertmanager/alertmanager.yml calls (exporter.alertmanager_config.RESPONDER_URL)
+    assert service["spec"]["ports"][0]["port"] == int(DEFAULT_LISTEN.rsplit(":", 1)[1])
 
 
 def test_alertmanagerconfig_routes_to_existing_receivers(example: list[Obj]) -> None:
