@@ -57,7 +57,12 @@ def _build(args: argparse.Namespace) -> int:
         return 1
     extra = {} if args.chunk_rows is None else {"chunk_rows": args.chunk_rows}
     profile = build_profile(matches[0], args.input, **extra)
-    save_profile(profile, args.out)
+    try:
+        save_profile(profile, args.out)
+    except OSError as exc:
+        print(f"mlmon profile: {args.out}: cannot write profile ({exc.strerror or exc})",
+              file=sys.stderr)
+        return 1
     print(f"wrote {args.out}: {profile.model}:{profile.version}, {profile.rows} rows, "
           f"{len(profile.features)} features, sha256 {profile.content_hash[:12]}")
     return 0

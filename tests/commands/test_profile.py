@@ -53,6 +53,11 @@ def test_build_errors_exit_1_with_a_reason(tmp_path: Path,
     err = capsys.readouterr().err
     assert "not found" in err and "age_years" in err
     assert not (tmp_path / "p.json").exists()
+    shutil.copy(EXAMPLES / "housing" / "reference.csv", folder / "reference.csv")
+    nowhere = ["--out", str(tmp_path / "missing" / "p.json")]
+    assert main([*base, "--model", "housing", *nowhere]) == 1
+    assert "missing/p.json: cannot write profile (No such file or directory)" in \
+        capsys.readouterr().err
 
 
 def test_show_rejects_a_corrupt_profile(tmp_path: Path,
