@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,8 @@ def test_component_follows_the_component_spec() -> None:
     assert inputs["fail_on"]["default"] in ("medium", "high")
     container = doc["implementation"]["container"]
     assert ":" in container["image"] and not container["image"].endswith(":latest")
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert container["image"].rpartition(":")[2] == version, "tag the mlmon image " + version
     for kind, name in _placeholders(container["args"]):
         assert kind in ("inputValue", "inputPath", "outputPath")
         assert name in (outputs if kind == "outputPath" else inputs), name
