@@ -101,3 +101,17 @@ def test_fast_path_and_generic_path_agree() -> None:
     mixed = [*lines[:3], json.dumps({"v": 1, "model": "price", "prediction": 1.0}).encode()]
     out = dec.decode(mixed)
     assert len(out.models[("fraud", "1")]) == 3 and len(out.models[("price", "7")]) == 1
+
+
+@pytest.mark.parametrize("warm", [False, True])
+def test_crlf_and_padded_lines_decode_and_a_blank_line_is_malformed(warm: bool) -> None:
+    dec = _decoder()
+    if warm:
+        assert dec.decode(_lines(GOOD)).rejected == Counter()
+    lines = [json.dumps(GOOD).encode() + b"\r", b"  " + json.dumps({**GOOD, "id": "b"}).encode(),
+             b" \t "]
+    out = dec.decode(lines)
+    assert out.rejected == Counter({"malformed_json": 1})
+    batch = out.models[("fraud", "1")]
+    assert [e.id for e in batch.events] == ["a", "b"]
+    assert batch.numeric is not None and batch.numeric.tolist() == [[12.5, 30.0]] * 2
