@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -10,6 +9,8 @@ from typing import Any
 import yaml
 
 from exporter.config import ConfigError
+from exporter.durations import ALLOWED as DURATION_ALLOWED
+from exporter.durations import parse_duration
 from exporter.responder import schedule
 from exporter.responder.config import (
     DEFAULT_LISTEN,
@@ -25,8 +26,6 @@ from exporter.responder.config import (
     WebhookTarget,
 )
 
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h|d)$")
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86_400.0}
 _BACKENDS = {"rollback": ("kubernetes", "mlflow", "webhook"),
              "retrain": ("kubeflow", "webhook")}
 _ACTION_KEYS = {"backend", "cooldown", "daily_cap", "window"}
@@ -86,17 +85,17 @@ class _Reader:
         value = self.text(m, name, key, required=False)
         return default if value is None else self.base / value
 
-    def duration(self, m: Mapping[str, Any], name: str, key: str, default: float) -> float:
+    def duration(self, m: Mapping[str, Any], name: str, key: str, default: float,
+                 zero: bool = False) -> float:
+        """The project's duration syntax; ``zero`` also allows 0 (no cooldown, no pause)."""
         value = m.get(name, default)
-        if isinstance(value, bool):
-            value = "bad"
-        if isinstance(value, int | float) and value >= 0:
-            return float(value)
-        match = _DURATION.match(str(value).strip())
-        if match is None:
-            raise self.fail(f"{key}.{name}".lstrip("."), f"{value!r} is not a duration",
-                            "seconds, or a number with unit ms, s, m, h or d, e.g. 30m")
-        return float(match.group(1)) * _UNITS[match.group(2)]
+        if zero and value == 0 and not isinstance(value, bool):
+            return 0.0
+        try:
+            return parse_duration(value)
+        except ValueError as exc:
+            raise self.fail(f"{key}.{name}".lstrip("."), str(exc),
+                            DURATION_ALLOWED + (" (or 0)" if zero else "")) from None
 
     def integer(self, m: Mapping[str, Any], name: str, key: str, default: int,
                 minimum: int) -> int:
@@ -159,7 +158,8 @@ def _action(r: _Reader, value: Any, key: str, action: str,
     elif "window" in m:
         raise r.fail(f"{key}.window", "only retraining is scheduled", "remove it (rollback "
                      "is immediate)")
-    cooldown = r.duration(m, "cooldown", key, r.duration(defaults, "cooldown", "defaults", 3600))
+    cooldown = r.duration(m, "cooldown", key,
+                          r.duration(defaults, "cooldown", "defaults", 3600, zero=True), zero=True)
     cap = r.integer(m, "daily_cap", key,
                     r.integer(defaults, "daily_cap", "defaults", 3, 1), 1)
     return ActionConfig(backend, cooldown, cap, window)
@@ -188,7 +188,7 @@ def load(path: str | Path) -> ResponderConfig:
                          "DAY-OF-WEEK' in UTC, e.g. '00 02 * * *'") from None
     retry_raw = r.mapping(top.get("retry", {}), "retry", {"attempts", "backoff", "max_backoff"})
     retry = RetryPolicy(r.integer(retry_raw, "attempts", "retry", 4, 1),
-                        r.duration(retry_raw, "backoff", "retry", 1.0),
+                        r.duration(retry_raw, "backoff", "retry", 1.0, zero=True),
                         r.duration(retry_raw, "max_backoff", "retry", 30.0))
     listen = r.text(top, "listen", "", DEFAULT_LISTEN) or DEFAULT_LISTEN
     host, sep, port = listen.rpartition(":")

@@ -81,7 +81,7 @@ def test_full_config(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("old", "new", "key", "fix"), [
     ("dry_run: true", "dry_run: maybe", "dry_run", "true or false"),
-    ("timeout: 5s", "timeout: 5 parsecs", "timeout", "unit ms, s, m, h or d"),
+    ("timeout: 5s", "timeout: 5 parsecs", "timeout", '"500ms", "15s", "5m"'),
     ("listen: 127.0.0.1:9848", "listen: nowhere", "listen", "0.0.0.0:9848"),
     ("token_file: secrets/token\n", "", "token_file", "bearer token"),
     ("backend: kubernetes", "backend: helm", "models[0].rollback.backend",
@@ -124,3 +124,21 @@ def test_missing_and_invalid_files(tmp_path: Path) -> None:
         load(write(tmp_path, "models: [\n"))
     with pytest.raises(ConfigError, match="models: missing or empty"):
         load(write(tmp_path, "token_file: t\nstate_dir: s\n"))
+
+
+def test_durations_use_the_project_syntax(tmp_path: Path) -> None:
+    c = load(write(tmp_path, FULL.replace("cooldown: 30m}", "cooldown: 1h30m}")
+                   .replace("backoff: 500ms,", "backoff: 0,")))
+    assert c.models["fraud"].rollback is not None
+    assert c.models["fraud"].rollback.cooldown == 5400.0  # 3600 + 30 * 60
+    assert c.retry.backoff == 0.0  # retry at once
+
+
+@pytest.mark.parametrize(("old", "new", "key"), [
+    ("poll_interval: 1m", "poll_interval: 0", "poll_interval"),  # would spin
+    ("timeout: 5s", "timeout: -1", "timeout"),
+])
+def test_durations_that_must_be_positive(tmp_path: Path, old: str, new: str, key: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load(write(tmp_path, FULL.replace(old, new, 1)))
+    assert info.value.key == key and "positive" in str(info.value)
