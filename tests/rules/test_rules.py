@@ -12,7 +12,8 @@ import pytest
 
 from exporter.batch.prom import JOB as BATCH_JOB
 from exporter.config import Config, Thresholds
-from exporter.metric_names import METRICS
+from exporter.labels import UNJOINED_REASONS
+from exporter.metric_names import METRICS, REJECT_REASONS
 from exporter.metrics import THRESHOLD_NAMES
 from exporter.rulegen import DASHBOARD_BASE, RUNBOOK_BASE, parse_duration
 from exporter.stats.psi import EPSILON
@@ -77,6 +78,23 @@ def test_every_runbook_anchor_exists() -> None:
     # and every runbook section is used by some alert (no orphaned runbooks)
     sections = {a for a in anchors if re.fullmatch(r"mlmon[a-z]+", a)}
     assert sections - used == set()
+
+
+def _runbook_section(anchor: str) -> str:
+    text = RUNBOOKS.read_text(encoding="utf-8")
+    sections = re.split(r"^## ", text, flags=re.MULTILINE)
+    (section,) = [s for s in sections if github_anchors("## " + s.split("\n", 1)[0]) == {anchor}]
+    return section
+
+
+@pytest.mark.parametrize("anchor, reasons", [
+    ("mlmoneventsrejected", REJECT_REASONS),
+    ("mlmonlabelsnotjoining", UNJOINED_REASONS),
+])
+def test_runbook_explains_every_reason_the_exporter_counts(anchor: str,
+                                                           reasons: tuple[str, ...]) -> None:
+    named = set(re.findall(r"`([a-z_]+)`", _runbook_section(anchor)))
+    assert set(reasons) <= named, set(reasons) - named
 
 
 def test_dashboard_url_names_the_committed_dashboard() -> None:
