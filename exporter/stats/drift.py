@@ -44,9 +44,19 @@ class DriftThresholds:
 
 @dataclass(frozen=True)
 class NumericReference:
+    """Checked once here, not on every compute: counts fit the edges, the sample is sorted."""
+
     edges: NDArray[np.float64]  # inner edges
     counts: NDArray[np.int64]  # len(edges) + 1
     sample_sorted: NDArray[np.float64]
+
+    def __post_init__(self) -> None:
+        if len(self.counts) != len(self.edges) + 1:
+            raise ValueError(f"reference has {len(self.edges)} edges but {len(self.counts)} "
+                             f"counts (expected {len(self.edges) + 1})")
+        object.__setattr__(self, "counts", np.asarray(self.counts, dtype=np.int64))
+        object.__setattr__(self, "sample_sorted",
+                           check_sorted(self.sample_sorted, "reference sample"))
 
 
 @dataclass(frozen=True)
@@ -90,10 +100,7 @@ def numeric_drift(name: str, ref: NumericReference, current: NDArray[np.float64]
     ``ks_method`` selects the KS p-value (``exporter.stats.ks``): "asymp" equals
     ``ks_2samp(method="asymp")``; "kstwobign" is O(1) for every D.
     """
-    ref_counts = np.asarray(ref.counts, dtype=np.int64)
-    if len(ref_counts) != len(ref.edges) + 1:
-        raise ValueError(f"feature {name!r}: reference has {len(ref.edges)} edges but "
-                         f"{len(ref_counts)} counts (expected {len(ref.edges) + 1})")
+    ref_counts = ref.counts
     cur = sorted_finite(current)
     counts = bin_counts_sorted(cur, ref.edges)
     samples = int(cur.size)
@@ -103,7 +110,7 @@ def numeric_drift(name: str, ref: NumericReference, current: NDArray[np.float64]
     psi = psi_value(ref_counts, counts) if ref_total else None
     js = jensen_shannon(ref_counts, counts) if ref_total else None
     hel = hellinger(ref_counts, counts) if ref_total else None
-    sample = check_sorted(ref.sample_sorted, f"reference sample of {name!r}")
+    sample = ref.sample_sorted
     ks_d = ks_p = wd = None
     if sample.size:
         merged = merge_sorted(sample, cur)

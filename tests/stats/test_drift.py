@@ -86,9 +86,11 @@ def test_below_min_samples_every_statistic_is_none() -> None:
 
 
 def test_numeric_reference_shape_checked() -> None:
-    bad = NumericReference(np.array([0.0, 1.0]), np.array([1, 2]), np.array([0.5]))
     with pytest.raises(ValueError, match="edges"):
+        bad = NumericReference(np.array([0.0, 1.0]), np.array([1, 2]), np.array([0.5]))
         numeric_drift("x", bad, np.ones(10), DriftThresholds(min_samples=1))
+    with pytest.raises(ValueError, match="reference sample must be sorted"):
+        NumericReference(np.array([0.0]), np.array([1, 1]), np.array([0.5, 0.2]))
 
 
 def test_categorical_drift_with_unseen_categories() -> None:
