@@ -64,7 +64,7 @@ class Timeline:
         self.out = out
         self.interval = interval
         self.wall = wall
-        self._states: dict[AlertKey, str] = {}
+        self._firing: set[AlertKey] = set()  # shown as firing, not yet as resolved
         self._audit_offset = 0
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -113,21 +113,21 @@ class Timeline:
                 alerts = json.loads(resp.read())["data"]["alerts"]
         except (urllib.error.URLError, OSError, ValueError, KeyError):
             return  # Prometheus stopping or not up yet: the next poll catches up
-        now: dict[AlertKey, tuple[str, dict[str, str], str]] = {}
+        firing: dict[AlertKey, tuple[dict[str, str], str]] = {}
         for alert in alerts:
             if alert.get("state") != "firing":
                 continue  # pending (waiting out its `for`): not shown
             labels: dict[str, str] = alert.get("labels", {})
             value = (alert.get("annotations") or {}).get("value", "")
-            now[tuple(sorted(labels.items()))] = (alert.get("state", ""), labels, value)
-        for key, (state, labels, value) in now.items():
-            if self._states.get(key) != state:
+            firing[tuple(sorted(labels.items()))] = (labels, value)
+        for key, (labels, value) in firing.items():
+            if key not in self._firing:
                 shown = f" (value {value})" if value else ""
-                self.note(f"{state.upper():8} {describe_alert(labels)}{shown}")
-                self._states[key] = state
-        for key in [k for k in self._states if k not in now]:
-            if self._states.pop(key) == "firing":
-                self.note(f"RESOLVED {describe_alert(dict(key))}")
+                self.note(f"FIRING   {describe_alert(labels)}{shown}")
+                self._firing.add(key)
+        for key in self._firing - firing.keys():
+            self._firing.remove(key)
+            self.note(f"RESOLVED {describe_alert(dict(key))}")
 
     def _poll_audit(self) -> None:
         try:
