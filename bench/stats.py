@@ -3,8 +3,7 @@
 25 features (20 numeric, 5 categorical), a 100k-row reference and a 10k-row batch
 (fixed seed; 5 numeric and 2 categorical features drifted, 1 % missing values).
 The reference is built once with ``exporter.profile.build_profile`` (quantile edges,
-bin counts, 10k reference sample, category counts; falls back to exporter.stats when
-the builder is unavailable). Then, on the same samples:
+bin counts, 10k reference sample, category counts). Then, on the same samples:
 
 - mlmon:  ``exporter.stats.drift.numeric_drift`` / ``categorical_drift`` for all 25
           features (PSI, KS D + p-value, Wasserstein, Jensen-Shannon, Hellinger,
@@ -151,26 +150,6 @@ def build_with_profile(data: Data) -> Reference:
                      seconds)
 
 
-def build_with_stats(data: Data) -> Reference:
-    from exporter.stats.binning import bin_counts, quantile_edges
-
-    t0 = time.perf_counter()
-    rng = np.random.default_rng(SEED + 1)
-    numeric = {}
-    for name, values in data.ref_numeric.items():
-        edges = quantile_edges(values)
-        finite = values[~np.isnan(values)]
-        sample = np.sort(rng.choice(finite, SAMPLE_SIZE, replace=False))
-        numeric[name] = NumericReference(edges, bin_counts(values, edges), sample)
-    categorical = {}
-    for name, labels in data.ref_categorical.items():
-        cats, counts = np.unique(labels, return_counts=True)
-        ref = CategoricalReference(np.append(counts, 0).astype(np.int64))
-        categorical[name] = (tuple(str(c) for c in cats), ref)
-    return Reference(numeric, categorical, "exporter.stats directly",
-                     time.perf_counter() - t0)
-
-
 def encode(values: NDArray[np.str_], categories: tuple[str, ...]) -> Ints:
     """Category codes over the reference buckets, unseen -> __other__ (last)."""
     index = {c: i for i, c in enumerate(categories)}
@@ -303,11 +282,7 @@ def main() -> int:
     args = parser.parse_args()
 
     data = make_data()
-    try:
-        ref = build_with_profile(data)
-    except Exception as exc:  # the builder is optional for this bench
-        print(f"profile builder unavailable ({exc}); building with exporter.stats")
-        ref = build_with_stats(data)
+    ref = build_with_profile(data)
     inputs: Inputs = (
         data.cur_numeric,
         {n: encode(v, ref.categorical[n][0]) for n, v in data.cur_categorical.items()},
