@@ -18,6 +18,7 @@ import msgspec
 import numpy as np
 from numpy.typing import NDArray
 
+from exporter.batch.output import write_atomic
 from exporter.state import ModelState, Store
 from exporter.window import Ring
 
@@ -124,29 +125,17 @@ def dump(store: Store) -> bytes:
     return msgspec.msgpack.encode(doc)
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """temp file in the same directory + fsync + rename + directory fsync."""
+def save(store: Store, path: Path) -> int:
+    """Write the state with the project's atomic writer; the directory is fsynced after."""
+    with store.lock:
+        data = dump(store)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    dir_fd = os.open(path.parent, os.O_RDONLY)
+    write_atomic(path, data)
+    dir_fd = os.open(path.parent, os.O_RDONLY)  # so the rename itself survives a crash
     try:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
-
-
-def save(store: Store, path: Path) -> int:
-    with store.lock:
-        data = dump(store)
-    write_atomic(path, data)
     return len(data)
 
 

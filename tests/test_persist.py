@@ -35,7 +35,8 @@ def test_round_trip_keeps_windows_counters_and_pending(tmp_path: Path) -> None:
     path = tmp_path / "state.bin"
     a = _store()
     _fill(a)
-    save(a, path)
+    assert save(a, path) == path.stat().st_size
+    assert list(tmp_path.iterdir()) == [path]  # no temporary file left beside it
     b = _store()
     assert restore(b, path)
     ma, mb = a.models[("fraud", "1")], b.models[("fraud", "1")]
