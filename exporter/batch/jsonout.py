@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import asdict
 from typing import Any
 
 from exporter.batch.perf import Performance
@@ -76,7 +77,6 @@ def performance_dict(p: Performance | None) -> dict[str, Any] | None:
 
 
 def report_dict(r: BatchReport) -> dict[str, Any]:
-    t = r.thresholds
     return {
         "model": r.model,
         "version": r.version,
@@ -85,9 +85,7 @@ def report_dict(r: BatchReport) -> dict[str, Any]:
         "drift_share": _num(r.drift_share),
         "severity": _severity(r.severity),
         "samples": {f.drift.name: f.drift.samples for f in r.features},
-        "thresholds": {"psi_medium": t.psi_medium, "psi_high": t.psi_high,
-                       "ks_alpha": t.ks_alpha, "chi2_alpha": t.chi2_alpha,
-                       "min_samples": t.min_samples, **dict(r.limits)},
+        "thresholds": {**asdict(r.thresholds), **dict(r.limits)},
         "prediction": prediction_dict(r.prediction),
         "performance": performance_dict(r.performance),
         "analysed_at": r.analysed_at,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import platform
 from collections.abc import Iterable, Iterator
+from dataclasses import asdict
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -46,12 +47,8 @@ class BatchCollector:
         m = (r.model, r.version)
         if self._build_info:
             yield _family("mlmon_build_info", [((__version__, platform.python_version()), 1.0)])
-        t = r.thresholds
-        yield _family("mlmon_threshold", [
-            ((*m, "psi_medium"), t.psi_medium), ((*m, "psi_high"), t.psi_high),
-            ((*m, "ks_alpha"), t.ks_alpha), ((*m, "chi2_alpha"), t.chi2_alpha),
-            ((*m, "min_samples"), float(t.min_samples)),
-            *(((*m, k), v) for k, v in r.limits)])
+        thresholds = [*asdict(r.thresholds).items(), *r.limits]
+        yield _family("mlmon_threshold", [((*m, k), float(v)) for k, v in thresholds])
         yield _family("mlmon_window_samples", [(m, float(r.rows))])
         yield _family("mlmon_batch_rows", [(m, float(r.rows))])
         yield _family("mlmon_batch_timestamp_seconds", [(m, r.analysed_at)])
