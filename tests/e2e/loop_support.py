@@ -19,7 +19,7 @@ import numpy as np
 import yaml
 from aiohttp import web
 
-from tests.procs import free_port
+from tests.responder.helpers import serve
 
 FRAUD = Path(__file__).resolve().parents[2] / "exporter" / "data" / "examples" / "fraud"
 MODEL, VERSION = "fraud", "3"
@@ -129,18 +129,16 @@ class Traffic:
 
 @contextlib.contextmanager
 def serve_in_thread(app: web.Application) -> Iterator[str]:
-    """Run an aiohttp app on a free 127.0.0.1 port in its own thread; yield its URL."""
+    """tests.responder.helpers.serve on an event loop in its own thread; yield the URL."""
     loop = asyncio.new_event_loop()
-    runner = web.AppRunner(app, access_log=None)
-    port = free_port()
-    loop.run_until_complete(runner.setup())
-    loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", port).start())
     thread = threading.Thread(target=loop.run_forever, name="aiohttp", daemon=True)
     thread.start()
+    server = serve(app)
+    url = asyncio.run_coroutine_threadsafe(server.__aenter__(), loop).result(10)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield url
     finally:
-        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(10)
+        asyncio.run_coroutine_threadsafe(server.__aexit__(None, None, None), loop).result(10)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(10)
         loop.close()
