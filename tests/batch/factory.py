@@ -98,3 +98,14 @@ def write_csv(path: Path, data: dict[str, list[object]]) -> Path:
             w.writerow(["" if v is None else repr(v) if isinstance(v, float) else v
                         for v in row])
     return path
+
+
+def write_config(path: Path, thresholds: str,
+                 prediction: str = 'kind: classification, classes: ["0", "1"]') -> Path:
+    """An mlmon.yaml for the factory's profile (model fraud:3) with these thresholds."""
+    path.write_text("models:\n"
+                    '  - name: fraud\n    version: "3"\n'
+                    f"    prediction: {{{prediction}}}\n"
+                    "    features: {x: numeric, y: numeric, color: categorical}\n"
+                    f"    thresholds: {{{thresholds}}}\n", encoding="utf-8")
+    return path

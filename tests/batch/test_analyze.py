@@ -11,7 +11,7 @@ from scipy.spatial.distance import jensenshannon
 
 from exporter.profile import CategoricalProfile, NumericProfile, load_profile
 from tests.batch.conftest import feature, run_json
-from tests.batch.factory import current
+from tests.batch.factory import current, write_config
 
 TOL = 1e-9
 
@@ -99,13 +99,8 @@ def test_dataset_verdict_is_highest_severity_and_share(files: dict[str, Path]) -
 
 
 def test_config_thresholds_change_the_verdict(files: dict[str, Path], tmp_path: Path) -> None:
-    cfg = tmp_path / "mlmon.yaml"
-    cfg.write_text(
-        "models:\n"
-        "  - name: fraud\n    version: \"3\"\n"
-        "    prediction: {kind: classification, classes: [\"0\", \"1\"]}\n"
-        "    features: {x: numeric, y: numeric, color: categorical}\n"
-        "    thresholds: {psi_medium: 0.000001, psi_high: 100.0, min_samples: 10}\n")
+    cfg = write_config(tmp_path / "mlmon.yaml",
+                       "psi_medium: 0.000001, psi_high: 100.0, min_samples: 10")
     report = run_json(files["profile"], files["input"], "--config", str(cfg))
     # every PSI (all > 1e-6 here) reaches medium, none reaches high
     assert {f["severity"] for f in report["features"]} == {"medium"}
@@ -114,13 +109,7 @@ def test_config_thresholds_change_the_verdict(files: dict[str, Path], tmp_path: 
 
 
 def test_below_min_samples_no_verdict(files: dict[str, Path], tmp_path: Path) -> None:
-    cfg = tmp_path / "mlmon.yaml"
-    cfg.write_text(
-        "models:\n"
-        "  - name: fraud\n    version: \"3\"\n"
-        "    prediction: {kind: classification, classes: [\"0\", \"1\"]}\n"
-        "    features: {x: numeric, y: numeric, color: categorical}\n"
-        "    thresholds: {min_samples: 100000}\n")
+    cfg = write_config(tmp_path / "mlmon.yaml", "min_samples: 100000")
     report = run_json(files["profile"], files["input"], "--config", str(cfg))
     assert all(f["severity"] is None and f["psi"] is None for f in report["features"])
     assert report["severity"] is None

@@ -8,7 +8,14 @@ from pathlib import Path
 import pytest
 
 from exporter.cli import main
-from tests.batch.factory import current, make_profile, reference, write_csv, write_profile
+from tests.batch.factory import (
+    current,
+    make_profile,
+    reference,
+    write_config,
+    write_csv,
+    write_profile,
+)
 
 
 def _batch(files: dict[str, Path], *extra: str) -> int:
@@ -30,11 +37,8 @@ def test_fail_on_passes_without_drift(tmp_path: Path) -> None:
 
 
 def test_fail_on_medium_but_not_high(files: dict[str, Path], tmp_path: Path) -> None:
-    cfg = tmp_path / "c.yaml"
-    cfg.write_text("models:\n  - name: fraud\n    version: \"3\"\n"
-                   "    prediction: {kind: regression}\n"
-                   "    features: {x: numeric, y: numeric, color: categorical}\n"
-                   "    thresholds: {psi_medium: 0.1, psi_high: 50.0}\n")
+    cfg = write_config(tmp_path / "c.yaml", "psi_medium: 0.1, psi_high: 50.0",
+                       prediction="kind: regression")
     assert _batch(files, "--config", str(cfg), "--fail-on", "high") == 0
     assert _batch(files, "--config", str(cfg), "--fail-on", "medium") == 3
 
