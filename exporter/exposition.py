@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder
@@ -69,10 +69,8 @@ def render(families: Iterable[object], openmetrics: bool) -> str:
 class Exposition:
     """Renders /metrics: live families every time, snapshot families once per snapshot."""
 
-    def __init__(self, collector: SidecarCollector, snapshot: Callable[[], Snapshot],
-                 extra: Iterable[Collector] = ()) -> None:
+    def __init__(self, collector: SidecarCollector, extra: Iterable[Collector] = ()) -> None:
         self.collector = collector
-        self.snapshot = snapshot
         self.extra = CollectorRegistry()
         for c in extra:
             self.extra.register(c)
@@ -85,7 +83,7 @@ class Exposition:
         return content_type.startswith(OPENMETRICS), content_type
 
     def render(self, openmetrics: bool) -> bytes:
-        snap = self.snapshot()
+        snap = self.collector.snapshot()
         with self._lock:
             cached = self._cache.get(openmetrics)
             if cached is None or cached[0] is not snap:

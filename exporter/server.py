@@ -63,7 +63,7 @@ class Sidecar:
         self.registry = CollectorRegistry()
         self.registry.register(collector)
         self.registry.register(process)
-        self.exposition = Exposition(collector, self.snapshot, [process])
+        self.exposition = Exposition(collector, [process])
         self._snapshot: Snapshot = EMPTY
         self._servers: list[asyncio.AbstractServer] = []
         self._connections: set[asyncio.Task[None]] = set()

@@ -56,7 +56,7 @@ def test_same_families_as_prometheus_client_encoders(openmetrics: bool) -> None:
     collector = SidecarCollector(store, lambda: holder["snap"], RuntimeStats(), lambda: 0, 9)
     registry = CollectorRegistry()
     registry.register(collector)
-    expo = Exposition(collector, lambda: holder["snap"], [ProcessCollector(registry=None)])
+    expo = Exposition(collector, [ProcessCollector(registry=None)])
     ours = expo.render(openmetrics).decode()
     if openmetrics:
         theirs = generate_openmetrics(registry).decode()
@@ -76,7 +76,7 @@ def test_snapshot_part_is_cached_until_the_snapshot_changes() -> None:
     store = _store()
     holder = {"snap": compute(store, clock=lambda: 1001.0)}
     collector = SidecarCollector(store, lambda: holder["snap"], RuntimeStats(), lambda: 0, 9)
-    expo = Exposition(collector, lambda: holder["snap"])
+    expo = Exposition(collector)
     line = 'mlmon_window_samples{model="fraud",version="1"}'
     assert f"{line} 100.0" in expo.render(False).decode()
     apply(store, fraud_events(5, start=500), now=1002.0)
