@@ -115,8 +115,7 @@ def _write(folder: Path, yaml_text: str, reference: pa.Table, current: pa.Table)
     (folder / "mlmon.yaml").write_text(yaml_text, encoding="utf-8")
     pacsv.write_csv(reference, folder / "reference.csv")
     pacsv.write_csv(current, folder / "current.csv")
-    model = "fraud" if folder.name == "fraud" else "housing"
-    rc = main(["profile", "build", "--config", str(folder / "mlmon.yaml"), "--model", model,
+    rc = main(["profile", "build", "--config", str(folder / "mlmon.yaml"), "--model", folder.name,
                "--input", str(folder / "reference.csv"), "--out", str(folder / "profile.json")])
     if rc:
         raise SystemExit(rc)
