@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -10,44 +9,9 @@ import pytest
 
 from exporter.client import AsyncTap, Backoff
 from tests.client.protocol import parse_line
+from tests.client.servers import LineServer
 
 FAST = Backoff(initial=0.01, cap=0.05)
-
-
-class AsyncLineServer:
-    """A plain asyncio Unix listener recording lines (or accepting and never reading)."""
-
-    def __init__(self, path: str, read: bool = True) -> None:
-        self.path = path
-        self.read = read
-        self.lines: list[bytes] = []
-        self.connections = 0
-        self._server: asyncio.base_events.Server | None = None
-        self._writers: list[asyncio.StreamWriter] = []
-
-    async def __aenter__(self) -> AsyncLineServer:
-        self._server = await asyncio.start_unix_server(self._handle, self.path)
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
-
-    async def close(self) -> None:
-        assert self._server is not None
-        self._server.close()
-        for w in self._writers:
-            w.close()
-        await self._server.wait_closed()
-        Path(self.path).unlink(missing_ok=True)
-
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.connections += 1
-        self._writers.append(writer)
-        if not self.read:
-            return
-        with contextlib.suppress(ConnectionError):
-            while line := await reader.readline():
-                self.lines.append(line.rstrip(b"\n"))
 
 
 async def until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
@@ -68,7 +32,7 @@ def sock_path(tmp_path: Path) -> str:
 
 def test_every_call_arrives_as_v1_ndjson(sock_path: str) -> None:
     async def main() -> None:
-        async with AsyncLineServer(sock_path) as server:
+        with LineServer(sock_path) as server:
             tap = AsyncTap(sock_path, backoff=FAST)
             for i in range(300):
                 tap.prediction(model="fraud", version="3", features={"amount": float(i)},
@@ -98,7 +62,7 @@ def test_no_sidecar_drops_counted_then_reconnect(sock_path: str) -> None:
         await until(lambda: tap.stats().queued == 0)
         s = tap.stats()
         assert s.sent == 0 and s.dropped_disconnected == 5_000
-        async with AsyncLineServer(sock_path) as server:
+        with LineServer(sock_path) as server:
             await until(lambda: tap.stats().connected)
             for i in range(40):
                 tap.label(model="m", id=f"late-{i}", label=1)
@@ -110,7 +74,7 @@ def test_no_sidecar_drops_counted_then_reconnect(sock_path: str) -> None:
 
 def test_sidecar_not_reading_drops_and_aclose_is_bounded(sock_path: str) -> None:
     async def main() -> None:
-        async with AsyncLineServer(sock_path, read=False):
+        with LineServer(sock_path, read=False):
             tap = AsyncTap(sock_path, queue_size=100, backoff=FAST)
             await tap.start()
             await until(lambda: tap.stats().connected)
@@ -132,7 +96,7 @@ def test_sidecar_not_reading_drops_and_aclose_is_bounded(sock_path: str) -> None
 
 def test_bad_arguments_counted(sock_path: str) -> None:
     async def main() -> None:
-        async with AsyncLineServer(sock_path) as server:
+        with LineServer(sock_path) as server:
             tap = AsyncTap(sock_path, backoff=FAST)
             tap.prediction(model="m", features="x=1", prediction=1)  # type: ignore[arg-type]
             tap.label(model="m", id="a", label=None)
@@ -146,10 +110,11 @@ def test_bad_arguments_counted(sock_path: str) -> None:
 def test_sidecar_restart_reconnects_without_loss(sock_path: str) -> None:
     async def main() -> None:
         tap = AsyncTap(sock_path, backoff=FAST)
-        async with AsyncLineServer(sock_path) as first:
+        with LineServer(sock_path) as first:
             tap.label(model="m", id="a", label=1)
             await until(lambda: len(first.lines) == 1)
-        async with AsyncLineServer(sock_path) as second:
+        Path(sock_path).unlink()
+        with LineServer(sock_path) as second:
             await asyncio.sleep(0.05)  # the old connection's EOF reaches the tap's reader
             tap.label(model="m", id="b", label=0)
             await until(lambda: len(second.lines) == 1)
