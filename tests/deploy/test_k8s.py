@@ -18,6 +18,7 @@ from exporter.responder.config_load import load as load_responder
 from exporter.rulegen import load_groups
 from tests.deploy import dockerfile, k8s
 from tests.deploy.k8s import Obj, containers, find, one, pod_specs
+from tests.rules.common import sidecar_job_regex
 
 KUBERNETES_VERSION = "1.30.0"  # native sidecars are on by default from 1.29
 EXAMPLE_NAMESPACE = "mlmon-example"
@@ -212,6 +213,8 @@ def test_sidecar_is_native_and_shares_the_socket(example: list[Obj]) -> None:
 def test_podmonitor_selects_the_sidecar_port(example: list[Obj]) -> None:
     monitor = one(example, "PodMonitor")
     assert monitor["metadata"]["name"] == "mlmon"  # job <namespace>/mlmon, as the rules expect
+    job = f"{monitor['metadata']['namespace']}/{monitor['metadata']['name']}"
+    assert re.fullmatch(sidecar_job_regex(), job), job
     assert monitor["metadata"]["labels"]["release"]
     deployment = one(example, "Deployment", "fraud-model")
     labels = deployment["spec"]["template"]["metadata"]["labels"]

@@ -12,7 +12,7 @@ import yaml
 
 from exporter.metric_names import BY_NAME
 from exporter.rulegen import load_file, rule_files
-from tests.rules.common import RULES_DIR, promtool, records
+from tests.rules.common import RULES_DIR, promtool, records, sidecar_job_regex
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "prometheus" / "prometheus.example.yml"
 BUILTIN = {"ALERTS", "ALERTS_FOR_STATE"}  # series Prometheus writes for alerting rules
@@ -36,6 +36,11 @@ def test_rule_files_glob_matches_every_rule_file() -> None:
     name = PurePosixPath(pattern).name
     ours = [p.name for p in rule_files(RULES_DIR)]
     assert [n for n in ours if fnmatch.fnmatch(n, name)] == ours
+
+
+def test_the_scrape_job_is_one_the_sidecar_alerts_select() -> None:
+    jobs = [c["job_name"] for c in _config()["scrape_configs"]]
+    assert jobs and all(re.fullmatch(sidecar_job_regex(), job) for job in jobs), jobs
 
 
 def test_promtool_accepts_it_with_the_repository_rules(tmp_path: Path) -> None:

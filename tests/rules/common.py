@@ -75,6 +75,14 @@ def metric_names(promql: str) -> set[str]:
     return {selector.metric for selector in analyse(promql).selectors}
 
 
+def sidecar_job_regex() -> str:
+    """The `job` regex the sidecar alerts select scrape targets by (MlmonSidecarTargetsAbsent)."""
+    (selector,) = analyse(alerts()["MlmonSidecarTargetsAbsent"]["expr"]).selectors
+    op, regex = selector.matchers["job"]
+    assert op == "=~"
+    return regex
+
+
 def annotation_queries(text: str) -> list[str]:
     """PromQL of the `query` calls in an annotation template (``printf "..." | query``)."""
     return _PRINTF_QUERY.findall(text)
