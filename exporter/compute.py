@@ -19,6 +19,7 @@ from exporter.stats.drift import (
     NumericReference,
     categorical_drift,
     drift_share,
+    highest_severity,
     numeric_drift,
 )
 from exporter.stats.performance import (
@@ -109,7 +110,10 @@ def compute_model(c: ModelCopy, now: float) -> ModelSnapshot:
             drifts.append(_numeric(spec, c.numeric[:, spec.column], thresholds))
         else:
             drifts.append(_categorical(spec, c.categorical[:, spec.column], thresholds))
-    verdicts = [d.severity for d in drifts if d.severity is not None]
+    prediction = _prediction_drift(c, thresholds)
+    # The prediction counts like a feature in the model's verdict, as in `mlmon batch`.
+    judged = [*drifts, prediction]
+    severity = highest_severity(judged)
     summary = summarize(c.pred[:, 0])
     shares: tuple[tuple[str, float], ...] = ()
     classes = c.config.prediction.classes
@@ -121,9 +125,9 @@ def compute_model(c: ModelCopy, now: float) -> ModelSnapshot:
     return ModelSnapshot(
         model=c.config.name, version=c.config.version, window_size=c.config.window.size,
         window_samples=len(c.pred), computed_at=now, features=tuple(drifts),
-        prediction=_prediction_drift(c, thresholds),
-        drift_share=drift_share(drifts) if verdicts else None,
-        severity=max(verdicts) if verdicts else None,
+        prediction=prediction,
+        drift_share=drift_share(judged) if severity is not None else None,
+        severity=severity,
         prediction_summary=summary if summary.count else None,
         class_shares=shares, performance=performance,
         performance_samples=performance.samples if performance is not None else 0,

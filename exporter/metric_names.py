@@ -118,9 +118,11 @@ METRICS: tuple[MetricSpec, ...] = (
     MetricSpec("mlmon_feature_missing_total", "counter",
                "Events without a value for the feature.", FEATURE),
     MetricSpec("mlmon_model_drift_share_ratio", "gauge",
-               "Share of features with at least medium drift.", MODEL, SB),
+               "Share of features (the prediction included) with at least medium drift.",
+               MODEL, SB),
     MetricSpec("mlmon_model_drift_severity", "gauge",
-               "Highest feature drift severity of the model (0, 1, 2).", MODEL, SB),
+               "Highest drift severity of the model's features and prediction (0, 1, 2).",
+               MODEL, SB),
     # --- prediction distribution --------------------------------------------------
     MetricSpec("mlmon_prediction_mean", "gauge",
                "Mean of numeric predictions (scores or regression values) in the window.",

@@ -135,3 +135,15 @@ def test_max_age_limits_the_window() -> None:
     _apply(store, fraud_events(5, start=10), now=1100.0)
     ms = compute(store, clock=lambda: 1120.0).models[("fraud", "1")]
     assert ms.window_samples == 5 and ms.features[0].samples == 5
+
+
+def test_model_verdict_counts_the_prediction_like_a_feature() -> None:
+    store = _store(window=500)
+    _apply(store, fraud_events(800, shift=0.3))
+    ms = compute(store, clock=lambda: 1001.0).models[("fraud", "1")]
+    judged = [*ms.features, ms.prediction]
+    verdicts = [f.severity for f in judged]
+    assert None not in verdicts
+    # by hand: share of the features and the prediction at medium or above, and the highest
+    assert ms.drift_share == pytest.approx(sum(v >= 1 for v in verdicts) / len(judged))
+    assert ms.severity == max(verdicts)
