@@ -9,7 +9,6 @@ decoded at all is renamed aside to ``<name>.corrupt-<unix time>``.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ import msgspec
 import numpy as np
 from numpy.typing import NDArray
 
-from exporter.batch.output import write_atomic
+from exporter.atomic import write_atomic
 from exporter.state import ModelState, Store
 from exporter.window import Ring
 
@@ -126,16 +125,11 @@ def dump(store: Store) -> bytes:
 
 
 def save(store: Store, path: Path) -> int:
-    """Write the state with the project's atomic writer; the directory is fsynced after."""
+    """Write the state with the project's atomic writer."""
     with store.lock:
         data = dump(store)
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(path, data)
-    dir_fd = os.open(path.parent, os.O_RDONLY)  # so the rename itself survives a crash
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
     return len(data)
 
 

@@ -117,7 +117,7 @@ def load_profile(path: str | Path) -> Profile:
 
 def save_profile(profile: Profile, path: str | Path) -> None:
     """Write the canonical JSON (sorted keys, fixed float repr) atomically."""
-    from exporter.batch.output import write_atomic
+    from exporter.atomic import write_atomic
     from exporter.profile_codec import encode
 
     write_atomic(Path(path), encode(profile))

@@ -56,9 +56,9 @@ def _error(message: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    from exporter.atomic import write_atomic
     from exporter.batch import html, jsonout, prom, text
     from exporter.batch.errors import BatchInputError
-    from exporter.batch.output import write_atomic
     from exporter.batch.run import BatchOptions, run_batch
     from exporter.config import ConfigError, ModelConfig, load_config
     from exporter.profile import ProfileError, load_profile

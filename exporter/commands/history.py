@@ -37,7 +37,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from exporter.batch.output import write_atomic
+    from exporter.atomic import write_atomic
     from exporter.history.analysis import HistoryError, analyse
     from exporter.history.promapi import PrometheusAPI, PrometheusError
     from exporter.history.render import text, to_html, to_json

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from exporter.batch.output import write_atomic
+from exporter.atomic import write_atomic
 
 
 class StateError(RuntimeError):

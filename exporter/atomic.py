@@ -1,4 +1,4 @@
-"""Atomic output: a report or profile appears whole at its path, or not at all."""
+"""Atomic files: a report, profile or state file appears whole at its path, or not at all."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from pathlib import Path
 
 
 def write_atomic(path: Path, content: str | bytes) -> None:
-    """Write to a temporary file beside ``path``, then rename it over ``path``.
+    """Write to a temporary file beside ``path``, fsync it, rename it over ``path`` and
+    fsync the directory, so that neither the content nor the rename is lost in a crash.
 
     Text is written as UTF-8; the file gets the umask's ordinary permissions.
     """
@@ -26,3 +27,8 @@ def write_atomic(path: Path, content: str | bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    dir_fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
