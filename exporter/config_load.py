@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -22,17 +23,19 @@ from exporter.config import (
 from exporter.config_fields import Fields, join, load_yaml, type_name
 
 TOP = {"compute_interval": "duration", "models": "list of models", "server": "mapping"}
-MODEL = {k: "" for k in ("name", "version", "profile", "prediction", "features", "window",
-                         "thresholds", "labels", "bins", "sample_size", "max_categories",
-                         "label_column", "prediction_column", "id_column")}
-PREDICTION = {"kind": "", "classes": ""}
-WINDOW = {"size": "", "max_age": ""}
-THRESHOLDS = {k: "" for k in ("psi_medium", "psi_high", "ks_alpha", "chi2_alpha", "min_samples",
-                              "accuracy_floor", "mae_ceiling", "rmse_ceiling")}
-LABELS = {"ttl": "", "max_pending": "", "window": ""}
-SERVER = {k: "" for k in ("socket", "socket_mode", "tcp", "http", "state_file", "state_interval",
-                          "max_line_bytes", "max_features_per_event", "max_body_bytes",
-                          "queue_size", "shutdown_timeout")}
+
+
+def _keys(cls: type[Any]) -> dict[str, str]:
+    """The YAML keys of a config section: the fields of its dataclass."""
+    return {f.name: "" for f in dataclasses.fields(cls)}
+
+
+MODEL = _keys(ModelConfig)
+PREDICTION = _keys(PredictionConfig)
+WINDOW = _keys(WindowConfig)
+THRESHOLDS = _keys(Thresholds)
+LABELS = _keys(LabelConfig)
+SERVER = _keys(ServerConfig)
 KINDS = ("numeric", "categorical")
 ENV_NONE = ("", "none", "off")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import platform
 import threading
@@ -16,6 +17,7 @@ from prometheus_client.core import (
 )
 
 from exporter import __version__
+from exporter.config import Thresholds
 from exporter.labels import DELAY_BUCKETS, UNJOINED_REASONS
 from exporter.metric_names import BY_NAME, MACRO_CLASS, PREDICTION_QUANTILES
 from exporter.snapshot import ModelSnapshot, Snapshot
@@ -24,8 +26,7 @@ from exporter.stats.drift import FeatureDrift
 from exporter.stats.performance import ClassificationMetrics
 
 COMPUTE_BUCKETS: tuple[float, ...] = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
-THRESHOLD_NAMES = ("psi_medium", "psi_high", "ks_alpha", "chi2_alpha", "min_samples",
-                   "accuracy_floor", "mae_ceiling", "rmse_ceiling")
+THRESHOLD_NAMES = tuple(f.name for f in dataclasses.fields(Thresholds))
 
 
 @dataclass
