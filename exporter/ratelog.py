@@ -32,3 +32,19 @@ class RateLimitedLog:
             self.suppressed = 0
         self.logger.warning(message, *args)
         return True
+
+
+class KeyedRateLimitedLog:
+    """One token bucket per kind of message, so a flood of one kind hides no other."""
+
+    def __init__(self, logger: logging.Logger, per_second: float = 1.0, burst: int = 5,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._make: Callable[[], RateLimitedLog] = lambda: RateLimitedLog(
+            logger, per_second, burst, clock)
+        self._logs: dict[str, RateLimitedLog] = {}
+
+    def warning(self, kind: str, message: str, *args: object) -> bool:
+        log = self._logs.get(kind)
+        if log is None:
+            log = self._logs[kind] = self._make()
+        return log.warning(message, *args)

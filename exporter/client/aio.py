@@ -93,7 +93,7 @@ class AsyncTap(TapCore):
                         reader, writer = await asyncio.wait_for(self.address.open(),
                                                                 self.connect_timeout)
                     except (OSError, TimeoutError) as exc:
-                        self._log.warning("connect", f"cannot connect to {self.address}: {exc}")
+                        self._warn("connect", f"cannot connect to {self.address}: {exc}")
                         if self._stopping.is_set():
                             break  # aclose() counts what is left as dropped
                         self._drain_as_dropped()
@@ -118,7 +118,7 @@ class AsyncTap(TapCore):
                     # (e.g. restarted). Nothing of this batch was written: keep it.
                     self._queue.extendleft(reversed(batch))
                     batch = []
-                    self._log.warning("write", f"sidecar at {self.address} closed the "
+                    self._warn("write", f"sidecar at {self.address} closed the "
                                       "connection")
                     await self._close_writer(writer)
                     reader = writer = None
@@ -129,7 +129,7 @@ class AsyncTap(TapCore):
                 except OSError as exc:
                     self._count_disconnected(len(batch))
                     self._flushed_cleanly = False
-                    self._log.warning("write", f"connection to {self.address} lost: {exc!r}")
+                    self._warn("write", f"connection to {self.address} lost: {exc!r}")
                     await self._close_writer(writer)
                     reader = writer = None
                     batch = []

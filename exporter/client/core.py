@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections import deque
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -13,6 +12,7 @@ from typing import Any
 from exporter.client.address import Address, parse_address
 from exporter.client.backoff import Backoff
 from exporter.client.encode import EventEncoder
+from exporter.ratelog import KeyedRateLimitedLog
 
 log = logging.getLogger("mlmon.client")
 
@@ -44,26 +44,6 @@ class TapStats:
         return asdict(self)
 
 
-class RateLimitedLog:
-    """Logs a warning per kind at most once per ``interval`` seconds, with the count skipped."""
-
-    def __init__(self, interval: float = 60.0) -> None:
-        self.interval = interval
-        self._last: dict[str, float] = {}
-        self._skipped: dict[str, int] = {}
-
-    def warning(self, kind: str, message: str) -> None:
-        now = time.monotonic()
-        last = self._last.get(kind)
-        if last is not None and now - last < self.interval:
-            self._skipped[kind] = self._skipped.get(kind, 0) + 1
-            return
-        skipped = self._skipped.pop(kind, 0)
-        self._last[kind] = now
-        suffix = f" ({skipped} similar messages suppressed)" if skipped else ""
-        log.warning("mlmon tap: %s%s", message, suffix)
-
-
 class TapCore:
     """Encodes on the caller's thread and appends to a bounded deque; never raises."""
 
@@ -79,7 +59,8 @@ class TapCore:
         self._queue: deque[bytes] = deque()
         self._encoder = EventEncoder()
         self._lock = threading.Lock()  # counters only; never held around I/O
-        self._log = RateLimitedLog(log_interval)
+        # At most one warning per kind of trouble per ``log_interval`` seconds.
+        self._log = KeyedRateLimitedLog(log, per_second=1.0 / log_interval, burst=1)
         self._sent = 0
         self._dropped_full = 0
         self._dropped_disconnected = 0
@@ -141,12 +122,15 @@ class TapCore:
             else:
                 self._dropped_disconnected += 1
                 kind, message = "down", f"sidecar not connected at {self.address}, dropping events"
-        self._log.warning(kind, message)
+        self._warn(kind, message)
+
+    def _warn(self, kind: str, message: str) -> None:
+        self._log.warning(kind, "mlmon tap: %s", message)
 
     def _bad_argument(self, exc: Exception) -> None:
         with self._lock:
             self._errors += 1
-        self._log.warning("bad", f"event dropped: {exc}")
+        self._warn("bad", f"event dropped: {exc}")
 
     def _take_batch(self) -> list[bytes]:
         queue = self._queue
@@ -172,7 +156,7 @@ class TapCore:
     def _count_disconnected(self, n: int) -> None:
         with self._lock:
             self._dropped_disconnected += n
-        self._log.warning("down", f"sidecar not reachable at {self.address}, dropping events")
+        self._warn("down", f"sidecar not reachable at {self.address}, dropping events")
 
     def _count_sent(self, n: int) -> None:
         with self._lock:

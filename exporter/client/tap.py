@@ -131,7 +131,7 @@ class Tap(TapCore):
         try:
             sock = self.address.connect(self.connect_timeout)
         except OSError as exc:
-            self._log.warning("connect", f"cannot connect to {self.address}: {exc}")
+            self._warn("connect", f"cannot connect to {self.address}: {exc}")
             return None
         sock.settimeout(_POLL)
         self.backoff.reset()
@@ -141,7 +141,7 @@ class Tap(TapCore):
     def _disconnect(self, sock: socket.socket, exc: BaseException | None) -> None:
         self._set_connected(False)
         if exc is not None:
-            self._log.warning("write", f"connection to {self.address} lost: {exc!r}")
+            self._warn("write", f"connection to {self.address} lost: {exc!r}")
         with contextlib.suppress(OSError):
             sock.close()
 
