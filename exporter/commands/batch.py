@@ -34,6 +34,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="prediction column (default: the config's, else 'prediction')")
     parser.add_argument("--format", choices=FORMATS, default="text")
     parser.add_argument("--out", type=Path, help="write the report here (atomic), not stdout")
+    parser.add_argument("--html-out", type=Path, metavar="FILE",
+                        help="also write the self-contained HTML report here (one analysis, "
+                             "two reports)")
     parser.add_argument("--fail-on", choices=("medium", "high"),
                         help="exit 3 when any feature reaches this drift severity")
     parser.add_argument("--pushgateway", metavar="URL",
@@ -94,12 +97,14 @@ def run(args: argparse.Namespace) -> int:
     renderers = {"text": text.render, "json": jsonout.render, "html": html.render,
                  "prometheus": prom.render}
     output = renderers[args.format](report)
-    if args.out is not None:
+    for path, content in ((args.out, output), (args.html_out, None)):
+        if path is None:
+            continue
         try:
-            write_atomic(args.out, output)
+            write_atomic(path, content if content is not None else html.render(report))
         except OSError as exc:
-            return _error(f"{args.out}: cannot write report ({exc.strerror or exc})")
-    else:
+            return _error(f"{path}: cannot write report ({exc.strerror or exc})")
+    if args.out is None:
         sys.stdout.write(output)
     if args.pushgateway:
         try:
