@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import subprocess
+import urllib.error
+import urllib.request
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from exporter.demo import programs
 from exporter.demo.programs import free_port
 
-__all__ = ["IN_CI", "free_port", "require_binary", "running", "wait_http"]
+__all__ = ["IN_CI", "free_port", "post_events", "require_binary", "running", "wait_http"]
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
@@ -56,3 +60,16 @@ def running(argv: Sequence[str], log: Path, ready_url: str | None = None,
         yield program.process
     finally:
         program.stop(timeout=10)
+
+
+def post_events(url: str, body: bytes | Sequence[str], timeout: float = 30.0) -> tuple[int, Any]:
+    """POST an NDJSON body (bytes, or lines) to a sidecar's /v1/events: (status, JSON answer)."""
+    data = body if isinstance(body, bytes) else ("\n".join(body) + "\n").encode()
+    req = urllib.request.Request(url, data=data, method="POST",
+                                 headers={"Content-Type": "application/x-ndjson"})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as exc:
+        with exc:
+            return exc.code, json.loads(exc.read())

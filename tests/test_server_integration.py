@@ -10,7 +10,6 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -22,7 +21,7 @@ from exporter.metric_names import REJECT_REASONS
 from exporter.server import Sidecar
 from exporter.stats.chi2 import chi2_homogeneity
 from exporter.stats.psi import psi
-from tests.procs import free_port
+from tests.procs import free_port, post_events
 from tests.sidecar_factory import (
     COUNTRIES,
     Running,
@@ -44,16 +43,6 @@ def _get(url: str, accept: str | None = None) -> tuple[int, dict[str, str], byte
             return resp.status, dict(resp.headers), resp.read()
     except urllib.error.HTTPError as exc:
         return exc.code, dict(exc.headers), exc.read()
-
-
-def _post(url: str, body: bytes) -> tuple[int, Any]:
-    req = urllib.request.Request(url, data=body, method="POST",
-                                 headers={"Content-Type": "application/x-ndjson"})
-    try:
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            return resp.status, json.loads(resp.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read())
 
 
 def _samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
@@ -161,15 +150,15 @@ def test_exported_drift_equals_statistics_core(sidecar: Running) -> None:
 def test_http_events_202_400_413(sidecar: Running) -> None:
     url = sidecar.http + "/v1/events"
     good = fraud_events(3)
-    code, body = _post(url, ndjson([*good, "{bad", json.dumps({"v": 1, "model": "x"})]))
+    code, body = post_events(url, ndjson([*good, "{bad", json.dumps({"v": 1, "model": "x"})]))
     assert code == 202
     assert body == {"accepted": 3, "rejected": {"malformed_json": 1, "unknown_model": 1}}
-    code, body = _post(url, b"this is not json\nneither is this\n")
+    code, body = post_events(url, b"this is not json\nneither is this\n")
     assert code == 400 and body["rejected"] == {"malformed_json": 2}
     assert "NDJSON" in body["error"]
-    code, body = _post(url, b"")
+    code, body = post_events(url, b"")
     assert code == 400
-    code, body = _post(url, ndjson(fraud_events(40)))  # > 4096 bytes
+    code, body = post_events(url, ndjson(fraud_events(40)))  # > 4096 bytes
     assert code == 413 and "max_body_bytes" in body["error"]
     status = json.loads(_get(sidecar.http + "/v1/status")[2])
     assert status["events"]["received"]["http"] == 7

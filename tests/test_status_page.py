@@ -16,6 +16,7 @@ import numpy as np
 from exporter.config import FeatureConfig
 from exporter.server import Sidecar
 from exporter.status_page import render
+from tests.procs import post_events
 from tests.sidecar_factory import (
     config,
     fraud_events,
@@ -83,13 +84,6 @@ def _get(url: str) -> tuple[int, str, bytes]:
         return resp.status, resp.headers["Content-Type"], resp.read()
 
 
-def _post(url: str, body: bytes) -> None:
-    req = urllib.request.Request(url, data=body, method="POST",
-                                 headers={"Content-Type": "application/x-ndjson"})
-    with urllib.request.urlopen(req, timeout=10) as resp:
-        assert resp.status == 202
-
-
 def _close(text: str, value: float, decimals: int = 4) -> bool:
     return text == f"{value:.{decimals}f}" or abs(float(text) - value) <= 0.5 * 10 ** -decimals
 
@@ -123,8 +117,8 @@ def _scenario(tmp: Path) -> tuple[dict[str, Any], str, str, str, np.ndarray[Any,
     with running(Sidecar(config(fraud, price, tmp=tmp), {fraud.key: prof})) as r:
         batches = [events, labels, price_lines, price_labels]
         for batch in batches:
-            _post(f"{r.http}/v1/events", ndjson(batch))
-        _post(f"{r.http}/v1/events", ndjson(bad))
+            assert post_events(f"{r.http}/v1/events", ndjson(batch))[0] == 202
+        assert post_events(f"{r.http}/v1/events", ndjson(bad))[0] == 202
         r.settle(sum(map(len, batches)) + len(bad))
         r.compute()
         status, ctype, page = _get(f"{r.http}/")

@@ -26,7 +26,7 @@ def combined_config(path: Path, compute_interval: str = "1s") -> Path:
     return path
 
 
-def _value(text: str) -> Any:
+def csv_cell(text: str) -> Any:
     """A CSV cell as JSON: number or string; None for a missing value (empty or nan)."""
     try:
         number = float(text)
@@ -47,7 +47,7 @@ def events(model: str, rows: int) -> tuple[list[str], list[str]]:
         for index, row in enumerate(csv.DictReader(handle)):
             if index >= rows:
                 break
-            values = {f: _value(row[f]) for f in spec["features"]}
+            values = {f: csv_cell(row[f]) for f in spec["features"]}
             features = {f: v for f, v in values.items() if v is not None}
             predictions.append(json.dumps({
                 "v": 1, "model": model, "version": str(spec["version"]), "id": row["id"],

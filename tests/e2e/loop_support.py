@@ -7,18 +7,17 @@ import asyncio
 import contextlib
 import csv
 import json
-import math
 import threading
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import yaml
 from aiohttp import web
 
+from tests.e2e.grafana_traffic import csv_cell
+from tests.procs import post_events
 from tests.responder.helpers import serve
 
 FRAUD = Path(__file__).resolve().parents[2] / "exporter" / "data" / "examples" / "fraud"
@@ -41,20 +40,12 @@ def sidecar_config(path: Path) -> Path:
     return path
 
 
-def _cell(text: str) -> Any:
-    try:
-        number = float(text)
-    except ValueError:
-        return text or None
-    return None if math.isnan(number) else number
-
-
 class Rows:
     """Rows of one example CSV as (features, prediction score, label)."""
 
     def __init__(self, path: Path, features: list[str]) -> None:
         with path.open(newline="", encoding="utf-8") as handle:
-            self.rows = [({f: v for f in features if (v := _cell(row[f])) is not None},
+            self.rows = [({f: v for f in features if (v := csv_cell(row[f])) is not None},
                           float(row["prediction"]), row["label"])
                          for row in csv.DictReader(handle)]
 
@@ -115,14 +106,10 @@ class Traffic:
             self._stop.wait(max(0.0, next_tick - time.monotonic()))
 
     def _post(self, lines: list[str]) -> None:
-        request = urllib.request.Request(self.url, data=("\n".join(lines) + "\n").encode(),
-                                         method="POST",
-                                         headers={"Content-Type": "application/x-ndjson"})
         try:
-            with urllib.request.urlopen(request, timeout=10) as response:
-                answer = json.loads(response.read())
-            if answer.get("rejected"):
-                self.errors.append(f"rejected: {answer}")
+            code, answer = post_events(self.url, lines, timeout=10)
+            if code != 202 or answer.get("rejected"):
+                self.errors.append(f"HTTP {code}: {answer}")
         except OSError as exc:
             self.errors.append(str(exc))
 

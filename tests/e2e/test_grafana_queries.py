@@ -26,7 +26,7 @@ from exporter.rulegen import rule_files
 from tests.deploy import grafana
 from tests.deploy.promql import analyse
 from tests.e2e.grafana_traffic import BAD_LINES, combined_config, events
-from tests.procs import free_port, require_binary, running, wait_http
+from tests.procs import free_port, post_events, require_binary, running, wait_http
 
 pytestmark = pytest.mark.e2e
 
@@ -49,15 +49,6 @@ def _query(base: str, expr: str) -> dict[str, Any]:
     result: dict[str, Any] = _get(f"{base}/api/v1/query?" +
                                   urllib.parse.urlencode({"query": expr}))
     return result
-
-
-def _post(url: str, lines: list[str]) -> dict[str, Any]:
-    request = urllib.request.Request(url, data=("\n".join(lines) + "\n").encode(),
-                                     method="POST",
-                                     headers={"Content-Type": "application/x-ndjson"})
-    with urllib.request.urlopen(request, timeout=30) as response:
-        answer: dict[str, Any] = json.loads(response.read())
-        return answer
 
 
 def _wait_for(base: str, exprs: list[str], timeout: float = 90.0) -> None:
@@ -110,8 +101,8 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 batches[i] += predictions[part] + labels[part]
         batches[1] += BAD_LINES
         for batch in batches:
-            answer = _post(f"{sidecar}/v1/events", batch)
-            assert answer["accepted"] > 0
+            code, answer = post_events(f"{sidecar}/v1/events", batch)
+            assert code == 202 and answer["accepted"] > 0
             time.sleep(1.0)
         _wait_for(base, [
             'mlmon_feature_psi{model="fraud"}', 'mlmon_feature_psi{model="housing"}',

@@ -18,7 +18,7 @@ import yaml
 
 from tests.e2e.chromium import chromium, tab
 from tests.e2e.loop_support import FRAUD, Rows
-from tests.procs import free_port, require_binary, running
+from tests.procs import free_port, post_events, require_binary, running
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 SCREENSHOT = ARTIFACTS / "status_page.png"
@@ -33,14 +33,6 @@ ROWS_JS = """JSON.stringify({
     name: r.dataset.feature, cls: r.className, bg: getComputedStyle(r).backgroundColor,
     psi: r.querySelector('.psi').textContent, shown: r.getBoundingClientRect().height > 0}))
 })"""
-
-
-def _post(url: str, lines: list[str]) -> dict[str, Any]:
-    req = urllib.request.Request(url, data=("\n".join(lines) + "\n").encode(), method="POST",
-                                 headers={"Content-Type": "application/x-ndjson"})
-    with urllib.request.urlopen(req, timeout=30) as resp:
-        answer: dict[str, Any] = json.loads(resp.read())
-        return answer
 
 
 def _status(base: str) -> dict[str, Any]:
@@ -59,8 +51,8 @@ def _feed_current(base: str, model: str, version: str, features: list[str]) -> i
                           "label": label}) for i, (_, _, label) in enumerate(rows)]
     for lines in (preds, labels):
         for start in range(0, len(lines), 1000):
-            answer = _post(f"{base}/v1/events", lines[start:start + 1000])
-            assert answer["rejected"] == {}, answer
+            code, answer = post_events(f"{base}/v1/events", lines[start:start + 1000])
+            assert code == 202 and answer["rejected"] == {}, answer
     return len(rows)
 
 
