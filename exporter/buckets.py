@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from exporter.events import Column
 from exporter.metric_names import OTHER_BUCKET
 from exporter.profile import CategoricalProfile, NumericProfile
 
@@ -113,6 +114,10 @@ class CategoricalBuckets:
             codes = [self._learn(v) if c == self.other else c
                      for v, c in zip(values, codes, strict=True)]
         return np.array(codes, dtype=np.int32)
+
+    def code_column(self, column: Column) -> NDArray[np.int32]:
+        """Bucket index per row of a decoded column: each distinct value is looked up once."""
+        return self.code_names(column.values)[column.index]
 
     def code_names(self, names: list[str | None]) -> NDArray[np.int32]:
         return self.code(np.array(names, dtype=object))

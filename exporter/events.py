@@ -8,6 +8,7 @@ tuples become one numpy array, so no Python code runs per feature value.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import operator
 from collections import Counter
@@ -25,6 +26,9 @@ PROTOCOL_VERSION = 1
 
 _PREDICTION = operator.attrgetter("prediction")
 _FEATURES = operator.attrgetter("features")
+_ID = operator.attrgetter("id")
+_LABEL = operator.attrgetter("label")
+_TS = operator.attrgetter("ts")
 
 Key = tuple[str, str]
 PredictionValue = float | str | dict[str, float] | None
@@ -54,16 +58,55 @@ def _rejection(exc: msgspec.DecodeError) -> str:
 
 
 @dataclass
-class ModelBatch:
-    """Accepted events of one model version, in arrival order, plus feature columns."""
+class Column:
+    """A categorical column: its distinct values (first seen first) and each row's index."""
 
-    events: list[Envelope] = field(default_factory=list)
+    values: list[str | None]
+    index: NDArray[np.int32]
+
+    @classmethod
+    def of(cls, rows: list[str | None]) -> Column:
+        values = list(dict.fromkeys(rows))  # distinct, in order of first appearance (C-level)
+        where = {v: i for i, v in enumerate(values)}
+        return cls(values, np.fromiter(map(where.__getitem__, rows), dtype=np.int32,
+                                       count=len(rows)))
+
+    def tolist(self) -> list[str | None]:
+        return [self.values[i] for i in self.index.tolist()]
+
+    def take(self, rows: NDArray[np.bool_]) -> Column:
+        """The selected rows, distinct values again in order of first appearance."""
+        index = self.index[rows]
+        present, first = np.unique(index, return_index=True)
+        order = present[np.argsort(first)]
+        remap = np.zeros(len(self.values), dtype=np.int32)
+        remap[order] = np.arange(len(order), dtype=np.int32)
+        return Column([self.values[i] for i in order.tolist()], remap[index])
+
+
+@dataclass
+class ModelBatch:
+    """Accepted events of one model version, in arrival order, as columns.
+
+    Plain lists and numpy arrays only, so a batch decoded in another process
+    crosses the pipe as a cheap pickle.
+    """
+
+    ids: list[str | None] = field(default_factory=list)
+    predictions: list[PredictionValue] = field(default_factory=list)
+    labels: list[float | str | None] = field(default_factory=list)
+    ts: list[float | None] = field(default_factory=list)
     is_prediction: NDArray[np.bool_] | None = None  # has a prediction or features
     numeric: NDArray[np.float64] | None = None  # (n, numeric features); NaN = missing
-    categorical: NDArray[Any] | None = None  # (n, categorical features) of str | None
+    categorical: list[Column] = field(default_factory=list)  # one per categorical feature
 
     def __len__(self) -> int:
-        return len(self.events)
+        return len(self.ids)
+
+    @classmethod
+    def of(cls, events: list[Any], is_prediction: NDArray[np.bool_]) -> ModelBatch:
+        return cls(list(map(_ID, events)), list(map(_PREDICTION, events)),
+                   list(map(_LABEL, events)), list(map(_TS, events)), is_prediction)
 
 
 @dataclass
@@ -88,8 +131,10 @@ class FeatureDecoder:
         struct = msgspec.defstruct(f"Features_{model.name}", fields, kw_only=True,
                                    rename=renames, gc=False)
         self._one = msgspec.json.Decoder(struct)
-        self._width = len(fields)
-        self._empty = (None,) * self._width
+        self._no_features = struct()
+        self._numeric = [True] * len(self.numeric_names) + [False] * len(self.categorical_names)
+        self._categorical = [operator.attrgetter(f"c{i}")
+                             for i in range(len(self.categorical_names))]
         # The whole line typed for this model: the hot path decodes it in one pass, and
         # msgspec itself checks protocol, model and version (Literal types), so a line of
         # another model or version fails the batch over to the generic path.
@@ -115,28 +160,34 @@ class FeatureDecoder:
             return _rejection(exc)
         return None
 
-    def decode(self, raws: Sequence[bytes]) -> tuple[NDArray[np.float64], NDArray[Any]]:
+    def decode(self, raws: Sequence[bytes]) -> tuple[NDArray[np.float64], list[Column]]:
         """Columns for raws that all passed ``check`` (or are decoded together)."""
         structs = self._one.decode_lines(b"\n".join(raws))
         if len(structs) != len(raws):
             raise msgspec.DecodeError("a features object is blank")
-        return self.columns(list(map(msgspec.structs.astuple, structs)))
+        return self.columns(structs)
 
-    def columns(self, rows: list[tuple[Any, ...]]) -> tuple[NDArray[np.float64], NDArray[Any]]:
-        n_num = len(self.numeric_names)
-        if not rows:
-            return (np.empty((0, n_num)), np.empty((0, self._width - n_num), dtype=object))
-        flat = np.fromiter(itertools.chain.from_iterable(rows), dtype=object,
-                           count=len(rows) * self._width)
-        table = flat.reshape(len(rows), self._width)
-        return table[:, :n_num].astype(np.float64), table[:, n_num:]
+    def columns(self, feats: list[Any]) -> tuple[NDArray[np.float64], list[Column]]:
+        """Numeric and categorical columns of decoded feature structs (None: no features).
 
-    def typed_columns(self, feats: list[Any]) -> tuple[NDArray[np.float64], NDArray[Any]]:
-        """Columns of the ``features`` of events decoded by ``typed`` (a struct or None each)."""
-        astuple, empty = msgspec.structs.astuple, self._empty
+        Each struct becomes a tuple in C (``astuple``) and the numeric fields are
+        picked from the chained tuples by ``compress`` straight into a float array:
+        no Python code and no object array per value unless a value is missing.
+        """
+        n, k = len(feats), len(self.numeric_names)
         if feats.count(None):
-            return self.columns([empty if f is None else astuple(f) for f in feats])
-        return self.columns(list(map(astuple, feats)))
+            feats = [self._no_features if f is None else f for f in feats]
+        astuple = msgspec.structs.astuple
+        values = itertools.chain.from_iterable(map(astuple, feats))
+        try:
+            numeric = np.fromiter(itertools.compress(values, itertools.cycle(self._numeric)),
+                                  dtype=np.float64, count=n * k)
+        except TypeError:  # a missing value (None) somewhere: NaN through an object array
+            values = itertools.chain.from_iterable(map(astuple, feats))
+            numeric = np.fromiter(itertools.compress(values, itertools.cycle(self._numeric)),
+                                  dtype=object, count=n * k).astype(np.float64)
+        categorical = [Column.of(list(map(get, feats))) for get in self._categorical]
+        return numeric.reshape(n, k), categorical
 
 
 class BatchDecoder:
@@ -198,13 +249,13 @@ class BatchDecoder:
             if any(events[i].label is None or events[i].id is None
                    for i in np.flatnonzero(~pred).tolist()):
                 return None
-        batch = ModelBatch(events, pred)
-        batch.numeric, batch.categorical = decoder.typed_columns(feats)
+        batch = ModelBatch.of(events, pred)
+        batch.numeric, batch.categorical = decoder.columns(feats)
         return DecodedBatch({key: batch}, Counter())
 
     def _decode_generic(self, lines: Sequence[bytes]) -> DecodedBatch:
         rejected: Counter[str] = Counter()
-        batches: dict[Key, ModelBatch] = {}
+        grouped: dict[Key, list[Envelope]] = {}
         routes = self._routes
         for env in self.envelopes(lines, rejected):
             route = routes.get((env.model, env.version))
@@ -220,15 +271,11 @@ class BatchDecoder:
                                                                  or env.id is None):
                 rejected["missing_field"] += 1  # nothing to record, or a label without id
                 continue
-            batch = batches.get(route)
-            if batch is None:
-                batch = batches[route] = ModelBatch()
-            batch.events.append(env)
-        for key, batch in batches.items():
-            self._features(key, batch, rejected)
-            batch.is_prediction = np.array(
-                [e.prediction is not None or len(e.features) > 0 for e in batch.events],
-                dtype=bool)
+            events = grouped.get(route)
+            if events is None:
+                events = grouped[route] = []
+            events.append(env)
+        batches = {key: self._batch(key, events, rejected) for key, events in grouped.items()}
         if len(batches) == 1:
             self._last = next(iter(batches))
         return DecodedBatch(batches, rejected)
@@ -241,25 +288,30 @@ class BatchDecoder:
             return (model, versions[0]) if len(versions) == 1 else "missing_field"
         return (model, version) if version in versions else "unknown_version"
 
-    def _features(self, key: Key, batch: ModelBatch, rejected: Counter[str]) -> None:
+    def _batch(self, key: Key, events: list[Envelope], rejected: Counter[str]) -> ModelBatch:
+        """The batch of one model's envelopes; events with bad features are counted and left out."""
         decoder = self.features[key]
-        raws = [_features_or_empty(bytes(e.features)) for e in batch.events]
+        raws = [_features_or_empty(bytes(e.features)) for e in events]
         limit = decoder.max_features
+        columns = None
         if not any(r.count(b":") > limit for r in raws):
-            try:
-                batch.numeric, batch.categorical = decoder.decode(raws)
-                return
-            except msgspec.DecodeError:
-                pass
-        keep: list[int] = []
-        for i, raw in enumerate(raws):
-            reason = decoder.check(raw)
-            if reason is None:
-                keep.append(i)
-            else:
-                rejected[reason] += 1
-        batch.events = [batch.events[i] for i in keep]
-        batch.numeric, batch.categorical = decoder.decode([raws[i] for i in keep])
+            with contextlib.suppress(msgspec.DecodeError):
+                columns = decoder.decode(raws)
+        if columns is None:
+            keep: list[int] = []
+            for i, raw in enumerate(raws):
+                reason = decoder.check(raw)
+                if reason is None:
+                    keep.append(i)
+                else:
+                    rejected[reason] += 1
+            events = [events[i] for i in keep]
+            columns = decoder.decode([raws[i] for i in keep])
+        is_prediction = np.array([e.prediction is not None or len(e.features) > 0
+                                  for e in events], dtype=bool)
+        batch = ModelBatch.of(events, is_prediction)
+        batch.numeric, batch.categorical = columns
+        return batch
 
 
 def _features_or_empty(raw: bytes) -> bytes:

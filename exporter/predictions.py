@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import math
-import operator
 
 import numpy as np
 from numpy.typing import NDArray
 
 from exporter.config import PredictionConfig
-from exporter.events import Envelope
-
-_PREDICTION = operator.attrgetter("prediction")
+from exporter.events import PredictionValue
 
 
 class PredictionParser:
@@ -23,11 +20,10 @@ class PredictionParser:
         self.classes = config.classes
         self.class_index = {c: i for i, c in enumerate(self.classes)}
 
-    def predictions(self, events: list[Envelope]) -> tuple[
+    def predictions(self, raw: list[PredictionValue]) -> tuple[
             NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_]]:
         """Numeric value, class index (NaN = none), probabilities and validity per event."""
-        n = len(events)
-        raw = list(map(_PREDICTION, events))  # C-level, not a Python loop per event
+        n = len(raw)
         probas = np.full((n, len(self.classes)), np.nan)
         try:
             values = np.array(raw, dtype=np.float64)  # fast path: numbers and None only

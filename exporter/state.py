@@ -6,27 +6,23 @@ takes a consistent ``copy`` under the same lock and works on that.
 
 from __future__ import annotations
 
-import operator
 import threading
 from collections import Counter
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 from numpy.typing import NDArray
 
 from exporter.buckets import CategoricalBuckets, NumericBuckets, NumericColumns
 from exporter.config import Config, ModelConfig
-from exporter.events import Envelope, ModelBatch
+from exporter.events import ModelBatch
 from exporter.labels import JoinCounters, JoinTable, PairWindow, Pending
 from exporter.metric_names import PREDICTION_FEATURE, REJECT_REASONS, TRANSPORTS
 from exporter.predictions import PredictionParser
 from exporter.profile import CategoricalProfile, NumericProfile, Profile, to_reference
 from exporter.stats.drift import CategoricalReference, NumericReference
 from exporter.window import Ring
-
-_ID = operator.attrgetter("id")
-_LABEL = operator.attrgetter("label")
-_TS = operator.attrgetter("ts")
 
 
 @dataclass(frozen=True)
@@ -125,8 +121,7 @@ class ModelState:
 
     def update(self, batch: ModelBatch, now: float, rejected: Counter[str]) -> None:
         """Apply one decoded batch; bad predictions or labels are counted in ``rejected``."""
-        events = batch.events
-        values, classes, probas, ok = self.parser.predictions(events)
+        values, classes, probas, ok = self.parser.predictions(batch.predictions)
         assert batch.is_prediction is not None
         is_pred = batch.is_prediction
         bad = int((~ok & is_pred).sum())
@@ -136,10 +131,10 @@ class ModelState:
         n = int(take.sum())
         if n:
             received = np.full(n, now)
-            assert batch.numeric is not None and batch.categorical is not None
+            assert batch.numeric is not None
             everything = n == len(take)
             num = batch.numeric if everything else batch.numeric[take]
-            cats = batch.categorical if everything else batch.categorical[take]
+            cats = batch.categorical if everything else [c.take(take) for c in batch.categorical]
             self.numeric.extend(num, received)
             missing = self.numeric_columns.add(np.ascontiguousarray(num.T)).tolist()
             for name, k in zip(self._numeric_names, missing, strict=True):
@@ -149,7 +144,7 @@ class ModelState:
             for spec in self.features:
                 if spec.kind != "numeric":
                     assert spec.categorical is not None
-                    codes = spec.categorical.code(cats[:, spec.column])
+                    codes = spec.categorical.code_column(cats[spec.column])
                     cat[:, spec.column] = codes
                     self.missing[spec.name] += int((codes < 0).sum())
                     self.buckets[spec.name] += spec.categorical.counts(codes)
@@ -158,7 +153,7 @@ class ModelState:
             self.pred.extend(np.column_stack([pv, pc]), received)
             self._count_prediction(pv, pc)
             self.predictions_total += n
-        self._labels(events, values, classes, probas, take, is_pred, now, rejected)
+        self._labels(batch, values, classes, probas, take, is_pred, now, rejected)
 
     def _count_prediction(self, values: NDArray[np.float64], classes: NDArray[np.float64]) -> None:
         spec = self.prediction
@@ -172,18 +167,18 @@ class ModelState:
         else:
             self.missing[spec.name] += int(np.isnan(values).sum())
 
-    def _labels(self, events: list[Envelope], values: NDArray[np.float64],
+    def _labels(self, batch: ModelBatch, values: NDArray[np.float64],
                 classes: NDArray[np.float64], probas: NDArray[np.float64],
                 take: NDArray[np.bool_], is_pred: NDArray[np.bool_], now: float,
                 rejected: Counter[str]) -> None:
         self.join.expire(now)
-        n = len(events)
-        ids = list(map(_ID, events))
+        n = len(batch)
+        ids = batch.ids
         missing_ids = ids.count(None)
         if missing_ids == n:
             return
-        labels = list(map(_LABEL, events))
-        raw_ts = list(map(_TS, events))
+        labels = batch.labels
+        raw_ts = batch.ts
         if raw_ts.count(None) == n:
             ts = np.full(n, now)
         else:
@@ -197,7 +192,7 @@ class ModelState:
         if len(wait):
             rows = np.column_stack([np.full(n, now), ts, values, classes, probas])[wait]
             waiting = ids if len(wait) == n else [ids[i] for i in wait.tolist()]
-            self.join.add_many(waiting, rows)
+            self.join.add_many(cast("list[str]", waiting), rows)  # rows with an id only
         if no_label.all():
             return
         joined: list[tuple[float, Pending]] = []

@@ -6,7 +6,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from exporter.events import BatchDecoder
+from exporter.events import BatchDecoder, Column
 from tests.sidecar_factory import config, fraud_events, fraud_model, price_model
 
 
@@ -49,7 +49,7 @@ def test_each_bad_line_is_counted_once_and_good_lines_survive(line: object, reas
     out = dec.decode(_lines(GOOD, line, good2))
     assert out.rejected == Counter({reason: 1})
     batch = out.models[("fraud", "1")]
-    assert [e.id for e in batch.events] == ["a", "b"]
+    assert batch.ids == ["a", "b"]
     assert batch.numeric is not None and batch.numeric.tolist() == [[12.5, 30.0]] * 2
 
 
@@ -76,7 +76,7 @@ def test_columns_with_missing_values_and_routing_of_mixed_models() -> None:
     assert f2.numeric is not None and f2.categorical is not None
     np.testing.assert_array_equal(f2.numeric, [[1.0, np.nan], [np.nan, np.nan],
                                                [np.nan, np.nan]])
-    assert f2.categorical[:, 0].tolist() == [None, None, None]
+    assert f2.categorical[0].tolist() == [None, None, None]
     assert f2.is_prediction is not None and f2.is_prediction.tolist() == [True, True, False]
     price = out.models[("price", "7")]
     assert price.numeric is not None and price.numeric.tolist() == [[3.0]]
@@ -93,10 +93,9 @@ def test_fast_path_and_generic_path_agree() -> None:
     np.testing.assert_array_equal(a.numeric, b.numeric)
     sent = [[e["features"]["amount"], e["features"]["age"]] for e in events]
     np.testing.assert_array_equal(b.numeric, sent)  # and both equal what was sent
-    assert a.categorical is not None and b.categorical is not None
-    assert a.categorical.tolist() == b.categorical.tolist()
-    assert b.categorical[:, 0].tolist() == [e["features"]["country"] for e in events]
-    assert [e.id for e in a.events] == [e.id for e in b.events]
+    assert [c.tolist() for c in a.categorical] == [c.tolist() for c in b.categorical]
+    assert b.categorical[0].tolist() == [e["features"]["country"] for e in events]
+    assert a.ids == b.ids == [e["id"] for e in events]
     # the typed path falls back when another model shows up
     mixed = [*lines[:3], json.dumps({"v": 1, "model": "price", "prediction": 1.0}).encode()]
     out = dec.decode(mixed)
@@ -113,5 +112,24 @@ def test_crlf_and_padded_lines_decode_and_a_blank_line_is_malformed(warm: bool) 
     out = dec.decode(lines)
     assert out.rejected == Counter({"malformed_json": 1})
     batch = out.models[("fraud", "1")]
-    assert [e.id for e in batch.events] == ["a", "b"]
+    assert batch.ids == ["a", "b"]
     assert batch.numeric is not None and batch.numeric.tolist() == [[12.5, 30.0]] * 2
+
+
+def test_numeric_columns_with_missing_values_on_the_typed_path() -> None:
+    dec = _decoder()
+    assert dec.decode(_lines(GOOD)).rejected == Counter()  # warm: the typed path goes next
+    lines = _lines({**GOOD, "features": {"age": 7, "country": None}},
+                   {**GOOD, "id": "b", "features": None},
+                   {**GOOD, "id": "c", "features": {"amount": 1.5, "country": "FR"}})
+    batch = dec.decode(lines).models[("fraud", "1")]
+    np.testing.assert_array_equal(batch.numeric, [[np.nan, 7.0], [np.nan, np.nan],
+                                                  [1.5, np.nan]])
+    assert batch.categorical[0].tolist() == [None, None, "FR"]
+
+
+def test_column_take_keeps_first_appearance_order() -> None:
+    column = Column.of(["A", "B", "B", None, "A", "C"])
+    assert column.values == ["A", "B", None, "C"]
+    part = column.take(np.array([False, True, False, True, True, False]))
+    assert part.tolist() == ["B", None, "A"] and part.values == ["B", None, "A"]

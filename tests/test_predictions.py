@@ -6,13 +6,14 @@ import msgspec
 import numpy as np
 
 from exporter.config import PredictionConfig
-from exporter.events import Envelope
+from exporter.events import Envelope, PredictionValue
 from exporter.predictions import PredictionParser
 
 
-def _events(*predictions: object) -> list[Envelope]:
+def _events(*predictions: object) -> list[PredictionValue]:
+    """The predictions as the tap protocol decodes them."""
     return [msgspec.json.decode(msgspec.json.encode({"v": 1, "model": "m", "prediction": p}),
-                                type=Envelope) for p in predictions]
+                                type=Envelope).prediction for p in predictions]
 
 
 def test_binary_scores_threshold_at_one_half() -> None:
