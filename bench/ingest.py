@@ -153,6 +153,13 @@ def client_rate(tmp: Path, payload: bytes, seconds: float = 3.0) -> float:
     return total / (len(payload) / payload.count(b"\n")) / elapsed
 
 
+def _peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 class Sidecar:
     def __init__(self, tmp: Path, cfg: Path, tag: str, *extra: str) -> None:
         s = socket.socket()
@@ -184,10 +191,10 @@ class Sidecar:
         return sum(m["predictions_total"] for m in self.status()["models"])
 
     def peak_rss_mb(self) -> float:
-        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-        return float("nan")
+        """Peak RSS of the sidecar plus its decoder processes (sum of each one's peak)."""
+        pid = self.proc.pid
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        return sum(_peak_rss_mb(p) for p in [pid, *map(int, children)])
 
     def stop(self) -> None:
         self.proc.terminate()

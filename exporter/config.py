@@ -124,6 +124,7 @@ class ServerConfig:
     max_features_per_event: int = 256
     max_body_bytes: int = 16 * 1024 * 1024  # POST /v1/events
     queue_size: int = 1_000_000  # events buffered between socket and state
+    decode_processes: int = 1  # child processes decoding events; 0 decodes in the sidecar
     shutdown_timeout: float = 10.0
 
 

@@ -217,6 +217,8 @@ class _Parser:
             max_body_bytes=f.integer(d.get("max_body_bytes", s.max_body_bytes),
                                      join(p, "max_body_bytes"), 64),
             queue_size=f.integer(d.get("queue_size", s.queue_size), join(p, "queue_size")),
+            decode_processes=f.integer(d.get("decode_processes", s.decode_processes),
+                                       join(p, "decode_processes"), 0),
             shutdown_timeout=f.duration(d.get("shutdown_timeout", s.shutdown_timeout),
                                         join(p, "shutdown_timeout")),
         )

@@ -20,6 +20,7 @@ from prometheus_client import CollectorRegistry, ProcessCollector
 from exporter.app import build_app
 from exporter.compute import compute
 from exporter.config import Config
+from exporter.decode_process import DecoderProcess
 from exporter.events import BatchDecoder
 from exporter.exposition import Exposition
 from exporter.ingest import IngestQueue, IngestWorker, Intake
@@ -87,7 +88,7 @@ class Sidecar:
         if srv.state_file is not None:
             restore(self.store, srv.state_file)
         self.worker = IngestWorker(self.store, BatchDecoder(self.config), self.queue,
-                                   self.clock, self.decode_only)
+                                   self.clock, self.decode_only, self._decoders())
         self.worker.start()
         self._runner = web.AppRunner(build_app(self), access_log=None)
         await self._runner.setup()
@@ -113,6 +114,18 @@ class Sidecar:
         log.info("mlmon serve listening: %s; models: %s",
                  " ".join(f"{k}={v}" for k, v in self.addresses.items()),
                  ", ".join(f"{m.name}:{m.version}" for m in self.config.models))
+
+    def _decoders(self) -> list[DecoderProcess]:
+        out: list[DecoderProcess] = []
+        try:
+            for i in range(self.config.server.decode_processes):
+                out.append(DecoderProcess(self.config, f"mlmon-decoder-{i}"))
+        except OSError as exc:
+            log.error("cannot start decoder process (%s); decoding in the sidecar", exc)
+            for d in out:
+                d.close()
+            return []
+        return out
 
     async def _start_unix(self, path: Path, mode: int) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
