@@ -50,11 +50,11 @@ def _samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
             for fam in parse_text(text) for s in fam.samples}
 
 
-@pytest.fixture
-def sidecar(tmp_path: Path) -> Iterator[Running]:
+@pytest.fixture(params=[1, 0], ids=["decoder-process", "in-process"])
+def sidecar(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Running]:
     m = fraud_model(window=400, min_samples=100)
     cfg = config(m, price_model(), tmp=tmp_path, tcp=f"127.0.0.1:{free_port()}",
-                 max_line_bytes=2048, max_body_bytes=4096)
+                 max_line_bytes=2048, max_body_bytes=4096, decode_processes=request.param)
     with running(Sidecar(cfg, {m.key: fraud_profile(m)})) as r:
         yield r
 
