@@ -117,7 +117,7 @@ class CategoricalBuckets:
 
     def code_column(self, column: Column) -> NDArray[np.int32]:
         """Bucket index per row of a decoded column: each distinct value is looked up once."""
-        return self.code_names(column.values)[column.index]
+        return self.code_names(column.values)[column.codes()]
 
     def code_names(self, names: list[str | None]) -> NDArray[np.int32]:
         return self.code(np.array(names, dtype=object))

@@ -3,24 +3,32 @@
 The envelope of every line is decoded first (features kept as raw JSON), the
 lines are grouped per (model, version), and each group's features are decoded
 in one call into a per-model generated ``msgspec.Struct``; the resulting
-tuples become one numpy array, so no Python code runs per feature value.
+tuples become flat ``array.array`` columns, so no Python code runs per feature
+value. This module does not import numpy: a decoder process stays small, and
+the batch crosses the pipe as a few byte buffers. The state views the buffers
+as numpy arrays without copying (``ModelBatch.numeric`` and friends).
 """
 
 from __future__ import annotations
 
 import contextlib
 import itertools
+import math
 import operator
+import struct
+from array import array
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import msgspec
-import numpy as np
-from numpy.typing import NDArray
 
 from exporter.config import Config, ModelConfig
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
 
 PROTOCOL_VERSION = 1
 
@@ -57,56 +65,82 @@ def _rejection(exc: msgspec.DecodeError) -> str:
     return "malformed_json"
 
 
+_NAN_FOR_NONE: dict[Any, float] = {None: math.nan}
+
+
 @dataclass
 class Column:
     """A categorical column: its distinct values (first seen first) and each row's index."""
 
     values: list[str | None]
-    index: NDArray[np.int32]
+    index: array[int]  # typecode "i"
 
     @classmethod
     def of(cls, rows: list[str | None]) -> Column:
         values = list(dict.fromkeys(rows))  # distinct, in order of first appearance (C-level)
         where = {v: i for i, v in enumerate(values)}
-        return cls(values, np.fromiter(map(where.__getitem__, rows), dtype=np.int32,
-                                       count=len(rows)))
+        return cls(values, array("i", list(map(where.__getitem__, rows))))
 
     def tolist(self) -> list[str | None]:
-        return [self.values[i] for i in self.index.tolist()]
+        values = self.values
+        return [values[i] for i in self.index]
+
+    def codes(self) -> NDArray[np.int32]:
+        """The row indices as a numpy view (no copy)."""
+        import numpy as np  # here, not at the top: the decoder process never imports it
+
+        return np.frombuffer(self.index, dtype=np.intc).astype(np.int32, copy=False)
 
     def take(self, rows: NDArray[np.bool_]) -> Column:
         """The selected rows, distinct values again in order of first appearance."""
-        index = self.index[rows]
+        import numpy as np
+
+        index = self.codes()[rows]
         present, first = np.unique(index, return_index=True)
         order = present[np.argsort(first)]
         remap = np.zeros(len(self.values), dtype=np.int32)
         remap[order] = np.arange(len(order), dtype=np.int32)
-        return Column([self.values[i] for i in order.tolist()], remap[index])
+        return Column([self.values[i] for i in order.tolist()],
+                      array("i", remap[index].tobytes()))
 
 
 @dataclass
 class ModelBatch:
     """Accepted events of one model version, in arrival order, as columns.
 
-    Plain lists and numpy arrays only, so a batch decoded in another process
-    crosses the pipe as a cheap pickle.
+    Lists and flat ``array.array`` buffers only, so a batch decoded in another
+    process crosses the pipe as a cheap pickle; numpy views them without a copy.
     """
 
     ids: list[str | None] = field(default_factory=list)
     predictions: list[PredictionValue] = field(default_factory=list)
     labels: list[float | str | None] = field(default_factory=list)
     ts: list[float | None] = field(default_factory=list)
-    is_prediction: NDArray[np.bool_] | None = None  # has a prediction or features
-    numeric: NDArray[np.float64] | None = None  # (n, numeric features); NaN = missing
+    flags: bytes = b""  # 1 per event that has a prediction or features
+    values: bytes = b""  # numeric features, native doubles, row-major
+    width: int = 0  # numeric features per row
     categorical: list[Column] = field(default_factory=list)  # one per categorical feature
 
     def __len__(self) -> int:
         return len(self.ids)
 
     @classmethod
-    def of(cls, events: list[Any], is_prediction: NDArray[np.bool_]) -> ModelBatch:
+    def of(cls, events: list[Any], flags: bytes) -> ModelBatch:
         return cls(list(map(_ID, events)), list(map(_PREDICTION, events)),
-                   list(map(_LABEL, events)), list(map(_TS, events)), is_prediction)
+                   list(map(_LABEL, events)), list(map(_TS, events)), flags)
+
+    @property
+    def is_prediction(self) -> NDArray[np.bool_]:
+        import numpy as np  # here, not at the top: the decoder process never imports it
+
+        return np.frombuffer(self.flags, dtype=np.bool_)
+
+    @property
+    def numeric(self) -> NDArray[np.float64]:
+        """(events, numeric features), NaN where missing; a read-only view."""
+        import numpy as np
+
+        return np.frombuffer(self.values, dtype=np.float64).reshape(len(self), self.width)
 
 
 @dataclass
@@ -160,34 +194,37 @@ class FeatureDecoder:
             return _rejection(exc)
         return None
 
-    def decode(self, raws: Sequence[bytes]) -> tuple[NDArray[np.float64], list[Column]]:
+    def decode(self, raws: Sequence[bytes]) -> tuple[bytes, list[Column]]:
         """Columns for raws that all passed ``check`` (or are decoded together)."""
         structs = self._one.decode_lines(b"\n".join(raws))
         if len(structs) != len(raws):
             raise msgspec.DecodeError("a features object is blank")
         return self.columns(structs)
 
-    def columns(self, feats: list[Any]) -> tuple[NDArray[np.float64], list[Column]]:
-        """Numeric and categorical columns of decoded feature structs (None: no features).
+    def columns(self, feats: list[Any]) -> tuple[bytes, list[Column]]:
+        """Numeric (packed doubles, row-major) and categorical columns of feature structs
+        (None: an event without features).
 
-        Each struct becomes a tuple in C (``astuple``) and the numeric fields are
-        picked from the chained tuples by ``compress`` straight into a float array:
-        no Python code and no object array per value unless a value is missing.
+        Each struct becomes a tuple in C (``astuple``), the numeric fields are
+        picked from the chained tuples by ``compress`` and packed by ``struct``:
+        no Python code per value, also when values are missing (None -> NaN by a
+        dict lookup mapped in C).
         """
-        n, k = len(feats), len(self.numeric_names)
         if feats.count(None):
             feats = [self._no_features if f is None else f for f in feats]
         astuple = msgspec.structs.astuple
+        count = len(feats) * len(self.numeric_names)
         values = itertools.chain.from_iterable(map(astuple, feats))
         try:
-            numeric = np.fromiter(itertools.compress(values, itertools.cycle(self._numeric)),
-                                  dtype=np.float64, count=n * k)
-        except TypeError:  # a missing value (None) somewhere: NaN through an object array
+            numeric = struct.pack(f"{count}d",
+                                  *itertools.compress(values, itertools.cycle(self._numeric)))
+        except struct.error:  # a missing value (None) somewhere
             values = itertools.chain.from_iterable(map(astuple, feats))
-            numeric = np.fromiter(itertools.compress(values, itertools.cycle(self._numeric)),
-                                  dtype=object, count=n * k).astype(np.float64)
+            keys, defaults = itertools.tee(
+                itertools.compress(values, itertools.cycle(self._numeric)))
+            numeric = struct.pack(f"{count}d", *map(_NAN_FOR_NONE.get, keys, defaults))
         categorical = [Column.of(list(map(get, feats))) for get in self._categorical]
-        return numeric.reshape(n, k), categorical
+        return numeric, categorical
 
 
 class BatchDecoder:
@@ -242,15 +279,16 @@ class BatchDecoder:
         preds = list(map(_PREDICTION, events))
         feats = list(map(_FEATURES, events))
         if preds.count(None) == 0 or feats.count(None) == 0:
-            pred = np.ones(len(events), dtype=bool)  # every event is a prediction
+            flags = b"\x01" * len(events)  # every event is a prediction
         else:
-            pred = np.array([p is not None or f is not None for p, f in zip(preds, feats,
-                                                                           strict=True)])
-            if any(events[i].label is None or events[i].id is None
-                   for i in np.flatnonzero(~pred).tolist()):
+            flags = bytes(p is not None or f is not None
+                          for p, f in zip(preds, feats, strict=True))
+            if any(not is_pred and (e.label is None or e.id is None)
+                   for is_pred, e in zip(flags, events, strict=True)):
                 return None
-        batch = ModelBatch.of(events, pred)
-        batch.numeric, batch.categorical = decoder.columns(feats)
+        batch = ModelBatch.of(events, flags)
+        batch.values, batch.categorical = decoder.columns(feats)
+        batch.width = len(decoder.numeric_names)
         return DecodedBatch({key: batch}, Counter())
 
     def _decode_generic(self, lines: Sequence[bytes]) -> DecodedBatch:
@@ -307,10 +345,10 @@ class BatchDecoder:
                     rejected[reason] += 1
             events = [events[i] for i in keep]
             columns = decoder.decode([raws[i] for i in keep])
-        is_prediction = np.array([e.prediction is not None or len(e.features) > 0
-                                  for e in events], dtype=bool)
-        batch = ModelBatch.of(events, is_prediction)
-        batch.numeric, batch.categorical = columns
+        flags = bytes(e.prediction is not None or len(e.features) > 0 for e in events)
+        batch = ModelBatch.of(events, flags)
+        batch.values, batch.categorical = columns
+        batch.width = len(decoder.numeric_names)
         return batch
 
 

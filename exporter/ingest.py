@@ -26,7 +26,7 @@ from exporter.state import Store
 
 log = logging.getLogger("mlmon.ingest")
 
-READ_SIZE = 1 << 20  # bytes per socket read (one reusable buffer per connection)
+READ_SIZE = 1 << 18  # bytes per socket read (one reusable buffer per connection)
 FULL_PAUSE = 0.001  # seconds between reads while the queue is full
 MAX_BATCH_LINES = 2048
 
@@ -92,7 +92,7 @@ class Item:
     size: int = 0  # bytes, set by the queue
 
 
-MAX_QUEUE_BYTES = 8 << 20  # memory bound of the queue, whatever server.queue_size says
+MAX_QUEUE_BYTES = 4 << 20  # memory bound of the queue, whatever server.queue_size says
 
 
 class IngestQueue:
@@ -108,6 +108,7 @@ class IngestQueue:
         self.items: deque[Item] = deque()
         self.size = 0
         self.bytes = 0
+        self.taken = 0  # lines handed to the worker so far
         self.cond = threading.Condition()
         self.closed = False
 
@@ -157,6 +158,7 @@ class IngestQueue:
                 if nxt.reply is not None:
                     break  # an HTTP post is decoded alone so its reply counts only its lines
             self.size -= lines
+            self.taken += lines
             return out
 
     def close(self) -> None:
@@ -201,7 +203,7 @@ class IngestWorker(threading.Thread):
         self.decode_only = decode_only
         self.decoders = list(decoders)
         self.decoders_ok = bool(self.decoders)
-        self.processed = 0
+        self.processed = 0  # lines applied (or dropped by a failed batch): see IngestQueue.taken
         self.rate_log = RateLimitedLog(log)
         self._flights: Queue[_Flight | None] = Queue(
             FLIGHTS_PER_DECODER * max(1, len(self.decoders)))
@@ -298,7 +300,9 @@ class IngestWorker(threading.Thread):
     def _guarded(self, flight: _Flight) -> None:
         try:
             self.apply(flight.items, flight.lines, self._decoded(flight))
+            self.processed += len(flight.lines)
         except Exception as exc:  # never let one batch kill ingestion
+            self.processed += len(flight.lines)  # handled: dropped and logged
             detail = str(exc) if isinstance(exc, BatchFailed) else ""
             log.exception("ingest batch failed; %d lines dropped%s", len(flight.lines),
                           f"\n{detail}" if detail else "")
@@ -312,11 +316,6 @@ class IngestWorker(threading.Thread):
             for model in self.store.models.values():
                 model.join.expire(now)
 
-    def process(self, items: list[Item]) -> None:
-        """Decode and apply in the calling thread."""
-        lines = _lines(items)
-        self.apply(items, lines, self.decoder.decode(lines))
-
     def apply(self, items: list[Item], lines: list[bytes], decoded: DecodedBatch) -> None:
         now = self.clock()
         rejected = decoded.rejected
@@ -327,7 +326,6 @@ class IngestWorker(threading.Thread):
                 else:
                     self.store.models[key].update(batch, now, rejected)
             self.store.reject(rejected)
-        self.processed += len(lines)
         if rejected:
             total = sum(rejected.values())
             detail = " ".join(f"{r}={n}" for r, n in sorted(rejected.items()))

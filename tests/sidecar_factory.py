@@ -162,12 +162,14 @@ class Running:
         return self.call(self.sidecar.compute_now())
 
     def settle(self, processed: int, timeout: float = 20.0) -> None:
-        """Wait until the ingest worker has handled ``processed`` lines in total."""
+        """Wait until the ingest worker has handled ``processed`` lines in total and
+        everything it took from the queue (none still in a decoder process)."""
         deadline = time.monotonic() + timeout
         worker = self.sidecar.worker
         while time.monotonic() < deadline:
-            if worker is not None and worker.processed >= processed and \
-                    self.sidecar.queue.size == 0:
+            queue = self.sidecar.queue
+            if worker is not None and worker.processed >= processed and queue.size == 0 \
+                    and worker.processed == queue.taken:
                 return
             time.sleep(0.01)
         raise AssertionError(f"ingest stalled at {worker.processed if worker else 0} lines")
