@@ -10,9 +10,10 @@ waits for the parent's busy GIL to take it in small pieces.
 
 A child is ``python -m exporter.decode_process IN OUT``: no multiprocessing
 bootstrap (no re-import of the parent's main module, no resource tracker).
-It ignores SIGINT and SIGTERM, since the parent drains through it on shutdown
-and then closes its input, which ends it; if the parent dies, the pipe closes
-all the same.
+It runs in its own process group (a terminal's Ctrl-C reaches only the
+sidecar) and ignores SIGINT and SIGTERM, since the parent drains through it on
+shutdown and then closes its input, which ends it; if the parent dies, the
+pipe closes all the same.
 """
 
 from __future__ import annotations
@@ -51,15 +52,18 @@ class DecoderProcess:
         self.name = name
         child_in, to_child = os.pipe()
         from_child, child_out = os.pipe()
+        resize = getattr(fcntl, "F_SETPIPE_SZ", None)  # Linux only
         for fd in (to_child, child_out):
             with contextlib.suppress(OSError):  # a smaller pipe is slower, not wrong
-                fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_SIZE)
+                if resize is not None:
+                    fcntl.fcntl(fd, resize, PIPE_SIZE)
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [_ROOT, env.get("PYTHONPATH")]))
         try:
             self._proc = subprocess.Popen(
                 [sys.executable, "-m", "exporter.decode_process", str(child_in), str(child_out)],
-                pass_fds=(child_in, child_out), stdin=subprocess.DEVNULL, env=env)
+                pass_fds=(child_in, child_out), stdin=subprocess.DEVNULL, env=env,
+                process_group=0)  # a terminal's Ctrl-C goes to the sidecar, not here
         except BaseException:
             os.close(to_child)
             os.close(from_child)

@@ -270,6 +270,11 @@ class BatchDecoder:
     def _decode_typed(self, lines: Sequence[bytes], key: Key) -> DecodedBatch | None:
         """Hot path: every line is an event of the model seen last; None if not."""
         decoder = self.features[key]
+        # ':' counts bound the keys of a line: a line that could have too many features
+        # goes the generic way, which counts them exactly (structs ignore unknown keys).
+        if max(map(bytes.count, lines, itertools.repeat(b":")), default=0) \
+                > decoder.max_features:
+            return None
         try:
             events: list[Any] = decoder.typed.decode_lines(b"\n".join(lines))
         except msgspec.DecodeError:
@@ -305,7 +310,7 @@ class BatchDecoder:
             if env.v != PROTOCOL_VERSION:
                 rejected["unsupported_version"] += 1
                 continue
-            if env.prediction is None and not env.features and (env.label is None
+            if env.prediction is None and not _has_features(env) and (env.label is None
                                                                  or env.id is None):
                 rejected["missing_field"] += 1  # nothing to record, or a label without id
                 continue
@@ -345,11 +350,17 @@ class BatchDecoder:
                     rejected[reason] += 1
             events = [events[i] for i in keep]
             columns = decoder.decode([raws[i] for i in keep])
-        flags = bytes(e.prediction is not None or len(e.features) > 0 for e in events)
+        flags = bytes(e.prediction is not None or _has_features(e) for e in events)
         batch = ModelBatch.of(events, flags)
         batch.values, batch.categorical = columns
         batch.width = len(decoder.numeric_names)
         return batch
+
+
+def _has_features(env: Envelope) -> bool:
+    """``features`` present and not null (as on the typed path, where null is None)."""
+    raw = env.features
+    return len(raw) > 0 and bytes(raw) != b"null"
 
 
 def _features_or_empty(raw: bytes) -> bytes:

@@ -125,7 +125,9 @@ class IngestQueue:
                 dropped = len(item.lines) - max(room, 0)
                 item.lines = item.lines[:len(item.lines) - dropped]
             size = sum(map(len, item.lines))
-            if item.lines and self.bytes + size > self.max_bytes:
+            # An item always fits an empty queue: an HTTP body may be larger than the
+            # byte bound (up to server.max_body_bytes) and must not be refused whole.
+            if item.lines and self.items and self.bytes + size > self.max_bytes:
                 dropped += len(item.lines)  # rare: the worker is far behind; drop the chunk
                 item.lines = []
                 size = 0
@@ -270,7 +272,10 @@ class IngestWorker(threading.Thread):
                 flight.reply = decoder.receive()
             except DecoderGone as exc:
                 flight.reply = exc
-            flight.done.set()
+            except BaseException as exc:  # never leave the applier waiting
+                flight.reply = DecoderGone(f"{decoder.name}: {exc!r}")
+            finally:
+                flight.done.set()
 
     def _apply_loop(self) -> None:
         while True:
@@ -287,8 +292,11 @@ class IngestWorker(threading.Thread):
         if flight.decoder is not None:
             flight.done.wait()
             if isinstance(flight.reply, bytes):
-                return DecoderProcess.result(flight.reply)
-            if isinstance(flight.reply, DecoderGone):
+                try:
+                    return DecoderProcess.result(flight.reply)
+                except BatchFailed as exc:  # a bug in the child: log it, try once here
+                    log.error("decoder process failed on a batch; decoding it here:\n%s", exc)
+            elif isinstance(flight.reply, DecoderGone):
                 self._lost(flight.reply)
         return self.decoder.decode(flight.lines)
 
@@ -301,20 +309,21 @@ class IngestWorker(threading.Thread):
         try:
             self.apply(flight.items, flight.lines, self._decoded(flight))
             self.processed += len(flight.lines)
-        except Exception as exc:  # never let one batch kill ingestion
+        except Exception:  # never let one batch kill ingestion
             self.processed += len(flight.lines)  # handled: dropped and logged
-            detail = str(exc) if isinstance(exc, BatchFailed) else ""
-            log.exception("ingest batch failed; %d lines dropped%s", len(flight.lines),
-                          f"\n{detail}" if detail else "")
+            log.exception("ingest batch failed; %d lines dropped", len(flight.lines))
             for item in flight.items:  # an HTTP post gets its answer: a 500
                 if item.reply is not None and not item.reply.done():
                     item.reply.set_exception(RuntimeError("ingest batch failed; see the log"))
 
     def expire(self) -> None:
         now = self.clock()
-        with self.store.lock:
-            for model in self.store.models.values():
-                model.join.expire(now)
+        try:
+            with self.store.lock:
+                for model in self.store.models.values():
+                    model.join.expire(now)
+        except Exception:  # a bug; the ingest threads must live on
+            log.exception("label expiry failed")
 
     def apply(self, items: list[Item], lines: list[bytes], decoded: DecodedBatch) -> None:
         now = self.clock()

@@ -90,6 +90,15 @@ class Sidecar:
         self.worker = IngestWorker(self.store, BatchDecoder(self.config), self.queue,
                                    self.clock, self.decode_only, self._decoders())
         self.worker.start()
+        try:
+            await self._listen()
+        except BaseException:  # e.g. the HTTP port is taken: leave no threads or children
+            self.queue.close()
+            await self._join_worker()
+            raise
+
+    async def _listen(self) -> None:
+        srv = self.config.server
         self._runner = web.AppRunner(build_app(self), access_log=None)
         await self._runner.setup()
         host, port = split_host_port(srv.http)
@@ -114,6 +123,11 @@ class Sidecar:
         log.info("mlmon serve listening: %s; models: %s",
                  " ".join(f"{k}={v}" for k, v in self.addresses.items()),
                  ", ".join(f"{m.name}:{m.version}" for m in self.config.models))
+
+    async def _join_worker(self) -> None:
+        """Wait for the worker to drain (polled: a timeout can cancel this cleanly)."""
+        while self.worker is not None and self.worker.is_alive():
+            await asyncio.sleep(0.02)
 
     def _decoders(self) -> list[DecoderProcess]:
         out: list[DecoderProcess] = []
@@ -213,8 +227,7 @@ class Sidecar:
         if self._runner is not None:
             await self._runner.cleanup()
         self.queue.close()
-        if self.worker is not None:
-            await asyncio.get_running_loop().run_in_executor(None, self.worker.join)
+        await self._join_worker()
         if self.config.server.state_file is not None:
             await self.save_state(self.config.server.state_file)
         sock = self.config.server.socket

@@ -126,3 +126,20 @@ def test_sidecar_loses_nothing_when_its_decoder_dies(tmp_path: Path,
         assert not r.sidecar.worker.decoders_ok
     gone = [rec for rec in caplog.records if "decoding in the sidecar process" in rec.message]
     assert len(gone) == 1  # reported once, not per batch
+
+
+def test_a_failed_start_leaves_no_worker_or_decoder_behind(tmp_path: Path) -> None:
+    import asyncio
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        cfg = config(fraud_model(), tmp=tmp_path, http=f"127.0.0.1:{port}")
+        sidecar = Sidecar(cfg, {})
+        with pytest.raises(OSError):
+            asyncio.run(sidecar.start())
+    assert sidecar.worker is not None and not sidecar.worker.is_alive()
+    for d in sidecar.worker.decoders:
+        assert d._proc.poll() == 0  # ended by its closed input

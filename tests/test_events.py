@@ -53,8 +53,11 @@ def test_each_bad_line_is_counted_once_and_good_lines_survive(line: object, reas
     assert batch.numeric is not None and batch.numeric.tolist() == [[12.5, 30.0]] * 2
 
 
-def test_too_many_features() -> None:
+@pytest.mark.parametrize("warm", [False, True])
+def test_too_many_features(warm: bool) -> None:
     dec = _decoder(max_features=3)
+    if warm:
+        assert dec.decode(_lines(GOOD)).rejected == Counter()
     many = {**GOOD, "features": {f"x{i}": i for i in range(4)}}
     out = dec.decode(_lines(GOOD, many))
     assert out.rejected == Counter({"too_many_features": 1})
@@ -133,3 +136,18 @@ def test_column_take_keeps_first_appearance_order() -> None:
     assert column.values == ["A", "B", None, "C"]
     part = column.take(np.array([False, True, False, True, True, False]))
     assert part.tolist() == ["B", None, "A"] and part.values == ["B", None, "A"]
+
+
+@pytest.mark.parametrize("warm", [False, True])
+def test_features_null_is_no_features_on_both_paths(warm: bool) -> None:
+    dec = _decoder()
+    if warm:
+        assert dec.decode(_lines(GOOD)).rejected == Counter()
+    label = {"v": 1, "model": "fraud", "version": "1", "id": "a", "label": 1, "features": None}
+    out = dec.decode(_lines(GOOD, label))
+    batch = out.models[("fraud", "1")]
+    assert out.rejected == Counter()
+    assert batch.is_prediction.tolist() == [True, False]  # the label joins, it is no prediction
+    nothing = {"v": 1, "model": "fraud", "version": "1", "features": None}
+    out = dec.decode(_lines(GOOD, nothing))
+    assert out.rejected == Counter({"missing_field": 1})

@@ -63,6 +63,13 @@ def test_queue_is_bounded_in_bytes_too() -> None:
     assert q.bytes == 0 and q.put(Item([b"12"])) == 0
 
 
+def test_an_item_over_the_byte_bound_still_fits_an_empty_queue() -> None:
+    q = IngestQueue(1000, max_bytes=10)  # e.g. an HTTP body larger than the queue bound
+    assert q.put(Item([b"123456", b"123456"])) == 0
+    assert q.put(Item([b"1"])) == 1  # but nothing more while it waits
+    assert [i.lines for i in q.get(0.0)] == [[b"123456", b"123456"]]
+
+
 def test_skip_counts_the_lines_it_drops_and_keeps_line_boundaries() -> None:
     s = LineSplitter(100)
     assert s.feed(b'{"a":1}\n{"b"') == [b'{"a":1}']
