@@ -270,10 +270,12 @@ class BatchDecoder:
     def _decode_typed(self, lines: Sequence[bytes], key: Key) -> DecodedBatch | None:
         """Hot path: every line is an event of the model seen last; None if not."""
         decoder = self.features[key]
-        # ':' counts bound the keys of a line: a line that could have too many features
-        # goes the generic way, which counts them exactly (structs ignore unknown keys).
-        if max(map(bytes.count, lines, itertools.repeat(b":")), default=0) \
-                > decoder.max_features:
+        # A line that could have too many features goes the generic way, which counts
+        # them exactly (structs ignore unknown keys). A key takes at least 5 bytes
+        # ("k":0 and a comma), so short lines pass unchecked; ':' bounds the rest.
+        limit = decoder.max_features
+        if max(map(len, lines), default=0) >= 5 * limit and \
+                max(map(bytes.count, lines, itertools.repeat(b":"))) > limit:
             return None
         try:
             events: list[Any] = decoder.typed.decode_lines(b"\n".join(lines))
