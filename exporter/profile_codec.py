@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections.abc import Iterator
 from itertools import pairwise
 from typing import Any
 
@@ -72,8 +73,31 @@ def canonical(obj: JsonObj) -> bytes:
                       allow_nan=False).encode("ascii")
 
 
+def _canonical_pieces(obj: Any) -> Iterator[bytes]:
+    """``canonical(obj)`` in pieces (dicts and lists split one level at a time, down to
+    values of at most one feature), so hashing a large profile never holds its whole
+    JSON text in memory."""
+    if isinstance(obj, dict):
+        yield b"{"
+        for i, key in enumerate(sorted(obj)):
+            yield (b"," if i else b"") + canonical(key) + b":"
+            yield from _canonical_pieces(obj[key]) if isinstance(obj[key], list) \
+                else [canonical(obj[key])]
+        yield b"}"
+    elif isinstance(obj, list):
+        yield b"["
+        for i, item in enumerate(obj):
+            yield (b"," if i else b"") + canonical(item)
+        yield b"]"
+    else:
+        yield canonical(obj)
+
+
 def content_hash(body: JsonObj) -> str:
-    return hashlib.sha256(canonical(body)).hexdigest()
+    digest = hashlib.sha256()
+    for piece in _canonical_pieces(body):
+        digest.update(piece)
+    return digest.hexdigest()
 
 
 def encode(p: Profile) -> bytes:

@@ -10,7 +10,7 @@ import signal
 import socket
 import stat
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -40,13 +40,29 @@ def split_host_port(value: str) -> tuple[str, int]:
     return host.strip("[]") or "0.0.0.0", int(port)
 
 
-def load_profiles(config: Config) -> dict[tuple[str, str], Profile]:
-    """Every configured profile; raises ProfileError naming the file."""
-    return {m.key: load_profile(m.profile) for m in config.models if m.profile is not None}
+class ProfileFiles(Mapping[tuple[str, str], Profile]):
+    """The configured profiles, each read from its file when asked for and not kept.
+
+    The store reads each profile once into numpy references, so loading them one
+    at a time keeps only one profile's parsed JSON in memory at start-up, not all.
+    Raises ProfileError naming the file.
+    """
+
+    def __init__(self, config: Config) -> None:
+        self._paths = {m.key: m.profile for m in config.models if m.profile is not None}
+
+    def __getitem__(self, key: tuple[str, str]) -> Profile:
+        return load_profile(self._paths[key])
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return iter(self._paths)
+
+    def __len__(self) -> int:
+        return len(self._paths)
 
 
 class Sidecar:
-    def __init__(self, config: Config, profiles: dict[tuple[str, str], Profile],
+    def __init__(self, config: Config, profiles: Mapping[tuple[str, str], Profile],
                  clock: Callable[[], float] = time.time, decode_only: bool = False) -> None:
         srv = config.server
         self.config = config

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import cast
 
@@ -267,7 +268,7 @@ def _feature_profile(profile: Profile | None,
 class Store:
     """All model states plus the transport/rejection counters, behind one lock."""
 
-    def __init__(self, config: Config, profiles: dict[tuple[str, str], Profile]) -> None:
+    def __init__(self, config: Config, profiles: Mapping[tuple[str, str], Profile]) -> None:
         self.lock = threading.Lock()
         self.config = config
         self.models = {m.key: ModelState(m, profiles.get(m.key)) for m in config.models}

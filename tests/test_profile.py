@@ -231,6 +231,17 @@ def test_save_load_roundtrip_and_references(tmp_path: Path) -> None:
         numeric_reference(loaded.feature("c"))
 
 
+def test_content_hash_is_the_sha256_of_the_whole_canonical_text(tmp_path: Path) -> None:
+    import hashlib
+
+    from exporter.profile_codec import canonical, content_hash, profile_body
+
+    body = profile_body(build_profile(model(), write(tmp_path, data(500))["csv"]))
+    assert content_hash(body) == hashlib.sha256(canonical(body)).hexdigest()
+    body["prediction"] = None  # the pieces cover null and nested values the same way
+    assert content_hash(body) == hashlib.sha256(canonical(body)).hexdigest()
+
+
 def test_saved_profile_is_readable_like_any_file(tmp_path: Path) -> None:
     # A profile is shipped to the sidecar (often another user): umask permissions, not 0600.
     old = os.umask(0o022)

@@ -56,13 +56,14 @@ def run(args: argparse.Namespace) -> int:
 
     from exporter.config import ConfigError, load_config
     from exporter.profile import ProfileError
-    from exporter.server import Sidecar, load_profiles, serve
+    from exporter.server import ProfileFiles, Sidecar, serve
 
     logging.basicConfig(level=args.log_level, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         config = override(load_config(args.config), args)
-        profiles = load_profiles(config)
+        # profiles are read one by one into the state (numpy references only)
+        sidecar = Sidecar(config, ProfileFiles(config), decode_only=args.decode_only)
     except (ConfigError, ProfileError, ValueError) as exc:
         print(f"mlmon serve: {exc}", file=sys.stderr)
         return 2
@@ -72,11 +73,8 @@ def run(args: argparse.Namespace) -> int:
     # Readers and the ingest worker share the GIL: a short switch interval lets the
     # reader drain the socket promptly instead of waiting up to 5 ms behind a batch.
     sys.setswitchinterval(SWITCH_INTERVAL)
-    loaded = [profiles]
-    del profiles  # the sidecar keeps numpy references only; let the profiles go
-
     async def main() -> int:
-        return await serve(Sidecar(config, loaded.pop(), decode_only=args.decode_only))
+        return await serve(sidecar)
 
     try:
         return asyncio.run(main())
