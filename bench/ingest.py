@@ -206,14 +206,20 @@ class Sidecar:
         in every process, so an upper bound)."""
         return sum(_peak_rss_mb(p) for p in self.pids())
 
-    def pss_mb(self) -> float:
-        """Current PSS summed over the sidecar's processes (shared pages counted once)."""
-        total = 0
+    def memory_mb(self) -> tuple[float, float]:
+        """Current (RSS, PSS) summed over the sidecar's processes; PSS counts pages
+        shared between them (libraries) once."""
+        rss = pss = 0
         for pid in self.pids():
             for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-                if line.startswith("Pss:"):
-                    total += int(line.split()[1])
-        return total / 1024
+                if line.startswith("Rss:"):
+                    rss += int(line.split()[1])
+                elif line.startswith("Pss:"):
+                    pss += int(line.split()[1])
+        return rss / 1024, pss / 1024
+
+    def watch_memory(self) -> MemoryWatch:
+        return MemoryWatch(self)
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -221,46 +227,83 @@ class Sidecar:
         self.log.close()
 
 
+class MemoryWatch:
+    """Samples the sidecar's summed RSS and PSS every 0.2 s while in a ``with`` block.
+
+    The first sample's RSS is the sum of each process's peak so far, which covers
+    start-up (profile loading, before the decoder exists) from above.
+    """
+
+    def __init__(self, sidecar: Sidecar) -> None:
+        self.sidecar = sidecar
+        self.samples = [(sidecar.peak_rss_mb(), sidecar.memory_mb()[1])]
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.2):
+            self.samples.append(self.sidecar.memory_mb())
+
+    def __enter__(self) -> MemoryWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.samples.append(self.sidecar.memory_mb())
+
+    def result(self, prefix: str = "") -> dict[str, float]:
+        return {f"{prefix}rss_sum_peak_mb": max(r for r, _ in self.samples),
+                f"{prefix}pss_peak_mb": max(p for _, p in self.samples),
+                f"{prefix}rss_mb": self.sidecar.peak_rss_mb()}
+
+
+
 def ingest_rate(sc: Sidecar, payload: bytes, seconds: float, warmup: float = 2.0) -> dict[
         str, float]:
     ctx = mp.get_context("spawn")
     stop_at = time.time() + warmup + seconds + 0.5
     writer = ctx.Process(target=_writer, args=(str(sc.sock), payload, stop_at))
-    writer.start()
-    pss = [sc.pss_mb()]
-    sampling = threading.Event()
-
-    def sample() -> None:  # PSS has no kernel-kept peak: sample it
-        while not sampling.wait(0.2):
-            pss.append(sc.pss_mb())
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    time.sleep(warmup)
-    t0, n0 = time.perf_counter(), sc.total()
-    time.sleep(seconds)
-    t1, n1 = time.perf_counter(), sc.total()
-    writer.join()
-    sampling.set()
-    sampler.join()
+    with sc.watch_memory() as memory:
+        writer.start()
+        time.sleep(warmup)
+        t0, n0 = time.perf_counter(), sc.total()
+        time.sleep(seconds)
+        t1, n1 = time.perf_counter(), sc.total()
+        writer.join()
     rejected = sc.status()["events"]["rejected"]
     return {"rate": (n1 - n0) / (t1 - t0), "queue_full": rejected["queue_full"],
-            "rss_mb": sc.peak_rss_mb(), "pss_mb": max(pss)}
+            **memory.result()}
+
+
+def _fill_windows(sc: Sidecar, models: tuple[str, ...], n: int = 10_000,
+                  step: int = 2_000) -> None:
+    """Send each model n events in steps the sidecar takes in whole (a preload, not a
+    load test: nothing may be dropped)."""
+    done = sc.total()
+    for name in models:
+        lines = make_events(name, 45, 5, n, shift=1.0).splitlines(keepends=True)
+        for i in range(0, n, step):
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+                s.connect(str(sc.sock))
+                s.sendall(b"".join(lines[i:i + step]))
+            done += len(lines[i:i + step])
+            deadline = time.monotonic() + 60
+            while sc.total() < done:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"preload stalled at {sc.total()} of {done} events")
+                time.sleep(0.05)
 
 
 def scrape_latency(tmp: Path, repeats: int = 50) -> dict[str, float]:
     cfg = write_config(tmp, [("alpha", 45, 5), ("beta", 45, 5)], 10_000, "1s")
     sc = Sidecar(tmp, cfg, "scrape")
     try:
-        for name in ("alpha", "beta"):
-            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-                s.connect(str(sc.sock))
-                s.sendall(make_events(name, 45, 5, 10_000, shift=1.0))
-        deadline = time.monotonic() + 60
-        while sc.total() < 20_000 and time.monotonic() < deadline:
-            time.sleep(0.2)
-        time.sleep(2.5)  # at least one compute over the full windows
-        out: dict[str, float] = {}
+        with sc.watch_memory() as memory:
+            _fill_windows(sc, ("alpha", "beta"))
+            time.sleep(2.5)  # at least one compute over the full windows
+        out: dict[str, float] = memory.result("scrape_")
         for label, accept in (("text", "text/plain"),
                               ("openmetrics", "application/openmetrics-text; version=1.0.0")):
             times = []
@@ -274,7 +317,6 @@ def scrape_latency(tmp: Path, repeats: int = 50) -> dict[str, float]:
             out[f"scrape_{label}_ms"] = statistics.median(times) * 1000
             out[f"scrape_{label}_p99_ms"] = sorted(times)[int(0.99 * (len(times) - 1))] * 1000
             out[f"scrape_{label}_bytes"] = size
-        out["rss_mb"] = sc.peak_rss_mb()
         return out
     finally:
         sc.stop()
@@ -333,8 +375,8 @@ def main() -> int:
                 r = ingest_rate(sc, payload, args.seconds)
                 results[f"{mode}_rate"] = r["rate"]
                 results[f"{mode}_queue_full"] = r["queue_full"]
-                results[f"{mode}_rss_mb"] = r["rss_mb"]
-                results[f"{mode}_pss_mb"] = r["pss_mb"]
+                for key in ("rss_mb", "rss_sum_peak_mb", "pss_peak_mb"):
+                    results[f"{mode}_{key}"] = r[key]
                 if mode == "full":
                     results.update(client_cost(sc))
             finally:
@@ -368,14 +410,19 @@ def print_table(r: dict[str, float]) -> None:
          f"{r['compute_undrifted_ms']:.0f} ms", "<= 100 ms", r["compute_undrifted_ms"] <= 100),
         ("compute cycle, same, every feature drifted",
          f"{r['compute_drifted_ms']:.0f} ms", "<= 100 ms", r["compute_drifted_ms"] <= 100),
-        ("sidecar peak RSS, ingest run, sum over sidecar + decoder",
+        ("sidecar memory, ingest run: peak of summed RSS (sidecar + decoder, sampled)",
+         f"{r['full_rss_sum_peak_mb']:.0f} MB", "<= 200 MB", r["full_rss_sum_peak_mb"] <= 200),
+        ("  same, sum of each process's own peak RSS (upper bound)",
          f"{r['full_rss_mb']:.0f} MB", "<= 200 MB", r["full_rss_mb"] <= 200),
-        ("sidecar peak PSS, ingest run, sum (shared pages once)",
-         f"{r['full_pss_mb']:.0f} MB", "<= 200 MB", r["full_pss_mb"] <= 200),
-        ("sidecar peak RSS, ingest run, decoding in the sidecar process",
+        ("  same, peak of summed PSS (shared library pages once)",
+         f"{r['full_pss_peak_mb']:.0f} MB", "-", None),
+        ("  same, decoding in the sidecar process: peak RSS",
          f"{r['inline_rss_mb']:.0f} MB", "-", None),
-        ("sidecar peak RSS (2 x 50 features, 10k windows)", f"{r['rss_mb']:.0f} MB",
-         "<= 200 MB", r["rss_mb"] <= 200),
+        ("sidecar memory, 2 x 50 features, 10k windows: peak of summed RSS",
+         f"{r['scrape_rss_sum_peak_mb']:.0f} MB", "<= 200 MB",
+         r["scrape_rss_sum_peak_mb"] <= 200),
+        ("  same, sum of each process's own peak RSS (upper bound)",
+         f"{r['scrape_rss_mb']:.0f} MB", "<= 200 MB", r["scrape_rss_mb"] <= 200),
     ]
     if "client_median_us" in r:
         rows.append(("client Tap.prediction on caller's thread (median)",
