@@ -117,3 +117,19 @@ def test_bad_address_flags_fail_with_the_reason(tmp_path: Path, flag: str,
     assert out.returncode == 2, out.stderr
     assert problem in out.stderr and flag.split("=")[0].encode() in out.stderr
     assert b"Traceback" not in out.stderr
+
+
+def test_tune_process_freezes_start_up_objects_out_of_the_collector() -> None:
+    import subprocess
+    import sys
+
+    code = ("import gc, exporter.server\n"
+            "from exporter.commands.serve import tune_process\n"
+            "before = gc.get_freeze_count()\n"
+            "tune_process()\n"
+            "print(before, gc.get_freeze_count(), len(gc.get_objects()))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=60).stdout.split()
+    before, frozen, tracked = map(int, out)
+    assert before == 0 and frozen > 10_000  # the imports' objects are frozen...
+    assert tracked < frozen / 10  # ...and no longer scanned by a full collection
