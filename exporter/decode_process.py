@@ -2,7 +2,7 @@
 
 The ingest worker sends each micro-batch of NDJSON lines (joined by newlines)
 to a child over a pipe; the child decodes it with the same ``BatchDecoder``
-and sends back the ``DecodedBatch`` (plain lists and numpy arrays) as a pickle
+and sends back the ``DecodedBatch`` (plain lists and byte buffers) as a pickle
 over a second pipe. Children are fed round-robin and read back in the same
 order, so batches are applied in arrival order. The pipes are enlarged to
 1 MiB (the unprivileged Linux maximum) so a whole reply fits: the child never

@@ -3,9 +3,10 @@
 The envelope of every line is decoded first (features kept as raw JSON), the
 lines are grouped per (model, version), and each group's features are decoded
 in one call into a per-model generated ``msgspec.Struct``; the resulting
-tuples become flat ``array.array`` columns, so no Python code runs per feature
-value. This module does not import numpy: a decoder process stays small, and
-the batch crosses the pipe as a few byte buffers. The state views the buffers
+tuples become packed columns (doubles in ``bytes``, category indices in an
+``array``), so no Python code runs per feature value. This module does not
+import numpy: a decoder process stays small, and the batch crosses the pipe as
+a few byte buffers and lists. The state views the buffers
 as numpy arrays without copying (``ModelBatch.numeric`` and friends).
 """
 
@@ -108,8 +109,8 @@ class Column:
 class ModelBatch:
     """Accepted events of one model version, in arrival order, as columns.
 
-    Lists and flat ``array.array`` buffers only, so a batch decoded in another
-    process crosses the pipe as a cheap pickle; numpy views them without a copy.
+    Lists and byte buffers only, so a batch decoded in another process crosses
+    the pipe as a cheap pickle; numpy views the buffers without a copy.
     """
 
     ids: list[str | None] = field(default_factory=list)
@@ -125,9 +126,14 @@ class ModelBatch:
         return len(self.ids)
 
     @classmethod
-    def of(cls, events: list[Any], flags: bytes) -> ModelBatch:
-        return cls(list(map(_ID, events)), list(map(_PREDICTION, events)),
-                   list(map(_LABEL, events)), list(map(_TS, events)), flags)
+    def of(cls, events: list[Any], flags: bytes, columns: tuple[bytes, list[Column]],
+           width: int, predictions: list[PredictionValue] | None = None) -> ModelBatch:
+        """The batch of decoded events, their flags and feature ``columns``."""
+        numeric, categorical = columns
+        if predictions is None:
+            predictions = list(map(_PREDICTION, events))
+        return cls(list(map(_ID, events)), predictions, list(map(_LABEL, events)),
+                   list(map(_TS, events)), flags, numeric, width, categorical)
 
     @property
     def is_prediction(self) -> NDArray[np.bool_]:
@@ -293,9 +299,8 @@ class BatchDecoder:
             if any(not is_pred and (e.label is None or e.id is None)
                    for is_pred, e in zip(flags, events, strict=True)):
                 return None
-        batch = ModelBatch.of(events, flags)
-        batch.values, batch.categorical = decoder.columns(feats)
-        batch.width = len(decoder.numeric_names)
+        batch = ModelBatch.of(events, flags, decoder.columns(feats), len(decoder.numeric_names),
+                              preds)
         return DecodedBatch({key: batch}, Counter())
 
     def _decode_generic(self, lines: Sequence[bytes]) -> DecodedBatch:
@@ -353,16 +358,13 @@ class BatchDecoder:
             events = [events[i] for i in keep]
             columns = decoder.decode([raws[i] for i in keep])
         flags = bytes(e.prediction is not None or _has_features(e) for e in events)
-        batch = ModelBatch.of(events, flags)
-        batch.values, batch.categorical = columns
-        batch.width = len(decoder.numeric_names)
-        return batch
+        return ModelBatch.of(events, flags, columns, len(decoder.numeric_names))
 
 
 def _has_features(env: Envelope) -> bool:
     """``features`` present and not null (as on the typed path, where null is None)."""
     raw = env.features
-    return len(raw) > 0 and bytes(raw) != b"null"
+    return len(raw) > 0 and (len(raw) != 4 or bytes(raw) != b"null")
 
 
 def _features_or_empty(raw: bytes) -> bytes:

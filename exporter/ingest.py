@@ -308,13 +308,13 @@ class IngestWorker(threading.Thread):
     def _guarded(self, flight: _Flight) -> None:
         try:
             self.apply(flight.items, flight.lines, self._decoded(flight))
-            self.processed += len(flight.lines)
         except Exception:  # never let one batch kill ingestion
-            self.processed += len(flight.lines)  # handled: dropped and logged
             log.exception("ingest batch failed; %d lines dropped", len(flight.lines))
             for item in flight.items:  # an HTTP post gets its answer: a 500
                 if item.reply is not None and not item.reply.done():
                     item.reply.set_exception(RuntimeError("ingest batch failed; see the log"))
+        finally:
+            self.processed += len(flight.lines)  # applied, or dropped and logged
 
     def expire(self) -> None:
         now = self.clock()

@@ -74,15 +74,13 @@ def canonical(obj: JsonObj) -> bytes:
 
 
 def _canonical_pieces(obj: Any) -> Iterator[bytes]:
-    """``canonical(obj)`` in pieces (dicts and lists split one level at a time, down to
-    values of at most one feature), so hashing a large profile never holds its whole
-    JSON text in memory."""
+    """``canonical(obj)`` in pieces: dicts split by key, lists by item (each item whole),
+    so hashing a large profile never holds its whole JSON text in memory."""
     if isinstance(obj, dict):
         yield b"{"
         for i, key in enumerate(sorted(obj)):
             yield (b"," if i else b"") + canonical(key) + b":"
-            yield from _canonical_pieces(obj[key]) if isinstance(obj[key], list) \
-                else [canonical(obj[key])]
+            yield from _canonical_pieces(obj[key])
         yield b"}"
     elif isinstance(obj, list):
         yield b"["

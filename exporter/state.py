@@ -123,7 +123,6 @@ class ModelState:
     def update(self, batch: ModelBatch, now: float, rejected: Counter[str]) -> None:
         """Apply one decoded batch; bad predictions or labels are counted in ``rejected``."""
         values, classes, probas, ok = self.parser.predictions(batch.predictions)
-        assert batch.is_prediction is not None
         is_pred = batch.is_prediction
         bad = int((~ok & is_pred).sum())
         if bad:
@@ -132,7 +131,6 @@ class ModelState:
         n = int(take.sum())
         if n:
             received = np.full(n, now)
-            assert batch.numeric is not None
             everything = n == len(take)
             num = batch.numeric if everything else batch.numeric[take]
             cats = batch.categorical if everything else [c.take(take) for c in batch.categorical]
