@@ -31,8 +31,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from tap_cost import measure_call_cost  # bench/tap_cost.py, beside this script
 
-from exporter.config import (
+from exporter.config.model import (
     Config,
     FeatureConfig,
     ModelConfig,
@@ -40,15 +41,15 @@ from exporter.config import (
     ServerConfig,
     WindowConfig,
 )
-from exporter.profile import (
+from exporter.profile.files import save_profile
+from exporter.profile.model import (
     SCHEMA_VERSION,
     CategoricalProfile,
     NumericProfile,
     NumericSummary,
     Profile,
-    save_profile,
 )
-from exporter.state import Store
+from exporter.sidecar.state import SidecarState
 from exporter.stats.binning import bin_counts, quantile_edges
 
 CATS = ("DE", "FR", "US", "GB", "IT")
@@ -379,14 +380,14 @@ def compute_cycle(repeats: int = 7) -> dict[str, float]:
     """One model, 50 features, a full 10k window against 10k reference samples (in-process)."""
     from collections import Counter
 
-    from exporter.compute import compute
-    from exporter.events import BatchDecoder
+    from exporter.sidecar.compute import compute
+    from exporter.sidecar.ingest.decode import BatchDecoder
 
     out: dict[str, float] = {}
     for label, shift in (("undrifted", 0.0), ("drifted", 1.0)):
         m = model_config("gamma", 45, 5, 10_000)
         cfg = Config(Path("bench.yaml"), (m,), server=ServerConfig(socket=None))
-        store = Store(cfg, {m.key: make_profile("gamma", 45, 5)})
+        store = SidecarState(cfg, {m.key: make_profile("gamma", 45, 5)})
         lines = make_events("gamma", 45, 5, 10_000, seed=3, shift=shift).splitlines()
         decoder = BatchDecoder(cfg)
         for i in range(0, len(lines), 4096):
@@ -400,10 +401,6 @@ def compute_cycle(repeats: int = 7) -> dict[str, float]:
 
 
 def client_cost(sc: Sidecar) -> dict[str, float]:
-    try:
-        from exporter.client.bench import measure_call_cost
-    except ImportError:
-        return {}
     cost = measure_call_cost(sc.sock, calls=50_000, model="bench")
     return {"client_median_us": cost.median_ns / 1000, "client_p99_us": cost.p99_ns / 1000}
 

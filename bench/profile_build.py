@@ -18,8 +18,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from exporter.config import FeatureConfig, ModelConfig, PredictionConfig
-from exporter.profile import build_profile, save_profile
+from exporter.config.model import FeatureConfig, ModelConfig, PredictionConfig
+from exporter.profile.build import build_profile
+from exporter.profile.files import save_profile
 
 
 def _write(path: Path, rows: int, features: int, block: int = 100_000) -> None:

@@ -38,16 +38,11 @@ from scipy.spatial.distance import jensenshannon
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from exporter.stats.drift import (
-    CategoricalReference,
-    DriftThresholds,
-    FeatureDrift,
-    NumericReference,
-    categorical_drift,
-    numeric_drift,
-)
+from exporter.stats.drift import FeatureDrift, categorical_drift, numeric_drift
 from exporter.stats.ks import KSMethod
 from exporter.stats.psi import EPSILON
+from exporter.stats.reference import CategoricalReference, NumericReference
+from exporter.stats.thresholds import Thresholds
 
 SEED = 20261126
 REF_ROWS = 100_000
@@ -123,8 +118,9 @@ def build_with_profile(data: Data) -> Reference:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    from exporter.config import FeatureConfig, ModelConfig, PredictionConfig
-    from exporter.profile import CategoricalProfile, build_profile, to_reference
+    from exporter.config.model import FeatureConfig, ModelConfig, PredictionConfig
+    from exporter.profile.build import build_profile
+    from exporter.profile.model import CategoricalProfile, to_reference
 
     features = tuple(FeatureConfig(n, "numeric") for n in data.ref_numeric) + tuple(
         FeatureConfig(n, "categorical") for n in data.ref_categorical)
@@ -162,7 +158,7 @@ Inputs = tuple[dict[str, Floats], dict[str, Ints]]
 
 def run_mlmon(ref: Reference, inputs: Inputs, method: KSMethod) -> list[FeatureDrift]:
     numeric, codes = inputs
-    t = DriftThresholds()
+    t = Thresholds()
     out = [numeric_drift(n, ref.numeric[n], v, t, ks_method=method) for n, v in numeric.items()]
     for name, c in codes.items():
         cref = ref.categorical[name][1]
@@ -266,7 +262,7 @@ def sidecar_cycle(repeat: int) -> dict[str, Timing]:
         refs.append(NumericReference(edges, counts.astype(np.int64), ref))
         shift = (0.0, 0.0, 0.0, 0.1, 0.5)[i % 5]  # one in five features drifted
         windows.append(_numeric(rng, i, BATCH_ROWS, shift, 1.0))
-    t = DriftThresholds()
+    t = Thresholds()
 
     def cycle(method: KSMethod) -> list[FeatureDrift]:
         return [numeric_drift(f"f{i}", r, w, t, ks_method=method)
@@ -292,7 +288,7 @@ def main() -> int:
     theirs = run_scipy(ref, inputs)
     diff = max_difference(ours, theirs)
     flagged = sorted(d.name for d in ours if d.severity is not None and d.severity >= 1)
-    t = DriftThresholds()
+    t = Thresholds()
     tested = sorted(d.name for d in ours
                     if (d.ks_pvalue is not None and d.ks_pvalue < t.ks_alpha)
                     or (d.chi2_pvalue is not None and d.chi2_pvalue < t.chi2_alpha))

@@ -16,27 +16,27 @@ from typing import Any
 
 import numpy as np
 
-from exporter.config import (
+from exporter.config.model import (
     Config,
     FeatureConfig,
     LabelConfig,
     ModelConfig,
     PredictionConfig,
     ServerConfig,
-    Thresholds,
     WindowConfig,
 )
-from exporter.events import BatchDecoder
-from exporter.profile import (
+from exporter.profile.model import (
     SCHEMA_VERSION,
     CategoricalProfile,
     NumericProfile,
     NumericSummary,
     Profile,
 )
-from exporter.server import Sidecar, serve
-from exporter.state import Store
+from exporter.sidecar.ingest.decode import BatchDecoder
+from exporter.sidecar.runtime import Sidecar, serve
+from exporter.sidecar.state import SidecarState
 from exporter.stats.binning import bin_counts, quantile_edges
+from exporter.stats.thresholds import Thresholds
 
 COUNTRIES = ("DE", "FR", "GB", "US")
 
@@ -109,7 +109,7 @@ def fraud_events(n: int, seed: int = 2, shift: float = 0.0, start: int = 0,
     return out
 
 
-def apply(store: Store, events: Sequence[bytes | Mapping[str, Any]],
+def apply(store: SidecarState, events: Sequence[bytes | Mapping[str, Any]],
           now: float = 1000.0) -> Counter[str]:
     """Decode and apply lines (or event objects) as the ingest worker does; the rejections."""
     lines = [e if isinstance(e, bytes) else json.dumps(e).encode() for e in events]

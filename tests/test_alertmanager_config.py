@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from exporter.alertmanager_config import (
+from exporter.demo.alertmanager_config import (
     AlertmanagerConfigError,
     Loopback,
     for_loopback,

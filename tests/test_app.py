@@ -8,8 +8,8 @@ import json
 from aiohttp import ClientSession
 from aiohttp.test_utils import TestServer
 
-from exporter.app import build_app
-from exporter.server import Sidecar
+from exporter.sidecar.http import build_app
+from exporter.sidecar.runtime import Sidecar
 from tests.sidecar_factory import config, fraud_model
 
 

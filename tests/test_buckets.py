@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from exporter.buckets import MISSING, CategoricalBuckets, NumericBuckets
-from exporter.profile import CategoricalProfile, NumericProfile, NumericSummary
+from exporter.profile.model import CategoricalProfile, NumericProfile, NumericSummary
+from exporter.sidecar.buckets import MISSING, CategoricalBuckets, NumericBuckets
 
 
 def _numeric(edges: tuple[float, ...]) -> NumericProfile:
@@ -42,7 +42,7 @@ def test_learnt_categories_are_bounded() -> None:
 
 
 def test_numeric_columns_match_searchsorted_per_column() -> None:
-    from exporter.buckets import NumericColumns
+    from exporter.sidecar.buckets import NumericColumns
 
     rng = np.random.default_rng(7)
     edges = [np.array([1.0, 2.0, 3.0]), np.array([-1.0, 0.0, 0.5, 1.0, 8.0]), np.empty(0)]

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from exporter.compute import compute
-from exporter.profile import CategoricalProfile, NumericProfile
-from exporter.state import Store
+from exporter.profile.model import CategoricalProfile, NumericProfile
+from exporter.sidecar.compute import compute
+from exporter.sidecar.state import SidecarState
 from exporter.stats.performance import ClassificationMetrics, RegressionMetrics
 from exporter.stats.psi import psi
 from tests.sidecar_factory import (
@@ -22,12 +22,12 @@ from tests.sidecar_factory import (
 )
 
 
-def _store(window: int = 500, min_samples: int = 100) -> Store:
+def _store(window: int = 500, min_samples: int = 100) -> SidecarState:
     m = fraud_model(window=window, min_samples=min_samples)
-    return Store(config(m, price_model()), {m.key: fraud_profile(m)})
+    return SidecarState(config(m, price_model()), {m.key: fraud_profile(m)})
 
 
-def _apply(store: Store, events: list[dict[str, object]], now: float = 1000.0) -> None:
+def _apply(store: SidecarState, events: list[dict[str, object]], now: float = 1000.0) -> None:
     assert apply(store, events, now) == Counter()
 
 
@@ -128,9 +128,9 @@ def test_max_age_limits_the_window() -> None:
     m = fraud_model(window=100, min_samples=1)
     from dataclasses import replace
 
-    from exporter.config import WindowConfig
+    from exporter.config.model import WindowConfig
     m = replace(m, window=WindowConfig(size=100, max_age=60.0))
-    store = Store(config(m), {m.key: fraud_profile(m)})
+    store = SidecarState(config(m), {m.key: fraud_profile(m)})
     _apply(store, fraud_events(10), now=1000.0)
     _apply(store, fraud_events(5, start=10), now=1100.0)
     ms = compute(store, clock=lambda: 1120.0).models[("fraud", "1")]

@@ -7,17 +7,17 @@ from pathlib import Path
 
 import pytest
 
-from exporter.config import (
+from exporter.config.errors import ConfigError
+from exporter.config.load import load_config
+from exporter.config.model import (
     Config,
-    ConfigError,
     FeatureConfig,
     LabelConfig,
     PredictionConfig,
     ServerConfig,
-    Thresholds,
     WindowConfig,
-    load_config,
 )
+from exporter.stats.thresholds import Thresholds
 
 VALID = """\
 compute_interval: 30s

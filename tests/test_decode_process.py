@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from exporter.config import Config
-from exporter.decode_process import DecoderGone, DecoderProcess
-from exporter.events import BatchDecoder, DecodedBatch
-from exporter.server import Sidecar
+from exporter.config.model import Config
+from exporter.sidecar.ingest.decode import BatchDecoder, DecodedBatch
+from exporter.sidecar.ingest.decode_process import DecoderGone, DecoderProcess
+from exporter.sidecar.runtime import Sidecar
 from tests.sidecar_factory import (
     config,
     fraud_events,

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from exporter.durations import parse_duration
+from exporter.config.durations import parse_duration
 
 
 @pytest.mark.parametrize(("text", "seconds"), [

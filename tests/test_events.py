@@ -6,7 +6,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from exporter.events import BatchDecoder, Column
+from exporter.sidecar.ingest.decode import BatchDecoder, Column
 from tests.sidecar_factory import config, fraud_events, fraud_model, price_model
 
 

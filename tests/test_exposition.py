@@ -9,12 +9,12 @@ from prometheus_client.openmetrics.exposition import generate_latest as generate
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse_om
 from prometheus_client.parser import text_string_to_metric_families as parse_text
 
-from exporter.compute import compute
-from exporter.exposition import Exposition
-from exporter.metrics import RuntimeStats, SidecarCollector
-from exporter.profile import Profile
-from exporter.snapshot import Snapshot
-from exporter.state import Store
+from exporter.profile.model import Profile
+from exporter.sidecar.compute import compute
+from exporter.sidecar.exposition import Exposition
+from exporter.sidecar.metrics import RuntimeStats, SidecarCollector
+from exporter.sidecar.snapshot import Snapshot
+from exporter.sidecar.state import SidecarState
 from tests.sidecar_factory import (
     apply,
     categorical_profile,
@@ -27,13 +27,13 @@ from tests.sidecar_factory import (
 ODD = 'a"b\\c\nd'  # a category that needs every escape
 
 
-def _store() -> Store:
+def _store() -> SidecarState:
     m = fraud_model(min_samples=10)
     base = fraud_profile(m)
     country = categorical_profile("country", ["DE", "FR", ODD, ODD])
     profile = Profile(base.schema_version, base.model, base.version, base.rows,
                       (base.features[0], base.features[1], country), base.prediction, "odd")
-    store = Store(config(m), {m.key: profile})
+    store = SidecarState(config(m), {m.key: profile})
     events = fraud_events(100)
     for e in events[:30]:
         e["features"]["country"] = ODD

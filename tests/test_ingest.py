@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from concurrent.futures import Future
 
-from exporter.ingest import MAX_BATCH_LINES, IngestQueue, Item, LineSplitter
+from exporter.sidecar.ingest.lines import LineSplitter
+from exporter.sidecar.ingest.queue import MAX_BATCH_LINES, IngestQueue, Item
 
 
 def test_splitter_reassembles_lines_across_chunks() -> None:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from exporter.labels import DELAY_BUCKETS, JoinCounters, JoinTable, PairWindow
+from exporter.sidecar.label_join import DELAY_BUCKETS, JoinCounters, JoinTable, PairWindow
 
 
 def _rows(received: list[float], value: float = 0.5) -> np.ndarray:  # type: ignore[type-arg]

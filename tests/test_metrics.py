@@ -11,11 +11,11 @@ from prometheus_client.openmetrics.parser import text_string_to_metric_families 
 from prometheus_client.parser import text_string_to_metric_families as parse_text
 from prometheus_client.samples import Sample
 
-from exporter.compute import compute
 from exporter.metric_names import BY_NAME, METRICS, REJECT_REASONS
-from exporter.metrics import RuntimeStats, SidecarCollector
-from exporter.snapshot import EMPTY, Snapshot
-from exporter.state import Store
+from exporter.sidecar.compute import compute
+from exporter.sidecar.metrics import RuntimeStats, SidecarCollector
+from exporter.sidecar.snapshot import EMPTY, Snapshot
+from exporter.sidecar.state import SidecarState
 from tests.sidecar_factory import (
     apply,
     config,
@@ -28,7 +28,7 @@ from tests.sidecar_factory import (
 SPEC_BY_FAMILY = {m.family: m for m in METRICS}
 
 
-def _registry(store: Store, snap: Snapshot) -> CollectorRegistry:
+def _registry(store: SidecarState, snap: Snapshot) -> CollectorRegistry:
     reg = CollectorRegistry()
     stats = RuntimeStats()
     stats.observe_compute(0.02)
@@ -37,9 +37,9 @@ def _registry(store: Store, snap: Snapshot) -> CollectorRegistry:
     return reg
 
 
-def _loaded_store(n: int = 300) -> Store:
+def _loaded_store(n: int = 300) -> SidecarState:
     m = fraud_model(min_samples=100)
-    store = Store(config(m, price_model()), {m.key: fraud_profile(m)})
+    store = SidecarState(config(m, price_model()), {m.key: fraud_profile(m)})
     lines = [json.dumps(e).encode() for e in fraud_events(n)]
     lines += [json.dumps({"v": 1, "model": "fraud", "version": "1", "id": f"r{i}",
                           "label": i % 2}).encode() for i in range(50)]
@@ -97,7 +97,7 @@ def _values(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
 
 def test_reasons_at_zero_from_start_and_no_drift_below_min_samples() -> None:
     m = fraud_model(min_samples=100)
-    store = Store(config(m), {m.key: fraud_profile(m)})
+    store = SidecarState(config(m), {m.key: fraud_profile(m)})
     values = _values(generate_latest(_registry(store, EMPTY)).decode())
     for reason in REJECT_REASONS:
         assert values[("mlmon_events_rejected_total", (("reason", reason),))] == 0.0

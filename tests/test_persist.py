@@ -9,20 +9,20 @@ import msgspec
 import numpy as np
 import pytest
 
-from exporter.config import FeatureConfig
-from exporter.persist import restore, save
-from exporter.state import Store
+from exporter.config.model import FeatureConfig
+from exporter.sidecar.persist import restore, save
+from exporter.sidecar.state import SidecarState
 from tests.sidecar_factory import apply, config, fraud_events, fraud_model, fraud_profile
 
 
-def _store(model_features: tuple[FeatureConfig, ...] | None = None) -> Store:
+def _store(model_features: tuple[FeatureConfig, ...] | None = None) -> SidecarState:
     m = fraud_model(window=100)
     if model_features is not None:
         m = replace(m, features=model_features)
-    return Store(config(m), {m.key: fraud_profile(m)})
+    return SidecarState(config(m), {m.key: fraud_profile(m)})
 
 
-def _fill(store: Store) -> None:
+def _fill(store: SidecarState) -> None:
     lines = [json.dumps(e).encode() for e in fraud_events(150)]
     lines += [json.dumps({"v": 1, "model": "fraud", "version": "1", "id": f"r{i}",
                           "label": 1}).encode() for i in range(100, 120)]

@@ -5,9 +5,9 @@ import math
 import msgspec
 import numpy as np
 
-from exporter.config import PredictionConfig
-from exporter.events import Envelope, PredictionValue
-from exporter.predictions import PredictionParser
+from exporter.config.model import PredictionConfig
+from exporter.sidecar.ingest.decode import Envelope, PredictionValue
+from exporter.sidecar.predictions import PredictionParser
 
 
 def _events(*predictions: object) -> list[PredictionValue]:

@@ -18,19 +18,19 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
-from exporter.config import FeatureConfig, ModelConfig, PredictionConfig, load_config
-from exporter.profile import (
+from exporter.config.load import load_config
+from exporter.config.model import FeatureConfig, ModelConfig, PredictionConfig
+from exporter.profile.build import build_profile
+from exporter.profile.files import load_profile, save_profile
+from exporter.profile.model import (
     CategoricalProfile,
     NumericProfile,
     ProfileError,
-    build_profile,
     categorical_reference,
-    load_profile,
     numeric_reference,
-    save_profile,
     to_reference,
 )
-from exporter.stats.drift import CategoricalReference, NumericReference
+from exporter.stats.reference import CategoricalReference, NumericReference
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "exporter" / "data" / "examples"
 QS = (0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
@@ -234,7 +234,7 @@ def test_save_load_roundtrip_and_references(tmp_path: Path) -> None:
 def test_content_hash_is_the_sha256_of_the_whole_canonical_text(tmp_path: Path) -> None:
     import hashlib
 
-    from exporter.profile_codec import canonical, content_hash, profile_body
+    from exporter.profile.codec import canonical, content_hash, profile_body
 
     body = profile_body(build_profile(model(), write(tmp_path, data(500))["csv"]))
     assert content_hash(body) == hashlib.sha256(canonical(body)).hexdigest()

@@ -12,7 +12,13 @@ import pyarrow.parquet as pq
 import pytest
 
 from exporter import readers_formats
-from exporter.readers import ColumnKind, ReadError, available_columns, class_name, read_chunks
+from exporter.readers.chunks import (
+    ColumnKind,
+    ReadError,
+    available_columns,
+    class_name,
+    read_chunks,
+)
 
 COLUMNS: dict[str, ColumnKind] = {"x": "numeric", "color": "categorical", "code": "categorical",
                                   "prediction": "prediction"}

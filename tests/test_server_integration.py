@@ -18,7 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families as parse_tex
 from scipy import stats as sps
 
 from exporter.metric_names import REJECT_REASONS
-from exporter.server import Sidecar
+from exporter.sidecar.runtime import Sidecar
 from exporter.stats.chi2 import chi2_homogeneity
 from exporter.stats.psi import psi
 from tests.procs import free_port, post_events
@@ -243,8 +243,8 @@ async def _wait_received(sidecar: Sidecar, total: int) -> None:
 def test_state_written_periodically(tmp_path: Path) -> None:
     import time
 
-    from exporter.persist import restore
-    from exporter.state import Store
+    from exporter.sidecar.persist import restore
+    from exporter.sidecar.state import SidecarState
 
     m = fraud_model()
     state = tmp_path / "state.bin"
@@ -258,7 +258,7 @@ def test_state_written_periodically(tmp_path: Path) -> None:
         while sidecar.stats.saves["ok"] <= after:
             assert time.monotonic() < deadline, "no periodic state write"
             time.sleep(0.05)
-        copy = Store(cfg, {})
+        copy = SidecarState(cfg, {})
         assert restore(copy, state)
         assert copy.models[("fraud", "1")].predictions_total == 7
     values = _samples(_get_metrics_text(sidecar))

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from exporter.metric_names import REJECT_REASONS
-from exporter.state import Store
+from exporter.sidecar.state import SidecarState
 from tests.sidecar_factory import (
     apply,
     config,
@@ -18,9 +18,9 @@ from tests.sidecar_factory import (
 )
 
 
-def _fraud_store(window: int = 1000, max_pending: int = 1000) -> Store:
+def _fraud_store(window: int = 1000, max_pending: int = 1000) -> SidecarState:
     m = fraud_model(window=window, max_pending=max_pending)
-    return Store(config(m, price_model()), {m.key: fraud_profile(m)})
+    return SidecarState(config(m, price_model()), {m.key: fraud_profile(m)})
 
 
 def test_window_buckets_and_missing_match_hand_counts() -> None:

@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from exporter.config import FeatureConfig
-from exporter.server import Sidecar
-from exporter.status_page import render
+from exporter.config.model import FeatureConfig
+from exporter.sidecar.runtime import Sidecar
+from exporter.sidecar.status_page import render
 from tests.procs import post_events
 from tests.sidecar_factory import (
     config,

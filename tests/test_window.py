@@ -5,7 +5,7 @@ from collections import deque
 import numpy as np
 import pytest
 
-from exporter.window import Ring
+from exporter.sidecar.window import Ring
 
 
 @pytest.mark.parametrize("batches", [[3, 4, 2], [10], [25], [1] * 13, [7, 0, 9, 11]])

@@ -15,7 +15,7 @@ from exporter.batch.collect import Collected
 from exporter.batch.perf import Performance
 from exporter.batch.report import BatchReport, FeatureResult, PredictionStats
 from exporter.metric_names import PREDICTION_FEATURE
-from exporter.profile import (
+from exporter.profile.model import (
     CategoricalProfile,
     FeatureProfile,
     Profile,
@@ -23,7 +23,6 @@ from exporter.profile import (
     numeric_reference,
 )
 from exporter.stats.drift import (
-    DriftThresholds,
     FeatureDrift,
     categorical_drift,
     drift_share,
@@ -31,10 +30,11 @@ from exporter.stats.drift import (
     numeric_drift,
 )
 from exporter.stats.summary import class_shares, summarize
+from exporter.stats.thresholds import Thresholds
 
 
 def feature_drift(key: str, f: FeatureProfile, collected: Collected,
-                  thresholds: DriftThresholds) -> FeatureResult:
+                  thresholds: Thresholds) -> FeatureResult:
     if isinstance(f, CategoricalProfile):
         drift = categorical_drift(key, categorical_reference(f), collected.categorical[key],
                                   thresholds)
@@ -61,9 +61,8 @@ def _prediction_stats(profile: Profile, collected: Collected) -> PredictionStats
     return PredictionStats(None, ())
 
 
-def analyze(profile: Profile, collected: Collected, thresholds: DriftThresholds,
-            performance: Performance | None, now: float | None = None,
-            limits: tuple[tuple[str, float], ...] = ()) -> BatchReport:
+def analyze(profile: Profile, collected: Collected, thresholds: Thresholds,
+            performance: Performance | None, now: float | None = None) -> BatchReport:
     keyed: list[tuple[str, FeatureProfile]] = [(f.name, f) for f in profile.features]
     if profile.prediction is not None and collected.prediction is not None:
         keyed.append((PREDICTION_FEATURE, profile.prediction))
@@ -80,5 +79,4 @@ def analyze(profile: Profile, collected: Collected, thresholds: DriftThresholds,
         prediction=_prediction_stats(profile, collected),
         performance=performance,
         analysed_at=time.time() if now is None else now,
-        limits=limits,
     )

@@ -1,4 +1,4 @@
-"""Stream a batch file's chunks (``exporter.readers``) into what the statistics need.
+"""Stream a batch file's chunks (``exporter.readers.chunks``) into what the statistics need.
 
 Memory: for every numeric profiled column all values are kept (KS and
 Wasserstein need the whole batch sample), for categorical columns only the
@@ -18,8 +18,8 @@ from numpy.typing import NDArray
 
 from exporter.batch.errors import BatchInputError
 from exporter.metric_names import PREDICTION_FEATURE
-from exporter.profile import CategoricalProfile, FeatureProfile, Profile
-from exporter.readers import Chunk, ColumnKind, Predictions, class_name
+from exporter.profile.model import CategoricalProfile, FeatureProfile, Profile
+from exporter.readers.chunks import Chunk, ColumnKind, Predictions, class_name
 
 FloatArray = NDArray[np.float64]
 ObjectArray = NDArray[np.object_]

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict
 from typing import Any
 
 from exporter.batch.perf import Performance
@@ -85,7 +84,7 @@ def report_dict(r: BatchReport) -> dict[str, Any]:
         "drift_share": _num(r.drift_share),
         "severity": _severity(r.severity),
         "samples": {f.drift.name: f.drift.samples for f in r.features},
-        "thresholds": {**asdict(r.thresholds), **dict(r.limits)},
+        "thresholds": dict(r.thresholds.items()),
         "prediction": prediction_dict(r.prediction),
         "performance": performance_dict(r.performance),
         "analysed_at": r.analysed_at,

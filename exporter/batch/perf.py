@@ -19,8 +19,8 @@ import numpy as np
 
 from exporter.batch.collect import Values
 from exporter.batch.errors import BatchInputError
-from exporter.config import ModelConfig
-from exporter.profile import CategoricalProfile, Profile
+from exporter.config.model import ModelConfig
+from exporter.profile.model import CategoricalProfile, Profile
 from exporter.stats.performance import (
     ClassificationMetrics,
     RegressionMetrics,

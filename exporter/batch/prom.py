@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 import platform
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -47,7 +46,7 @@ class BatchCollector:
         m = (r.model, r.version)
         if self._build_info:
             yield _family("mlmon_build_info", [((__version__, platform.python_version()), 1.0)])
-        thresholds = [*asdict(r.thresholds).items(), *r.limits]
+        thresholds = r.thresholds.items()
         yield _family("mlmon_threshold", [((*m, k), float(v)) for k, v in thresholds])
         yield _family("mlmon_window_samples", [(m, float(r.rows))])
         yield _family("mlmon_batch_rows", [(m, float(r.rows))])

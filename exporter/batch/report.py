@@ -8,9 +8,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from exporter.batch.perf import Performance
-from exporter.stats.drift import DriftThresholds, FeatureDrift
+from exporter.stats.drift import FeatureDrift
 from exporter.stats.severity import Severity
 from exporter.stats.summary import Summary
+from exporter.stats.thresholds import Thresholds
 
 
 @dataclass(frozen=True)
@@ -41,12 +42,10 @@ class BatchReport:
     features: tuple[FeatureResult, ...]  # profile order, the prediction last
     drift_share: float
     severity: Severity | None  # the highest feature severity; None when no verdict
-    thresholds: DriftThresholds
+    thresholds: Thresholds
     prediction: PredictionStats
     performance: Performance | None
     analysed_at: float  # unix time
-    # Performance thresholds from the config (accuracy_floor, mae_ceiling, rmse_ceiling).
-    limits: tuple[tuple[str, float], ...] = ()
 
     def reaches(self, level: Severity) -> bool:
         return any(f.drift.severity is not None and f.drift.severity >= level

@@ -11,10 +11,15 @@ from exporter.batch.collect import Collector, collect
 from exporter.batch.errors import BatchInputError
 from exporter.batch.perf import evaluate, infer_task
 from exporter.batch.report import BatchReport
-from exporter.config import ModelConfig
-from exporter.profile import Profile
-from exporter.readers import DEFAULT_CHUNK_ROWS, ReadError, available_columns, read_chunks
-from exporter.stats.drift import DriftThresholds
+from exporter.config.model import ModelConfig
+from exporter.profile.model import Profile
+from exporter.readers.chunks import (
+    DEFAULT_CHUNK_ROWS,
+    ReadError,
+    available_columns,
+    read_chunks,
+)
+from exporter.stats.thresholds import Thresholds
 
 
 @dataclass(frozen=True)
@@ -27,7 +32,7 @@ class BatchOptions:
 
 
 def run_batch(profile: Profile, model: ModelConfig | None, options: BatchOptions,
-              thresholds: DriftThresholds) -> BatchReport:
+              thresholds: Thresholds) -> BatchReport:
     source = str(options.input)
     if not options.input.is_file():
         raise BatchInputError(f"{source}: no such input file")
@@ -55,10 +60,4 @@ def run_batch(profile: Profile, model: ModelConfig | None, options: BatchOptions
         task = infer_task(profile, model, collected.prediction, collected.labels)
         performance = evaluate(task, collected.prediction, collected.labels, source,
                                options.label_column)
-    limits: tuple[tuple[str, float], ...] = ()
-    if model is not None:
-        t = model.thresholds
-        limits = tuple((k, v) for k, v in (("accuracy_floor", t.accuracy_floor),
-                                           ("mae_ceiling", t.mae_ceiling),
-                                           ("rmse_ceiling", t.rmse_ceiling)) if v is not None)
-    return analyze(profile, collected, thresholds, performance, limits=limits)
+    return analyze(profile, collected, thresholds, performance)

@@ -63,17 +63,20 @@ def run(args: argparse.Namespace) -> int:
     from exporter.batch import html, jsonout, prom, text
     from exporter.batch.errors import BatchInputError
     from exporter.batch.run import BatchOptions, run_batch
-    from exporter.config import ConfigError, ModelConfig, load_config
-    from exporter.profile import ProfileError, load_profile
-    from exporter.stats.drift import DriftThresholds
+    from exporter.config.errors import ConfigError
+    from exporter.config.load import load_config
+    from exporter.config.model import ModelConfig
+    from exporter.profile.files import load_profile
+    from exporter.profile.model import ProfileError
     from exporter.stats.severity import Severity
+    from exporter.stats.thresholds import Thresholds
 
     try:
         profile = load_profile(args.profile)
     except ProfileError as exc:
         return _error(str(exc))
     model: ModelConfig | None = None
-    thresholds = DriftThresholds()
+    thresholds = Thresholds()
     if args.config is not None:
         try:
             model = load_config(args.config).model(profile.model, profile.version)
@@ -82,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
         except KeyError:
             return _error(f"{args.config}: no model {profile.model!r} version "
                           f"{profile.version!r} (the profile's); add it under `models`")
-        thresholds = model.thresholds.drift()
+        thresholds = model.thresholds
     options = BatchOptions(
         input=args.input,
         prediction_column=args.prediction_column or (

@@ -73,7 +73,8 @@ def run(args: argparse.Namespace) -> int:
     from types import FrameType
 
     from exporter.client import Tap
-    from exporter.config import ConfigError, load_config
+    from exporter.config.errors import ConfigError
+    from exporter.config.load import load_config
     from exporter.demo.drift import default_plan
     from exporter.demo.labels import DelayedLabels
     from exporter.demo.model import SimpleModel

@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from exporter.durations import ALLOWED, parse_duration
+from exporter.config.durations import ALLOWED, parse_duration
 
 HELP = "report drift and performance trends for a model from Prometheus history"
 

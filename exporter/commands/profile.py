@@ -27,8 +27,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from exporter.config import ConfigError
-    from exporter.profile import ProfileError
+    from exporter.config.errors import ConfigError
+    from exporter.profile.model import ProfileError
 
     try:
         return _build(args) if args.profile_command == "build" else _show(args.profile)
@@ -38,8 +38,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _build(args: argparse.Namespace) -> int:
-    from exporter.config import load_config
-    from exporter.profile import build_profile, save_profile
+    from exporter.config.load import load_config
+    from exporter.profile.build import build_profile
+    from exporter.profile.files import save_profile
 
     config = load_config(args.config)
     matches = [m for m in config.models if m.name == args.model
@@ -73,7 +74,8 @@ def _fmt(x: float) -> str:
 
 
 def _show(path: Path) -> int:
-    from exporter.profile import CategoricalProfile, FeatureProfile, load_profile
+    from exporter.profile.files import load_profile
+    from exporter.profile.model import CategoricalProfile, FeatureProfile
 
     p = load_profile(path)
     print(f"profile   {path}")

@@ -23,7 +23,7 @@ def run(args: argparse.Namespace) -> int:
 
     from aiohttp import web
 
-    from exporter.config import ConfigError
+    from exporter.config.errors import ConfigError
     from exporter.responder.app import build_app
     from exporter.responder.config_load import load
     from exporter.responder.jsonfile import StateError

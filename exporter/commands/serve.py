@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from exporter.config import Config
+    from exporter.config.model import Config
 
 HELP = "run the sidecar: receive the tap, export drift and accuracy on /metrics"
 
@@ -34,7 +34,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def override(config: Config, args: argparse.Namespace) -> Config:
     """Command-line flags win over the configuration file (addresses checked like the file's)."""
-    from exporter.config_fields import Fields
+    from exporter.config.fields import Fields
 
     check = Fields(Path("command line")).host_port
     srv = config.server
@@ -54,9 +54,10 @@ def run(args: argparse.Namespace) -> int:
     import asyncio
     import logging
 
-    from exporter.config import ConfigError, load_config
-    from exporter.profile import ProfileError
-    from exporter.server import ProfileFiles, Sidecar, serve
+    from exporter.config.errors import ConfigError
+    from exporter.config.load import load_config
+    from exporter.profile.model import ProfileError
+    from exporter.sidecar.runtime import ProfileFiles, Sidecar, serve
 
     logging.basicConfig(level=args.log_level, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -68,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"mlmon serve: {exc}", file=sys.stderr)
         return 2
 
-    from exporter.server import SWITCH_INTERVAL
+    from exporter.sidecar.runtime import SWITCH_INTERVAL
 
     # Readers and the ingest worker share the GIL: a short switch interval lets the
     # reader drain the socket promptly instead of waiting up to 5 ms behind a batch.

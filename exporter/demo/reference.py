@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from exporter.config import ModelConfig
-from exporter.readers import ColumnKind, available_columns, read_chunks
+from exporter.config.model import ModelConfig
+from exporter.readers.chunks import ColumnKind, available_columns, read_chunks
 
 MAX_ROWS = 200_000  # enough to resample from; bounds the demo's memory
 

@@ -15,9 +15,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
-from exporter.alertmanager_config import Loopback
-from exporter.config import ModelConfig
+from exporter.config.model import ModelConfig
 from exporter.demo import stack_config
+from exporter.demo.alertmanager_config import Loopback
 from exporter.demo.programs import Program, free_port
 from exporter.demo.receivers import HttpReceiver, SmtpReceiver
 from exporter.demo.services import Service

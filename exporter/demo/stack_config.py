@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from exporter.alertmanager_config import Loopback, for_loopback
+from exporter.demo.alertmanager_config import Loopback, for_loopback
 from exporter.rulegen import dump_rule_file, load_groups, scale_for
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -12,7 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
-from exporter.config import ConfigError
+from exporter.config.errors import ConfigError
 from exporter.responder import payload as webhook
 from exporter.responder.audit import AuditLog
 from exporter.responder.backend import Backend

@@ -8,9 +8,9 @@ from typing import Any
 
 import yaml
 
-from exporter.config import ConfigError
-from exporter.durations import ALLOWED as DURATION_ALLOWED
-from exporter.durations import parse_duration
+from exporter.config.durations import ALLOWED as DURATION_ALLOWED
+from exporter.config.durations import parse_duration
+from exporter.config.errors import ConfigError
 from exporter.responder import schedule
 from exporter.responder.config import (
     DEFAULT_LISTEN,

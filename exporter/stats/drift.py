@@ -19,49 +19,12 @@ from numpy.typing import NDArray
 from exporter.stats.binning import bin_counts_sorted, sorted_finite
 from exporter.stats.chi2 import chi2_homogeneity
 from exporter.stats.distances import hellinger, jensen_shannon
-from exporter.stats.ecdf import check_sorted, merge_sorted, wasserstein_1
+from exporter.stats.ecdf import merge_sorted, wasserstein_1
 from exporter.stats.ks import DEFAULT_KS_METHOD, KSMethod, ks_from_merged
 from exporter.stats.psi import psi as psi_value
-from exporter.stats.severity import (
-    DEFAULT_CHI2_ALPHA,
-    DEFAULT_KS_ALPHA,
-    DEFAULT_MIN_SAMPLES,
-    DEFAULT_PSI_HIGH,
-    DEFAULT_PSI_MEDIUM,
-    Severity,
-    verdict,
-)
-
-
-@dataclass(frozen=True)
-class DriftThresholds:
-    psi_medium: float = DEFAULT_PSI_MEDIUM
-    psi_high: float = DEFAULT_PSI_HIGH
-    ks_alpha: float = DEFAULT_KS_ALPHA
-    chi2_alpha: float = DEFAULT_CHI2_ALPHA
-    min_samples: int = DEFAULT_MIN_SAMPLES
-
-
-@dataclass(frozen=True)
-class NumericReference:
-    """Checked once here, not on every compute: counts fit the edges, the sample is sorted."""
-
-    edges: NDArray[np.float64]  # inner edges
-    counts: NDArray[np.int64]  # len(edges) + 1
-    sample_sorted: NDArray[np.float64]
-
-    def __post_init__(self) -> None:
-        if len(self.counts) != len(self.edges) + 1:
-            raise ValueError(f"reference has {len(self.edges)} edges but {len(self.counts)} "
-                             f"counts (expected {len(self.edges) + 1})")
-        object.__setattr__(self, "counts", np.asarray(self.counts, dtype=np.int64))
-        object.__setattr__(self, "sample_sorted",
-                           check_sorted(self.sample_sorted, "reference sample"))
-
-
-@dataclass(frozen=True)
-class CategoricalReference:
-    counts: NDArray[np.int64]  # per known category, then __other__ last
+from exporter.stats.reference import CategoricalReference, NumericReference
+from exporter.stats.severity import Severity, verdict
+from exporter.stats.thresholds import Thresholds
 
 
 @dataclass(frozen=True)
@@ -86,14 +49,14 @@ def _empty(name: str, kind: str, samples: int, counts: NDArray[np.int64]) -> Fea
                         None, counts)
 
 
-def _severity(psi: float | None, samples: int, t: DriftThresholds) -> Severity | None:
+def _severity(psi: float | None, samples: int, t: Thresholds) -> Severity | None:
     if psi is None:
         return None
     return verdict(psi, samples, t.min_samples, t.psi_medium, t.psi_high)
 
 
 def numeric_drift(name: str, ref: NumericReference, current: NDArray[np.float64],
-                  thresholds: DriftThresholds,
+                  thresholds: Thresholds,
                   ks_method: KSMethod = DEFAULT_KS_METHOD) -> FeatureDrift:
     """All statistics for a numeric window (NaN = missing, ignored).
 
@@ -122,7 +85,7 @@ def numeric_drift(name: str, ref: NumericReference, current: NDArray[np.float64]
 
 
 def categorical_drift(name: str, ref: CategoricalReference, current_counts: NDArray[np.int64],
-                      thresholds: DriftThresholds) -> FeatureDrift:
+                      thresholds: Thresholds) -> FeatureDrift:
     """All statistics for categorical counts over the reference buckets (+ __other__)."""
     ref_counts = np.asarray(ref.counts, dtype=np.int64)
     counts = np.asarray(current_counts, dtype=np.int64)

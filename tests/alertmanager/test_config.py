@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from exporter.alertmanager_config import INLINE_SECRETS, RESPONDER_URL, SECRETS_DIR
+from exporter.demo.alertmanager_config import INLINE_SECRETS, RESPONDER_URL, SECRETS_DIR
 from tests.alertmanager.common import AM_DIR, CONFIG, config, integrations
 from tests.procs import require_binary
 

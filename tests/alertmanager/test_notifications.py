@@ -1,6 +1,6 @@
 """Notifications rendered by the real Alertmanager with the mlmon templates.
 
-Alertmanager runs the committed config, rewritten by exporter.alertmanager_config to
+Alertmanager runs the committed config, rewritten by exporter.demo.alertmanager_config to
 send to loopback sinks; the test checks what each integration receives.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from exporter.alertmanager_config import Loopback, for_loopback
+from exporter.demo.alertmanager_config import Loopback, for_loopback
 from exporter.rulegen import DASHBOARD_BASE, RUNBOOK_BASE
 from tests.alertmanager.amrun import alert, alertmanager, post_alerts
 from tests.alertmanager.common import CONFIG

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from exporter.alertmanager_config import Loopback, for_loopback
+from exporter.demo.alertmanager_config import Loopback, for_loopback
 from tests.alertmanager.amrun import alert, alertmanager, get_alerts, post_alerts
 from tests.alertmanager.common import (
     ACTIONS,

@@ -9,13 +9,13 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from exporter.profile import (
+from exporter.profile.files import save_profile
+from exporter.profile.model import (
     SCHEMA_VERSION,
     CategoricalProfile,
     NumericProfile,
     NumericSummary,
     Profile,
-    save_profile,
 )
 
 COLORS = ("blue", "green", "red")

@@ -9,7 +9,8 @@ import pytest
 from scipy import stats as sps
 from scipy.spatial.distance import jensenshannon
 
-from exporter.profile import CategoricalProfile, NumericProfile, load_profile
+from exporter.profile.files import load_profile
+from exporter.profile.model import CategoricalProfile, NumericProfile
 from tests.batch.conftest import feature, run_json
 from tests.batch.factory import current, write_config
 

@@ -14,8 +14,9 @@ import pytest
 from exporter.batch.jsonout import report_dict
 from exporter.batch.run import BatchOptions, run_batch
 from exporter.cli import main
-from exporter.profile import SCHEMA_VERSION, Profile, load_profile
-from exporter.stats.drift import DriftThresholds
+from exporter.profile.files import load_profile
+from exporter.profile.model import SCHEMA_VERSION, Profile
+from exporter.stats.thresholds import Thresholds
 from tests.batch.conftest import run_json
 from tests.batch.factory import categorical_profile, current, numeric_profile, write_profile
 
@@ -45,7 +46,7 @@ def test_same_report_for_csv_parquet_jsonl(files: dict[str, Path], tmp_path: Pat
 def test_chunk_size_does_not_change_the_report(files: dict[str, Path]) -> None:
     profile = load_profile(files["profile"])
     reports = [report_dict(run_batch(profile, None, BatchOptions(
-        files["input"], "prediction", "label", False, chunk_rows=rows), DriftThresholds()))
+        files["input"], "prediction", "label", False, chunk_rows=rows), Thresholds()))
         for rows in (7, 1000, 100_000)]
     for r in reports:
         del r["analysed_at"]

@@ -15,7 +15,8 @@ from scipy import stats as sps
 
 from exporter.cli import main
 from exporter.metric_names import PREDICTION_FEATURE
-from exporter.profile import CategoricalProfile, NumericProfile, load_profile
+from exporter.profile.files import load_profile
+from exporter.profile.model import CategoricalProfile, NumericProfile
 from tests.batch.conftest import run_json
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "exporter" / "data" / "examples"

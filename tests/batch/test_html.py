@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from exporter.cli import main
-from exporter.profile import SCHEMA_VERSION, Profile
+from exporter.profile.model import SCHEMA_VERSION, Profile
 from tests.batch.factory import numeric_profile, write_csv, write_profile
 
 

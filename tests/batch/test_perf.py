@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from exporter.profile import SCHEMA_VERSION, Profile
+from exporter.profile.model import SCHEMA_VERSION, Profile
 from tests.batch.conftest import run_json
 from tests.batch.factory import (
     categorical_profile,

@@ -12,7 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from exporter.cli import main
 from exporter.metric_names import BY_NAME, names
-from exporter.profile import SCHEMA_VERSION, Profile
+from exporter.profile.model import SCHEMA_VERSION, Profile
 from tests.batch.factory import categorical_profile, numeric_profile, write_csv, write_profile
 
 

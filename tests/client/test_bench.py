@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from exporter.client.bench import example_features, measure_call_cost
+from bench.tap_cost import example_features, measure_call_cost
 from tests.client.protocol import parse_line
 from tests.client.servers import LineServer
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from exporter.cli import main
-from exporter.profile import NumericProfile, load_profile
+from exporter.profile.files import load_profile
+from exporter.profile.model import NumericProfile
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "exporter" / "data" / "examples"
 

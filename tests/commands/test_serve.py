@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from exporter.profile import save_profile
+from exporter.profile.files import save_profile
 from tests.procs import free_port, running
 from tests.sidecar_factory import fraud_events, fraud_model, fraud_profile, ndjson, send_unix
 
@@ -123,7 +123,7 @@ def test_tune_process_freezes_start_up_objects_out_of_the_collector() -> None:
     import subprocess
     import sys
 
-    code = ("import gc, exporter.server\n"
+    code = ("import gc, exporter.sidecar.runtime\n"
             "from exporter.commands.serve import tune_process\n"
             "before = gc.get_freeze_count()\n"
             "tune_process()\n"

@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from exporter.config import ModelConfig, load_config
+from exporter.config.load import load_config
+from exporter.config.model import ModelConfig
 from exporter.demo.model import SimpleModel
 from exporter.demo.reference import ReferenceData, load_reference
 

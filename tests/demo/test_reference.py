@@ -6,7 +6,8 @@ import numpy as np
 import pyarrow.csv as pacsv
 import pytest
 
-from exporter.config import ModelConfig, load_config
+from exporter.config.load import load_config
+from exporter.config.model import ModelConfig
 from exporter.demo.reference import ReferenceData, load_reference
 from tests.demo.conftest import FRAUD, HOUSING
 

@@ -10,7 +10,8 @@ from exporter.demo.drift import DriftPlan, FeatureDrift, default_plan
 from exporter.demo.model import SimpleModel
 from exporter.demo.reference import ReferenceData
 from exporter.demo.traffic import TrafficSimulator
-from exporter.profile import NumericProfile, load_profile
+from exporter.profile.files import load_profile
+from exporter.profile.model import NumericProfile
 from exporter.stats.psi import psi
 
 FRAUD = Path(__file__).resolve().parents[2] / "exporter" / "data" / "examples" / "fraud"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from exporter.config import DEFAULT_HTTP, DEFAULT_SOCKET
+from exporter.config.model import DEFAULT_HTTP, DEFAULT_SOCKET
 from tests.deploy.dockerfile import Dockerfile, Stage, load, parse
 
 ROOT = Path(__file__).resolve().parents[2]

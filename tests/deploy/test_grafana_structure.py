@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from exporter.batch.prom import JOB as BATCH_JOB
-from exporter.config import Thresholds
 from exporter.metric_names import METRICS
 from exporter.stats.severity import DEFAULT_PSI_HIGH, DEFAULT_PSI_MEDIUM
+from exporter.stats.thresholds import Thresholds
 from tests.deploy import grafana
 from tests.deploy.promql import FUNCTIONS, analyse
 from tests.rules.common import records

@@ -12,7 +12,8 @@ import kubernetes_validate  # test extra; bundles the Kubernetes JSON schemas (o
 import pytest
 import yaml
 
-from exporter.config import DEFAULT_HTTP, DEFAULT_SOCKET, load_config
+from exporter.config.load import load_config
+from exporter.config.model import DEFAULT_HTTP, DEFAULT_SOCKET
 from exporter.responder.config import DEFAULT_LISTEN, KubernetesRollback
 from exporter.responder.config_load import load as load_responder
 from exporter.rulegen import load_groups
@@ -270,7 +271,7 @@ def test_only_alertmanager_reaches_the_responder(example: list[Obj]) -> None:
     service = one(example, "Service", "mlmon-responder")
     assert service["spec"]["selector"].items() <= pod_labels.items()
     assert service["spec"]["ports"][0]["targetPort"] == container["ports"][0]["name"]
-    # the port alertmanager/alertmanager.yml calls (exporter.alertmanager_config.RESPONDER_URL)
+    # the port alertmanager/alertmanager.yml calls (exporter.demo.alertmanager_config.RESPONDER_URL)
     assert service["spec"]["ports"][0]["port"] == int(DEFAULT_LISTEN.rsplit(":", 1)[1])
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
-from exporter.config import Thresholds
+from exporter.stats.thresholds import Thresholds
 from tests.deploy import canary_data as data
 from tests.deploy import k8s
 from tests.deploy.k8s import Obj, one

@@ -22,8 +22,8 @@ from typing import Any
 
 import pytest
 
-from exporter.alertmanager_config import Loopback
 from exporter.demo import stack_config
+from exporter.demo.alertmanager_config import Loopback
 from exporter.demo.receivers import HttpReceiver, Mail, Request, SmtpReceiver
 from exporter.demo.sidecar import sidecar_argv
 from tests.e2e.loop_support import MODEL, VERSION, Traffic, serve_in_thread, sidecar_config

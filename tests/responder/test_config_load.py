@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from exporter.config import ConfigError
+from exporter.config.errors import ConfigError
 from exporter.responder.config import (
     SA_DIR,
     KubeflowRetrain,

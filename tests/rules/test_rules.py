@@ -11,13 +11,14 @@ from typing import Any
 import pytest
 
 from exporter.batch.prom import JOB as BATCH_JOB
-from exporter.config import Config, Thresholds
-from exporter.labels import UNJOINED_REASONS
+from exporter.config.model import Config
 from exporter.metric_names import METRICS, REJECT_REASONS
-from exporter.metrics import THRESHOLD_NAMES
 from exporter.rulegen import DASHBOARD_BASE, RUNBOOK_BASE, parse_duration
+from exporter.sidecar.label_join import UNJOINED_REASONS
+from exporter.sidecar.metrics import THRESHOLD_NAMES
 from exporter.stats.psi import EPSILON
 from exporter.stats.severity import Severity
+from exporter.stats.thresholds import Thresholds
 from tests.deploy.grafana import PROMETHEUS_SERIES, exported_series
 from tests.deploy.promql import analyse
 from tests.rules.common import (

@@ -10,16 +10,15 @@ from scipy import stats as sps
 from scipy.spatial.distance import jensenshannon
 
 from exporter.stats.drift import (
-    CategoricalReference,
-    DriftThresholds,
     FeatureDrift,
-    NumericReference,
     categorical_drift,
     drift_share,
     highest_severity,
     numeric_drift,
 )
+from exporter.stats.reference import CategoricalReference, NumericReference
 from exporter.stats.severity import Severity
+from exporter.stats.thresholds import Thresholds
 
 REF = np.random.default_rng(21).normal(size=20_000)
 
@@ -41,7 +40,7 @@ def test_numeric_drift_equals_scipy() -> None:
     ref = _reference(REF)
     cur = np.random.default_rng(4).normal(0.4, 1.0, size=3_000)
     cur[::100] = np.nan  # missing values are ignored
-    got = numeric_drift("amount", ref, cur, DriftThresholds())
+    got = numeric_drift("amount", ref, cur, Thresholds())
     valid = cur[~np.isnan(cur)]
     bins = np.concatenate(([-np.inf], ref.edges, [np.inf]))
     counts, _ = np.histogram(valid, bins)
@@ -65,7 +64,7 @@ def test_numeric_drift_equals_scipy() -> None:
 def test_kstwobign_option() -> None:
     ref = _reference(REF)
     cur = np.random.default_rng(8).normal(0.1, 1.0, size=2_000)
-    got = numeric_drift("x", ref, cur, DriftThresholds(), ks_method="kstwobign")
+    got = numeric_drift("x", ref, cur, Thresholds(), ks_method="kstwobign")
     d = float(sps.ks_2samp(ref.sample_sorted, cur, method="asymp").statistic)
     en = 5000 * 2000 / 7000
     assert got.ks_statistic == d
@@ -75,20 +74,20 @@ def test_kstwobign_option() -> None:
 def test_below_min_samples_every_statistic_is_none() -> None:
     ref = _reference(REF)
     cur = np.concatenate((np.full(99, 5.0), [np.nan] * 50))
-    got = numeric_drift("x", ref, cur, DriftThresholds(min_samples=100))
+    got = numeric_drift("x", ref, cur, Thresholds(min_samples=100))
     assert got.samples == 99
     stats = (got.psi, got.ks_statistic, got.ks_pvalue, got.chi2_statistic, got.chi2_pvalue,
              got.wasserstein, got.jensen_shannon, got.hellinger, got.severity)
     assert all(s is None for s in stats)
     assert got.current_counts.sum() == 99 and got.current_counts[-1] == 99
-    empty = numeric_drift("x", ref, np.array([]), DriftThresholds(min_samples=0))
+    empty = numeric_drift("x", ref, np.array([]), Thresholds(min_samples=0))
     assert empty.samples == 0 and empty.psi is None
 
 
 def test_numeric_reference_shape_checked() -> None:
     with pytest.raises(ValueError, match="edges"):
         bad = NumericReference(np.array([0.0, 1.0]), np.array([1, 2]), np.array([0.5]))
-        numeric_drift("x", bad, np.ones(10), DriftThresholds(min_samples=1))
+        numeric_drift("x", bad, np.ones(10), Thresholds(min_samples=1))
     with pytest.raises(ValueError, match="reference sample must be sorted"):
         NumericReference(np.array([0.0]), np.array([1, 1]), np.array([0.5, 0.2]))
 
@@ -96,7 +95,7 @@ def test_numeric_reference_shape_checked() -> None:
 def test_categorical_drift_with_unseen_categories() -> None:
     ref = CategoricalReference(np.array([600, 300, 100, 0]))  # a, b, c, __other__
     cur = np.array([200, 150, 0, 150])  # c vanished, unseen values in __other__
-    got = categorical_drift("country", ref, cur, DriftThresholds(min_samples=100))
+    got = categorical_drift("country", ref, cur, Thresholds(min_samples=100))
     table = np.array([ref.counts, cur])
     chi = sps.chi2_contingency(table)
     assert got.kind == "categorical" and got.samples == 500
@@ -113,7 +112,7 @@ def test_categorical_drift_with_unseen_categories() -> None:
 def test_categorical_bucket_mismatch_raises() -> None:
     with pytest.raises(ValueError, match="__other__"):
         categorical_drift("c", CategoricalReference(np.array([1, 2, 0])), np.array([1, 2]),
-                          DriftThresholds())
+                          Thresholds())
 
 
 def _fd(sev: Severity | None) -> FeatureDrift:
@@ -143,7 +142,7 @@ def test_property_window_order_irrelevant(values: list[float], rnd: object) -> N
     ref = _reference(REF, sample=300)
     shuffled = list(values)
     rnd.shuffle(shuffled)  # type: ignore[attr-defined]
-    t = DriftThresholds(min_samples=1)
+    t = Thresholds(min_samples=1)
     a = numeric_drift("x", ref, np.array(values), t)
     b = numeric_drift("x", ref, np.array(shuffled), t)
     assert (a.psi, a.ks_statistic, a.ks_pvalue, a.jensen_shannon, a.hellinger) == (

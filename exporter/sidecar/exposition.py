@@ -21,8 +21,8 @@ from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
 from prometheus_client.samples import Sample
 
-from exporter.metrics import SidecarCollector
-from exporter.snapshot import Snapshot
+from exporter.sidecar.metrics import SidecarCollector
+from exporter.sidecar.snapshot import Snapshot
 
 OPENMETRICS = "application/openmetrics-text"
 _EOF = "# EOF\n"

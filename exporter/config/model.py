@@ -1,62 +1,23 @@
-"""mlmon configuration: one YAML file loaded into typed, frozen objects.
+"""mlmon configuration: the typed, frozen objects one YAML file is loaded into.
 
-The loader (``load_config``) validates everything at start-up; every error
-names the file, the key path, what was wrong and what is allowed.
+``exporter.config.load.load_config`` validates everything at start-up; every
+error names the file, the key path, what was wrong and what is allowed.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
-from exporter.stats.severity import (
-    DEFAULT_CHI2_ALPHA,
-    DEFAULT_KS_ALPHA,
-    DEFAULT_MIN_SAMPLES,
-    DEFAULT_PSI_HIGH,
-    DEFAULT_PSI_MEDIUM,
-)
-
-if TYPE_CHECKING:
-    from exporter.stats.drift import DriftThresholds
+from exporter.stats.thresholds import Thresholds
+from exporter.types import ModelKey
 
 FeatureKind = Literal["numeric", "categorical"]
 PredictionKind = Literal["classification", "regression"]
 
 DEFAULT_SOCKET = Path("/var/run/mlmon/mlmon.sock")
 DEFAULT_HTTP = "0.0.0.0:9847"
-
-
-class ConfigError(ValueError):
-    """An invalid configuration file: names the file, the key path and the fix."""
-
-    def __init__(self, file: str | Path, key: str, problem: str, allowed: str) -> None:
-        self.file = str(file)
-        self.key = key
-        self.problem = problem
-        self.allowed = allowed
-        super().__init__(f"{self.file}: {key}: {problem} (allowed: {allowed})")
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    psi_medium: float = DEFAULT_PSI_MEDIUM
-    psi_high: float = DEFAULT_PSI_HIGH
-    ks_alpha: float = DEFAULT_KS_ALPHA
-    chi2_alpha: float = DEFAULT_CHI2_ALPHA
-    min_samples: int = DEFAULT_MIN_SAMPLES
-    accuracy_floor: float | None = None  # alert when accuracy falls below
-    mae_ceiling: float | None = None  # alert when MAE rises above
-    rmse_ceiling: float | None = None  # alert when RMSE rises above
-
-    def drift(self) -> DriftThresholds:
-        from exporter.stats.drift import DriftThresholds  # imports scipy: only when needed
-
-        return DriftThresholds(self.psi_medium, self.psi_high, self.ks_alpha,
-                               self.chi2_alpha, self.min_samples)
 
 
 @dataclass(frozen=True)
@@ -102,7 +63,7 @@ class ModelConfig:
     id_column: str = "id"
 
     @property
-    def key(self) -> tuple[str, str]:
+    def key(self) -> ModelKey:
         return (self.name, self.version)
 
     def feature(self, name: str) -> FeatureConfig:
@@ -141,14 +102,3 @@ class Config:
             if m.name == name and (version is None or m.version == version):
                 return m
         raise KeyError(f"{name}:{version}" if version else name)
-
-
-def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Config:
-    """Load and validate a configuration file; raises ConfigError.
-
-    ``env`` (default: ``os.environ``) may override MLMON_COMPUTE_INTERVAL,
-    MLMON_SOCKET, MLMON_HTTP, MLMON_TCP and MLMON_STATE_FILE.
-    """
-    from exporter.config_load import parse
-
-    return parse(Path(path), os.environ if env is None else env)

@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from exporter.events import Column
 from exporter.metric_names import OTHER_BUCKET
-from exporter.profile import CategoricalProfile, NumericProfile
+from exporter.profile.model import CategoricalProfile, NumericProfile
+from exporter.sidecar.ingest.decode import Column
 
 MISSING = -1
 

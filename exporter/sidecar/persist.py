@@ -18,8 +18,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from exporter.atomic import write_atomic
-from exporter.state import ModelState, Store
-from exporter.window import Ring
+from exporter.sidecar.state import ModelState, SidecarState
+from exporter.sidecar.window import Ring
 
 log = logging.getLogger("mlmon.persist")
 
@@ -116,7 +116,7 @@ def load_model(m: ModelState, d: dict[str, Any]) -> None:
         m.join.add_many(ids, rows)
 
 
-def dump(store: Store) -> bytes:
+def dump(store: SidecarState) -> bytes:
     """Serialise the store (call with its lock held)."""
     doc = {"format": FORMAT, "schema": SCHEMA, "written_at": time.time(),
            "received": dict(store.received), "rejected": dict(store.rejected),
@@ -124,7 +124,7 @@ def dump(store: Store) -> bytes:
     return msgspec.msgpack.encode(doc)
 
 
-def save(store: Store, path: Path) -> int:
+def save(store: SidecarState, path: Path) -> int:
     """Write the state with the project's atomic writer."""
     with store.lock:
         data = dump(store)
@@ -133,7 +133,7 @@ def save(store: Store, path: Path) -> int:
     return len(data)
 
 
-def restore(store: Store, path: Path) -> bool:
+def restore(store: SidecarState, path: Path) -> bool:
     """Load ``path`` into a fresh ``store``; never raises for a bad file (sets it aside)."""
     if not path.exists():
         return False

@@ -21,9 +21,10 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from exporter.config import ModelConfig
+from exporter.config.model import ModelConfig
 from exporter.metric_names import PREDICTION_FEATURE
-from exporter.profile import (
+from exporter.profile.codec import content_hash, profile_body
+from exporter.profile.model import (
     SCHEMA_VERSION,
     CategoricalProfile,
     FeatureProfile,
@@ -32,8 +33,7 @@ from exporter.profile import (
     Profile,
     ProfileError,
 )
-from exporter.profile_codec import content_hash, profile_body
-from exporter.readers import (
+from exporter.readers.chunks import (
     DEFAULT_CHUNK_ROWS,
     Chunk,
     ColumnKind,
@@ -178,8 +178,10 @@ class PredictionAcc:
         return bool(self.classes)
 
 
-def build(config: ModelConfig, path: Path, *,
-          chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Profile:
+def build_profile(config: ModelConfig, path: str | Path, *,
+                  chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Profile:
+    """Build a profile from a CSV, Parquet or JSONL file in two bounded-memory passes."""
+    path = Path(path)
     try:
         return _build(config, path, chunk_rows)
     except ReadError as exc:

@@ -16,7 +16,7 @@ from itertools import pairwise
 from typing import Any
 
 from exporter.metric_names import OTHER_BUCKET
-from exporter.profile import (
+from exporter.profile.model import (
     SCHEMA_VERSION,
     CategoricalProfile,
     FeatureProfile,

@@ -11,9 +11,9 @@ from typing import Any, TypeVar
 
 import yaml
 
-from exporter.config import ConfigError
-from exporter.durations import ALLOWED as DURATION_ALLOWED
-from exporter.durations import parse_duration
+from exporter.config.durations import ALLOWED as DURATION_ALLOWED
+from exporter.config.durations import parse_duration
+from exporter.config.errors import ConfigError
 
 T = TypeVar("T")
 

@@ -17,13 +17,13 @@ from prometheus_client.core import (
 )
 
 from exporter import __version__
-from exporter.config import Thresholds
-from exporter.labels import DELAY_BUCKETS, UNJOINED_REASONS
 from exporter.metric_names import BY_NAME, MACRO_CLASS, PREDICTION_QUANTILES
-from exporter.snapshot import ModelSnapshot, Snapshot
-from exporter.state import ModelState, Store
+from exporter.sidecar.label_join import DELAY_BUCKETS, UNJOINED_REASONS
+from exporter.sidecar.snapshot import ModelSnapshot, Snapshot
+from exporter.sidecar.state import ModelState, SidecarState
 from exporter.stats.drift import FeatureDrift
 from exporter.stats.performance import ClassificationMetrics
+from exporter.stats.thresholds import Thresholds
 
 COMPUTE_BUCKETS: tuple[float, ...] = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 THRESHOLD_NAMES = tuple(f.name for f in dataclasses.fields(Thresholds))
@@ -84,7 +84,7 @@ def _num(value: float | None) -> float | None:
 class SidecarCollector:
     """A prometheus_client collector; builds every family anew on each scrape."""
 
-    def __init__(self, store: Store, snapshot: Callable[[], Snapshot], stats: RuntimeStats,
+    def __init__(self, store: SidecarState, snapshot: Callable[[], Snapshot], stats: RuntimeStats,
                  queue_size: Callable[[], int], queue_capacity: int) -> None:
         self.store = store
         self.snapshot = snapshot

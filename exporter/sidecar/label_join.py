@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from exporter.window import Ring
+from exporter.sidecar.window import Ring
 
 # Label delay histogram upper bounds in seconds (+Inf implied).
 DELAY_BUCKETS: tuple[float, ...] = (

@@ -1,6 +1,6 @@
 """Per-call cost of the tap on the caller's thread (used by bench/ingest.py).
 
-``python -m exporter.client.bench`` starts a discarding sink in a child process and
+``python bench/tap_cost.py`` starts a discarding sink in a child process and
 prints the median / p90 / p99 cost of ``Tap.prediction`` with 20 numeric and 2
 categorical features. ``measure_call_cost(address)`` does the measuring against any
 listener, e.g. a real sidecar.
@@ -109,8 +109,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         with tempfile.TemporaryDirectory() as tmp:
             path = os.path.join(tmp, "sink.sock")
-            sink = subprocess.Popen([sys.executable, "-m", "exporter.client.bench",
-                                     "--sink", path], stdout=subprocess.PIPE)
+            sink = subprocess.Popen([sys.executable, __file__, "--sink", path],
+                                    stdout=subprocess.PIPE)
             try:
                 assert sink.stdout is not None
                 sink.stdout.readline()

@@ -8,6 +8,7 @@ from exporter.stats.drift import FeatureDrift
 from exporter.stats.performance import ClassificationMetrics, RegressionMetrics
 from exporter.stats.severity import Severity
 from exporter.stats.summary import Summary
+from exporter.types import ModelKey
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ class ModelSnapshot:
 class Snapshot:
     computed_at: float | None  # None before the first compute
     duration: float
-    models: dict[tuple[str, str], ModelSnapshot] = field(default_factory=dict)
+    models: dict[ModelKey, ModelSnapshot] = field(default_factory=dict)
 
 
 EMPTY = Snapshot(None, 0.0)

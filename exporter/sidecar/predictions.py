@@ -7,8 +7,8 @@ import math
 import numpy as np
 from numpy.typing import NDArray
 
-from exporter.config import PredictionConfig
-from exporter.events import PredictionValue
+from exporter.config.model import PredictionConfig
+from exporter.sidecar.ingest.decode import PredictionValue
 
 
 class PredictionParser:

@@ -45,7 +45,7 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from exporter.readers_formats import (
+from exporter.readers.formats import (
     FORMATS,
     FormatError,
     InputFormat,

@@ -9,14 +9,11 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from exporter.config import ModelConfig
-from exporter.snapshot import ModelSnapshot, Snapshot
-from exporter.state import FeatureSpec, ModelState, Store
+from exporter.config.model import ModelConfig
+from exporter.sidecar.snapshot import ModelSnapshot, Snapshot
+from exporter.sidecar.state import FeatureSpec, ModelState, SidecarState
 from exporter.stats.drift import (
-    CategoricalReference,
-    DriftThresholds,
     FeatureDrift,
-    NumericReference,
     categorical_drift,
     drift_share,
     highest_severity,
@@ -28,7 +25,9 @@ from exporter.stats.performance import (
     classification_metrics,
     regression_metrics,
 )
+from exporter.stats.reference import CategoricalReference, NumericReference
 from exporter.stats.summary import class_shares, summarize
+from exporter.stats.thresholds import Thresholds
 
 
 @dataclass(frozen=True)
@@ -59,7 +58,7 @@ def _no_reference(name: str, kind: str, samples: int,
 
 
 def _numeric(spec: FeatureSpec, values: NDArray[np.float64],
-             thresholds: DriftThresholds) -> FeatureDrift:
+             thresholds: Thresholds) -> FeatureDrift:
     if not isinstance(spec.reference, NumericReference):
         samples = int((~np.isnan(values)).sum())
         return _no_reference(spec.name, "numeric", samples, np.zeros(0, dtype=np.int64))
@@ -67,7 +66,7 @@ def _numeric(spec: FeatureSpec, values: NDArray[np.float64],
 
 
 def _categorical(spec: FeatureSpec, codes: NDArray[np.int32],
-                 thresholds: DriftThresholds) -> FeatureDrift:
+                 thresholds: Thresholds) -> FeatureDrift:
     buckets = spec.categorical
     counts = buckets.counts(codes) if buckets is not None else np.zeros(0, dtype=np.int64)
     if not isinstance(spec.reference, CategoricalReference):
@@ -75,7 +74,7 @@ def _categorical(spec: FeatureSpec, codes: NDArray[np.int32],
     return categorical_drift(spec.name, spec.reference, counts, thresholds)
 
 
-def _prediction_drift(c: ModelCopy, thresholds: DriftThresholds) -> FeatureDrift:
+def _prediction_drift(c: ModelCopy, thresholds: Thresholds) -> FeatureDrift:
     spec = c.prediction
     if spec.kind == "numeric":
         return _numeric(spec, c.pred[:, 0], thresholds)
@@ -103,7 +102,7 @@ def _performance(c: ModelCopy) -> ClassificationMetrics | RegressionMetrics | No
 
 
 def compute_model(c: ModelCopy, now: float) -> ModelSnapshot:
-    thresholds = c.config.thresholds.drift()
+    thresholds = c.config.thresholds
     drifts: list[FeatureDrift] = []
     for spec in c.features:
         if spec.kind == "numeric":
@@ -134,7 +133,7 @@ def compute_model(c: ModelCopy, now: float) -> ModelSnapshot:
     )
 
 
-def compute(store: Store, clock: Callable[[], float] = time.time) -> Snapshot:
+def compute(store: SidecarState, clock: Callable[[], float] = time.time) -> Snapshot:
     """Copy every model under the lock (fast), then compute without holding it."""
     started = time.perf_counter()
     now = clock()

@@ -11,17 +11,12 @@ category counts (the ``__other__`` bucket, last, holds categories beyond
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import numpy as np
 
 from exporter.metric_names import OTHER_BUCKET
-from exporter.readers import DEFAULT_CHUNK_ROWS
-
-if TYPE_CHECKING:
-    from exporter.config import ModelConfig
-    from exporter.stats.drift import CategoricalReference, NumericReference
+from exporter.stats.reference import CategoricalReference, NumericReference
 
 SCHEMA_VERSION = 1
 
@@ -103,26 +98,6 @@ class Profile:
         raise KeyError(name)
 
 
-def load_profile(path: str | Path) -> Profile:
-    """Load and validate a profile; raises ProfileError naming the file and the problem."""
-    from exporter.profile_codec import decode
-
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise ProfileError(f"{path}: cannot read profile ({exc.strerror or exc}); build one "
-                           "with `mlmon profile build`") from None
-    return decode(data, str(path))
-
-
-def save_profile(profile: Profile, path: str | Path) -> None:
-    """Write the canonical JSON (sorted keys, fixed float repr) atomically."""
-    from exporter.atomic import write_atomic
-    from exporter.profile_codec import encode
-
-    write_atomic(Path(path), encode(profile))
-
-
 def to_reference(feature: FeatureProfile) -> NumericReference | CategoricalReference:
     """The stats-core reference of a feature (or prediction) profile."""
     if isinstance(feature, NumericProfile):
@@ -133,8 +108,6 @@ def to_reference(feature: FeatureProfile) -> NumericReference | CategoricalRefer
 def numeric_reference(feature: FeatureProfile) -> NumericReference:
     if not isinstance(feature, NumericProfile):
         raise TypeError(f"{feature.name} is {feature.kind}, not numeric")
-    from exporter.stats.drift import NumericReference  # scipy: lazy
-
     return NumericReference(
         edges=np.asarray(feature.edges, dtype=np.float64),
         counts=np.asarray(feature.counts, dtype=np.int64),
@@ -145,14 +118,4 @@ def numeric_reference(feature: FeatureProfile) -> NumericReference:
 def categorical_reference(feature: FeatureProfile) -> CategoricalReference:
     if not isinstance(feature, CategoricalProfile):
         raise TypeError(f"{feature.name} is {feature.kind}, not categorical")
-    from exporter.stats.drift import CategoricalReference  # scipy: lazy
-
     return CategoricalReference(counts=np.asarray(feature.counts, dtype=np.int64))
-
-
-def build_profile(config: ModelConfig, path: str | Path, *,
-                  chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Profile:
-    """Build a profile from a CSV, Parquet or JSONL file in two bounded-memory passes."""
-    from exporter.profile_build import build
-
-    return build(config, Path(path), chunk_rows=chunk_rows)

@@ -12,19 +12,21 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry
 
 from exporter import __version__
-from exporter.config import Config
-from exporter.exposition import Exposition
-from exporter.ingest import Intake, LineSplitter
-from exporter.snapshot import ModelSnapshot, Snapshot
-from exporter.state import Store
-from exporter.status_page import render as render_status_page
+from exporter.config.model import Config
+from exporter.sidecar.exposition import Exposition
+from exporter.sidecar.ingest.intake import Intake
+from exporter.sidecar.ingest.lines import LineSplitter
+from exporter.sidecar.snapshot import ModelSnapshot, Snapshot
+from exporter.sidecar.state import SidecarState
+from exporter.sidecar.status_page import render as render_status_page
+from exporter.types import ModelKey
 
 
 class Runtime(Protocol):
     """What the HTTP layer needs from the running sidecar."""
 
     config: Config
-    store: Store
+    store: SidecarState
     intake: Intake
     registry: CollectorRegistry
     exposition: Exposition
@@ -56,7 +58,7 @@ async def readyz(request: web.Request) -> web.Response:
     return web.json_response({"status": "starting"}, status=503)
 
 
-def _model_status(rt: Runtime, ms: ModelSnapshot | None, key: tuple[str, str]) -> dict[str, Any]:
+def _model_status(rt: Runtime, ms: ModelSnapshot | None, key: ModelKey) -> dict[str, Any]:
     state = rt.store.models[key]
     out: dict[str, Any] = {
         "model": key[0], "version": key[1], "window_size": state.config.window.size,

@@ -25,7 +25,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import msgspec
 
-from exporter.config import Config, ModelConfig
+from exporter.config.model import Config, ModelConfig
+from exporter.types import ModelKey
 
 if TYPE_CHECKING:
     import numpy as np
@@ -39,7 +40,6 @@ _ID = operator.attrgetter("id")
 _LABEL = operator.attrgetter("label")
 _TS = operator.attrgetter("ts")
 
-Key = tuple[str, str]
 PredictionValue = float | str | dict[str, float] | None
 
 
@@ -151,7 +151,7 @@ class ModelBatch:
 
 @dataclass
 class DecodedBatch:
-    models: dict[Key, ModelBatch]
+    models: dict[ModelKey, ModelBatch]
     rejected: Counter[str]
 
 
@@ -237,19 +237,19 @@ class BatchDecoder:
     """Turns NDJSON lines into per-model batches and counts rejections by reason."""
 
     def __init__(self, config: Config) -> None:
-        self.models: dict[Key, ModelConfig] = {m.key: m for m in config.models}
+        self.models: dict[ModelKey, ModelConfig] = {m.key: m for m in config.models}
         self.versions: dict[str, list[str]] = {}
         for m in config.models:
             self.versions.setdefault(m.name, []).append(m.version)
         limit = config.server.max_features_per_event
         self.features = {k: FeatureDecoder(m, limit, len(self.versions[m.name]) == 1)
                          for k, m in self.models.items()}
-        self._routes: dict[tuple[str, str | None], Key | str] = {}
+        self._routes: dict[tuple[str, str | None], ModelKey | str] = {}
         for m in config.models:
             self._routes[(m.name, m.version)] = m.key
             if len(self.versions[m.name]) == 1:
                 self._routes[(m.name, None)] = m.key
-        self._last: Key | None = None  # model of the previous single-model batch
+        self._last: ModelKey | None = None  # model of the previous single-model batch
 
     def envelopes(self, lines: Sequence[bytes], rejected: Counter[str]) -> list[Envelope]:
         try:
@@ -273,7 +273,7 @@ class BatchDecoder:
                 return fast
         return self._decode_generic(lines)
 
-    def _decode_typed(self, lines: Sequence[bytes], key: Key) -> DecodedBatch | None:
+    def _decode_typed(self, lines: Sequence[bytes], key: ModelKey) -> DecodedBatch | None:
         """Hot path: every line is an event of the model seen last; None if not."""
         decoder = self.features[key]
         # A line that could have too many features goes the generic way, which counts
@@ -305,7 +305,7 @@ class BatchDecoder:
 
     def _decode_generic(self, lines: Sequence[bytes]) -> DecodedBatch:
         rejected: Counter[str] = Counter()
-        grouped: dict[Key, list[Envelope]] = {}
+        grouped: dict[ModelKey, list[Envelope]] = {}
         routes = self._routes
         for env in self.envelopes(lines, rejected):
             route = routes.get((env.model, env.version))
@@ -330,7 +330,7 @@ class BatchDecoder:
             self._last = next(iter(batches))
         return DecodedBatch(batches, rejected)
 
-    def _route(self, model: str, version: str | None) -> Key | str:
+    def _route(self, model: str, version: str | None) -> ModelKey | str:
         versions = self.versions.get(model)
         if versions is None:
             return "unknown_model"
@@ -338,7 +338,7 @@ class BatchDecoder:
             return (model, versions[0]) if len(versions) == 1 else "missing_field"
         return (model, version) if version in versions else "unknown_version"
 
-    def _batch(self, key: Key, events: list[Envelope], rejected: Counter[str]) -> ModelBatch:
+    def _batch(self, key: ModelKey, events: list[Envelope], rejected: Counter[str]) -> ModelBatch:
         """The batch of one model's envelopes; events with bad features are counted and left out."""
         decoder = self.features[key]
         raws = [_features_or_empty(bytes(e.features)) for e in events]

@@ -17,18 +17,22 @@ from pathlib import Path
 from aiohttp import web
 from prometheus_client import CollectorRegistry, ProcessCollector
 
-from exporter.app import build_app
-from exporter.compute import compute
-from exporter.config import Config
-from exporter.decode_process import DecoderProcess
-from exporter.events import BatchDecoder
-from exporter.exposition import Exposition
-from exporter.ingest import IngestQueue, IngestWorker, Intake
-from exporter.metrics import RuntimeStats, SidecarCollector
-from exporter.persist import restore, save
-from exporter.profile import Profile, load_profile
-from exporter.snapshot import EMPTY, Snapshot
-from exporter.state import Store
+from exporter.config.model import Config
+from exporter.profile.files import load_profile
+from exporter.profile.model import Profile
+from exporter.sidecar.compute import compute
+from exporter.sidecar.exposition import Exposition
+from exporter.sidecar.http import build_app
+from exporter.sidecar.ingest.decode import BatchDecoder
+from exporter.sidecar.ingest.decode_process import DecoderProcess
+from exporter.sidecar.ingest.intake import Intake
+from exporter.sidecar.ingest.queue import IngestQueue
+from exporter.sidecar.ingest.worker import IngestWorker
+from exporter.sidecar.metrics import RuntimeStats, SidecarCollector
+from exporter.sidecar.persist import restore, save
+from exporter.sidecar.snapshot import EMPTY, Snapshot
+from exporter.sidecar.state import SidecarState
+from exporter.types import ModelKey
 
 log = logging.getLogger("mlmon.serve")
 
@@ -40,7 +44,7 @@ def split_host_port(value: str) -> tuple[str, int]:
     return host.strip("[]") or "0.0.0.0", int(port)
 
 
-class ProfileFiles(Mapping[tuple[str, str], Profile]):
+class ProfileFiles(Mapping[ModelKey, Profile]):
     """The configured profiles, each read from its file when asked for and not kept.
 
     The store reads each profile once into numpy references, so loading them one
@@ -51,10 +55,10 @@ class ProfileFiles(Mapping[tuple[str, str], Profile]):
     def __init__(self, config: Config) -> None:
         self._paths = {m.key: m.profile for m in config.models if m.profile is not None}
 
-    def __getitem__(self, key: tuple[str, str]) -> Profile:
+    def __getitem__(self, key: ModelKey) -> Profile:
         return load_profile(self._paths[key])
 
-    def __iter__(self) -> Iterator[tuple[str, str]]:
+    def __iter__(self) -> Iterator[ModelKey]:
         return iter(self._paths)
 
     def __len__(self) -> int:
@@ -62,13 +66,13 @@ class ProfileFiles(Mapping[tuple[str, str], Profile]):
 
 
 class Sidecar:
-    def __init__(self, config: Config, profiles: Mapping[tuple[str, str], Profile],
+    def __init__(self, config: Config, profiles: Mapping[ModelKey, Profile],
                  clock: Callable[[], float] = time.time, decode_only: bool = False) -> None:
         srv = config.server
         self.config = config
         self.clock = clock
         self.started = clock()
-        self.store = Store(config, profiles)
+        self.store = SidecarState(config, profiles)
         self.queue = IngestQueue(srv.queue_size)
         self.intake = Intake(self.store, self.queue)
         self.decode_only = decode_only

@@ -3,24 +3,26 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from exporter.config import (
+from exporter.config.errors import ConfigError
+from exporter.config.fields import Fields, join, load_yaml, type_name
+from exporter.config.model import (
     Config,
-    ConfigError,
     FeatureConfig,
     LabelConfig,
     ModelConfig,
     PredictionConfig,
     ServerConfig,
-    Thresholds,
     WindowConfig,
 )
-from exporter.config_fields import Fields, join, load_yaml, type_name
+from exporter.stats.thresholds import Thresholds
+from exporter.types import ModelKey
 
 TOP = {"compute_interval": "duration", "models": "list of models", "server": "mapping"}
 
@@ -57,7 +59,7 @@ class _Parser:
             raise self.err("models", f"expected a non-empty list, got {type_name(models_raw)}",
                            "a list of at least one model")
         models = [self.model(m, f"models[{i}]") for i, m in enumerate(models_raw)]
-        seen: dict[tuple[str, str], int] = {}
+        seen: dict[ModelKey, int] = {}
         for i, m in enumerate(models):
             if m.key in seen:
                 raise self.err(f"models[{i}]", f"model {m.name!r} version {m.version!r} is "
@@ -275,3 +277,12 @@ def parse(path: Path, env: Mapping[str, str]) -> Config:
     if raw is None:
         raise p.err("(file)", "the file is empty", "a mapping with a models list")
     return p.config(p.env(raw, env))
+
+
+def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Config:
+    """Load and validate a configuration file; raises ConfigError.
+
+    ``env`` (default: ``os.environ``) may override MLMON_COMPUTE_INTERVAL,
+    MLMON_SOCKET, MLMON_HTTP, MLMON_TCP and MLMON_STATE_FILE.
+    """
+    return parse(Path(path), os.environ if env is None else env)

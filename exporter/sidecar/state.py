@@ -1,6 +1,6 @@
 """Mutable per-(model, version) state: windows, bucket counters, label join.
 
-Only the ingest worker mutates it (under ``Store.lock``); the compute thread
+Only the ingest worker mutates it (under ``SidecarState.lock``); the compute thread
 takes a consistent ``copy`` under the same lock and works on that.
 """
 
@@ -15,15 +15,16 @@ from typing import cast
 import numpy as np
 from numpy.typing import NDArray
 
-from exporter.buckets import CategoricalBuckets, NumericBuckets, NumericColumns
-from exporter.config import Config, ModelConfig
-from exporter.events import ModelBatch
-from exporter.labels import JoinCounters, JoinTable, PairWindow, Pending
+from exporter.config.model import Config, ModelConfig
 from exporter.metric_names import PREDICTION_FEATURE, REJECT_REASONS, TRANSPORTS
-from exporter.predictions import PredictionParser
-from exporter.profile import CategoricalProfile, NumericProfile, Profile, to_reference
-from exporter.stats.drift import CategoricalReference, NumericReference
-from exporter.window import Ring
+from exporter.profile.model import CategoricalProfile, NumericProfile, Profile, to_reference
+from exporter.sidecar.buckets import CategoricalBuckets, NumericBuckets, NumericColumns
+from exporter.sidecar.ingest.decode import ModelBatch
+from exporter.sidecar.label_join import JoinCounters, JoinTable, PairWindow, Pending
+from exporter.sidecar.predictions import PredictionParser
+from exporter.sidecar.window import Ring
+from exporter.stats.reference import CategoricalReference, NumericReference
+from exporter.types import ModelKey
 
 
 @dataclass(frozen=True)
@@ -263,19 +264,19 @@ def _feature_profile(profile: Profile | None,
         return None
 
 
-class Store:
+class SidecarState:
     """All model states plus the transport/rejection counters, behind one lock."""
 
-    def __init__(self, config: Config, profiles: Mapping[tuple[str, str], Profile]) -> None:
+    def __init__(self, config: Config, profiles: Mapping[ModelKey, Profile]) -> None:
         self.lock = threading.Lock()
         self.config = config
         self.models = {m.key: ModelState(m, profiles.get(m.key)) for m in config.models}
         self.received: dict[str, int] = dict.fromkeys(TRANSPORTS, 0)
         self.rejected: dict[str, int] = dict.fromkeys(REJECT_REASONS, 0)
 
-    def fresh(self) -> Store:
+    def fresh(self) -> SidecarState:
         """An empty store with the same models (profiles are not re-read)."""
-        empty = Store(self.config, {})
+        empty = SidecarState(self.config, {})
         empty.models = {k: m.fresh() for k, m in self.models.items()}
         return empty
 

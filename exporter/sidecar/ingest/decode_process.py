@@ -8,7 +8,7 @@ order, so batches are applied in arrival order. The pipes are enlarged to
 1 MiB (the unprivileged Linux maximum) so a whole reply fits: the child never
 waits for the parent's busy GIL to take it in small pieces.
 
-A child is ``python -m exporter.decode_process IN OUT``: no multiprocessing
+A child is ``python -m exporter.sidecar.ingest.decode_process IN OUT``: no multiprocessing
 bootstrap (no re-import of the parent's main module, no resource tracker).
 It runs in its own process group (a terminal's Ctrl-C reaches only the
 sidecar) and ignores SIGINT and SIGTERM, since the parent drains through it on
@@ -29,12 +29,12 @@ import traceback
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-from exporter.config import Config
-from exporter.events import BatchDecoder, DecodedBatch
+from exporter.config.model import Config
+from exporter.sidecar.ingest.decode import BatchDecoder, DecodedBatch
 
 JOIN_TIMEOUT = 5.0  # seconds to wait for a child to end after its input is closed
 PIPE_SIZE = 1 << 20  # bytes; /proc/sys/fs/pipe-max-size, the default limit without root
-_ROOT = str(Path(__file__).resolve().parent.parent)  # where the exporter package is
+_ROOT = str(Path(__file__).resolve().parents[3])  # where the exporter package is
 
 
 class DecoderGone(Exception):
@@ -61,7 +61,7 @@ class DecoderProcess:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [_ROOT, env.get("PYTHONPATH")]))
         try:
             self._proc = subprocess.Popen(
-                [sys.executable, "-m", "exporter.decode_process", str(child_in), str(child_out)],
+                [sys.executable, "-m", __name__, str(child_in), str(child_out)],
                 pass_fds=(child_in, child_out), stdin=subprocess.DEVNULL, env=env,
                 process_group=0)  # a terminal's Ctrl-C goes to the sidecar, not here
         except BaseException:

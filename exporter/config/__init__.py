@@ -1,0 +1,1 @@
+"""Configuration: the typed model of mlmon.yaml and its strict loader."""

@@ -1,0 +1,1 @@
+"""Reference profiles: the model, the builder and the canonical JSON codec."""

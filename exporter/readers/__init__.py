@@ -1,0 +1,1 @@
+"""Readers of prediction files (CSV, Parquet, JSONL) in bounded-memory chunks."""

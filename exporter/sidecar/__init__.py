@@ -1,0 +1,1 @@
+"""The running sidecar: runtime, HTTP endpoints, state, compute and exposition."""

@@ -1,0 +1,1 @@
+"""Tap ingestion: line splitting, the bounded queue, intake, decoding and the worker."""

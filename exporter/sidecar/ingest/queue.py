@@ -1,0 +1,94 @@
+"""The bounded queue between the tap readers and the ingest worker."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter, deque
+from concurrent.futures import Future
+from dataclasses import dataclass
+
+MAX_BATCH_LINES = 2048
+
+
+@dataclass
+class Item:
+    lines: list[bytes]
+    reply: Future[Counter[str]] | None = None  # set for HTTP posts: per-request counts
+    size: int = 0  # bytes, set by the queue
+
+
+MAX_QUEUE_BYTES = 4 << 20  # memory bound of the queue, whatever server.queue_size says
+
+
+class IngestQueue:
+    """Bounded FIFO between readers and the worker; never blocks the reader.
+
+    Bounded in lines (``capacity``) and in bytes (``max_bytes``): what does not
+    fit is dropped and reported to the caller (counted as queue_full).
+    """
+
+    def __init__(self, capacity: int, max_bytes: int = MAX_QUEUE_BYTES) -> None:
+        self.capacity = capacity
+        self.max_bytes = max_bytes
+        self.items: deque[Item] = deque()
+        self.size = 0
+        self.bytes = 0
+        self.taken = 0  # lines handed to the worker so far
+        self.cond = threading.Condition()
+        self.closed = False
+
+    def put(self, item: Item) -> int:
+        """Queue the item; returns how many lines were dropped for lack of room."""
+        with self.cond:
+            if self.closed:
+                if item.reply is not None and not item.reply.done():
+                    item.reply.set_result(Counter())
+                return len(item.lines)
+            room = self.capacity - self.size
+            dropped = 0
+            if len(item.lines) > room:
+                dropped = len(item.lines) - max(room, 0)
+                item.lines = item.lines[:len(item.lines) - dropped]
+            size = sum(map(len, item.lines))
+            # An item always fits an empty queue: an HTTP body may be larger than the
+            # byte bound (up to server.max_body_bytes) and must not be refused whole.
+            if item.lines and self.items and self.bytes + size > self.max_bytes:
+                dropped += len(item.lines)  # rare: the worker is far behind; drop the chunk
+                item.lines = []
+                size = 0
+            if item.lines or item.reply is not None:
+                item.size = size
+                self.items.append(item)
+                self.size += len(item.lines)
+                self.bytes += size
+                self.cond.notify()
+            return dropped
+
+    @property
+    def full(self) -> bool:
+        return self.size >= self.capacity or self.bytes >= self.max_bytes
+
+    def get(self, timeout: float) -> list[Item]:
+        """Items to process together (up to MAX_BATCH_LINES lines); [] on timeout or close."""
+        with self.cond:
+            if not self.items:
+                self.cond.wait(timeout)
+            out: list[Item] = []
+            lines = 0
+            while self.items:
+                nxt = self.items[0]
+                if out and (nxt.reply is not None or lines + len(nxt.lines) > MAX_BATCH_LINES):
+                    break
+                out.append(self.items.popleft())
+                lines += len(nxt.lines)
+                self.bytes -= nxt.size
+                if nxt.reply is not None:
+                    break  # an HTTP post is decoded alone so its reply counts only its lines
+            self.size -= lines
+            self.taken += lines
+            return out
+
+    def close(self) -> None:
+        with self.cond:
+            self.closed = True
+            self.cond.notify_all()

@@ -1,0 +1,31 @@
+"""The thresholds a model's verdicts are judged by: drift (PSI, test alphas, minimum window)
+and performance limits. One type for the config, the sidecar and ``mlmon batch``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+from exporter.stats.severity import (
+    DEFAULT_CHI2_ALPHA,
+    DEFAULT_KS_ALPHA,
+    DEFAULT_MIN_SAMPLES,
+    DEFAULT_PSI_HIGH,
+    DEFAULT_PSI_MEDIUM,
+)
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    psi_medium: float = DEFAULT_PSI_MEDIUM
+    psi_high: float = DEFAULT_PSI_HIGH
+    ks_alpha: float = DEFAULT_KS_ALPHA
+    chi2_alpha: float = DEFAULT_CHI2_ALPHA
+    min_samples: int = DEFAULT_MIN_SAMPLES
+    accuracy_floor: float | None = None  # alert when accuracy falls below
+    mae_ceiling: float | None = None  # alert when MAE rises above
+    rmse_ceiling: float | None = None  # alert when RMSE rises above
+
+    def items(self) -> tuple[tuple[str, float], ...]:
+        """(name, value) of every threshold that is set, in declaration order."""
+        pairs = ((f.name, getattr(self, f.name)) for f in fields(self))
+        return tuple((name, value) for name, value in pairs if value is not None)
