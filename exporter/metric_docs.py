@@ -1,4 +1,4 @@
-"""Render the metric reference (README) from ``exporter.metric_names.METRICS``."""
+"""Render the metric reference (docs/metrics.md) from ``exporter.metric_names.METRICS``."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ def exported_by(source: Source | None = None) -> list[MetricSpec]:
 
 
 def markdown(source: Source | None = None) -> str:
-    """The metric reference as a Markdown table between the README markers."""
+    """The metric reference as a Markdown table between the markers of docs/metrics.md."""
     lines = [
         START,
         "| metric | type | labels | exported by | meaning |",
@@ -31,7 +31,7 @@ def markdown(source: Source | None = None) -> str:
 
 
 def readme_block(readme: str) -> str | None:
-    """The generated block as it currently stands in a README, or None if absent."""
+    """The generated block as it currently stands in a Markdown file, or None if absent."""
     start = readme.find(START)
     end = readme.find(END)
     if start < 0 or end < start:

@@ -44,9 +44,10 @@ def test_batch_listing_matches_the_batch_exposition(
 
 
 def test_check_readme(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["metrics", "--check-readme", str(ROOT / "README.md")]) == 0
-    stale = tmp_path / "README.md"
-    stale.write_text((ROOT / "README.md").read_text(encoding="utf-8").replace(
+    page = ROOT / "docs" / "metrics.md"
+    assert main(["metrics", "--check-readme", str(page)]) == 0
+    stale = tmp_path / "metrics.md"
+    stale.write_text(page.read_text(encoding="utf-8").replace(
         "`mlmon_feature_psi`", "`mlmon_feature_psy`"), encoding="utf-8")
     assert main(["metrics", "--check-readme", str(stale)]) == 1
     assert "out of date" in capsys.readouterr().err
