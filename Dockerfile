@@ -42,7 +42,7 @@ RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
     && chown 10001:10001 /var/run/mlmon /var/lib/mlmon
 USER 10001:10001
 WORKDIR /var/lib/mlmon
-# Metrics, /v1/events, /healthz and /readyz (exporter/config.py DEFAULT_HTTP).
+# Metrics, /v1/events, /healthz and /readyz (exporter/config/model.py DEFAULT_HTTP).
 EXPOSE 9847
 ENTRYPOINT ["mlmon"]
 CMD ["serve", "--config", "/etc/mlmon/mlmon.yaml", "--socket", "/var/run/mlmon/mlmon.sock", "--state-file", "/var/lib/mlmon/state.json"]

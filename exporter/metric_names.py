@@ -1,6 +1,6 @@
 """The one list of metric names mlmon exports.
 
-Everything else — the collector, the README metric reference, the rules, the
+Everything else — the collector, the metric reference (docs/metrics.md), the rules, the
 Grafana dashboard and the tests — is generated from or checked against
 ``METRICS``. Counter names carry their ``_total`` suffix here, as they appear
 in the Prometheus text exposition.

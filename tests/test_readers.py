@@ -11,7 +11,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
-from exporter import readers_formats
+from exporter.readers import formats as readers_formats
 from exporter.readers.chunks import (
     ColumnKind,
     ReadError,

@@ -1,4 +1,4 @@
-"""The JSON report (shape in DESIGN.md, plus ``samples``, ``prediction``, ``performance``).
+"""The JSON report (shape in docs/architecture.md, plus samples, prediction, performance).
 
 Non-finite numbers (a MAPE with no non-zero label, say) are written as null so
 the document stays strict JSON.

@@ -1,4 +1,4 @@
-"""Encode tap protocol v1 events (DESIGN.md) into NDJSON lines on the caller's thread."""
+"""Encode tap protocol v1 events (docs/architecture.md) into NDJSON lines on the caller's thread."""
 
 from __future__ import annotations
 

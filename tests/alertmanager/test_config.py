@@ -11,7 +11,7 @@ from exporter.demo.alertmanager_config import INLINE_SECRETS, RESPONDER_URL, SEC
 from tests.alertmanager.common import AM_DIR, CONFIG, config, integrations
 from tests.procs import require_binary
 
-# Response-time SLAs per route (README table): group_wait, group_interval, repeat_interval.
+# Response-time SLAs per route (docs/alerting.md): group_wait, group_interval, repeat_interval.
 SLA = {
     "email-model-owners": ("30s", "5m", "4h"),
     "critical-rollback": ("10s", "1m", "1h"),

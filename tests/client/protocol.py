@@ -1,4 +1,4 @@
-"""Tap protocol v1 as DESIGN.md states it, as a JSON Schema: the oracle for client tests."""
+"""Tap protocol v1 as docs/architecture.md states it, as a JSON Schema: the client tests' oracle."""
 
 from __future__ import annotations
 
