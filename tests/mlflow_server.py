@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.paths import ROOT
 from tests.procs import IN_CI, free_port, running
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def mlflow_bin() -> str:

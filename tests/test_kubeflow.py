@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.paths import EXAMPLES, ROOT
 from tests.procs import IN_CI
 
-ROOT = Path(__file__).resolve().parents[1]
 COMPONENT = ROOT / "kubeflow" / "component.yaml"
-EXAMPLE = ROOT / "exporter" / "data" / "examples" / "fraud"
+EXAMPLE = EXAMPLES / "fraud"
 
 
 def _component() -> dict[str, Any]:

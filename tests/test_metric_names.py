@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from exporter.metric_docs import markdown, readme_block
 from exporter.metric_names import METRICS, REJECT_REASONS
+from tests.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 NAME = re.compile(r"^mlmon_[a-z][a-z0-9_]*$")
 
 

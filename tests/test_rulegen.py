@@ -20,9 +20,9 @@ from exporter.rulegen import (
     render,
     scale_for,
 )
+from tests.paths import ROOT
 from tests.procs import require_binary
 
-ROOT = Path(__file__).resolve().parents[1]
 RULES = ROOT / "rules"
 COMMITTED = ROOT / DEFAULT_OUT
 

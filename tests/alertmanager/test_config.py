@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from exporter.demo.alertmanager_config import INLINE_SECRETS, RESPONDER_URL, SECRETS_DIR
-from tests.alertmanager.common import AM_DIR, CONFIG, config, integrations
+from tests.alertmanager.route_table import AM_DIR, CONFIG, config, integrations
 from tests.procs import require_binary
 
 # Response-time SLAs per route (docs/alerting.md): group_wait, group_interval, repeat_interval.

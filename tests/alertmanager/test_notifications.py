@@ -12,7 +12,7 @@ from typing import Any
 from exporter.demo.alertmanager_config import Loopback, for_loopback
 from exporter.rulegen import DASHBOARD_BASE, RUNBOOK_BASE
 from tests.alertmanager.amrun import alert, alertmanager, post_alerts
-from tests.alertmanager.common import CONFIG
+from tests.alertmanager.route_table import CONFIG
 from tests.alertmanager.sinks import Mail, Request, http_sink, smtp_sink
 
 FAST = {"group_wait": "1s", "group_interval": "1s", "repeat_interval": "1h"}

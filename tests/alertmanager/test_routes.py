@@ -10,7 +10,7 @@ import pytest
 
 from exporter.demo.alertmanager_config import Loopback, for_loopback
 from tests.alertmanager.amrun import alert, alertmanager, get_alerts, post_alerts
-from tests.alertmanager.common import (
+from tests.alertmanager.route_table import (
     ACTIONS,
     CONFIG,
     SEVERITIES,

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from exporter.cli import main
-from tests.batch.factory import current, make_profile, reference, write_csv, write_profile
+from tests.factories import current, make_profile, reference, write_csv, write_profile
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from scipy.spatial.distance import jensenshannon
 from exporter.profile.files import load_profile
 from exporter.profile.model import CategoricalProfile, NumericProfile
 from tests.batch.conftest import feature, run_json
-from tests.batch.factory import current, write_config
+from tests.factories import current, write_config
 
 TOL = 1e-9
 

@@ -18,7 +18,7 @@ from exporter.profile.files import load_profile
 from exporter.profile.model import SCHEMA_VERSION, Profile
 from exporter.stats.thresholds import Thresholds
 from tests.batch.conftest import run_json
-from tests.batch.factory import categorical_profile, current, numeric_profile, write_profile
+from tests.factories import categorical_profile, current, numeric_profile, write_profile
 
 
 def _write(path: Path, data: dict[str, list[Any]]) -> Path:

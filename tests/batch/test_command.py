@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from exporter.cli import main
-from tests.batch.factory import (
+from tests.factories import (
     current,
     make_profile,
     reference,

@@ -18,8 +18,7 @@ from exporter.metric_names import PREDICTION_FEATURE
 from exporter.profile.files import load_profile
 from exporter.profile.model import CategoricalProfile, NumericProfile
 from tests.batch.conftest import run_json
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "exporter" / "data" / "examples"
+from tests.paths import EXAMPLES
 
 
 def _readme_drifted(example: str) -> set[str]:

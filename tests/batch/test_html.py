@@ -10,7 +10,7 @@ import numpy as np
 
 from exporter.cli import main
 from exporter.profile.model import SCHEMA_VERSION, Profile
-from tests.batch.factory import numeric_profile, write_csv, write_profile
+from tests.factories import numeric_profile, write_csv, write_profile
 
 
 class _Scan(HTMLParser):

@@ -10,12 +10,7 @@ import pytest
 
 from exporter.profile.model import SCHEMA_VERSION, Profile
 from tests.batch.conftest import run_json
-from tests.batch.factory import (
-    categorical_profile,
-    numeric_profile,
-    write_csv,
-    write_profile,
-)
+from tests.factories import categorical_profile, numeric_profile, write_csv, write_profile
 
 
 def _profile(tmp_path: Path, categorical_prediction: bool = False) -> Path:

@@ -13,7 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from exporter.cli import main
 from exporter.metric_names import BY_NAME, names
 from exporter.profile.model import SCHEMA_VERSION, Profile
-from tests.batch.factory import categorical_profile, numeric_profile, write_csv, write_profile
+from tests.factories import categorical_profile, numeric_profile, write_csv, write_profile
 
 
 def _report(files: dict[str, Path], fmt: str) -> str:

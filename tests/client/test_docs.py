@@ -12,8 +12,9 @@ from pathlib import Path
 from exporter.client import AsyncTap, Tap
 from tests.client.protocol import parse_line
 from tests.client.servers import LineServer
+from tests.paths import ROOT
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "client.md"
+DOC = ROOT / "docs" / "client.md"
 DOC_SOCKET = "/var/run/mlmon/mlmon.sock"
 
 

@@ -14,9 +14,10 @@ import pytest
 
 from exporter.client import AsyncTap, Tap
 from exporter.demo.sidecar import sidecar_argv
+from tests.paths import EXAMPLES
 from tests.procs import free_port, running
 
-CONFIG = Path(__file__).resolve().parents[2] / "exporter/data/examples/fraud/mlmon.yaml"
+CONFIG = EXAMPLES / "fraud/mlmon.yaml"
 
 
 def _status(port: int) -> dict[str, Any]:

@@ -9,9 +9,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from exporter.cli import main
-
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = ROOT / "exporter" / "data" / "examples"
+from tests.paths import EXAMPLES, ROOT
 
 
 def _batch_families(tmp_path: Path) -> dict[str, str]:

@@ -10,8 +10,7 @@ import pytest
 from exporter.cli import main
 from exporter.profile.files import load_profile
 from exporter.profile.model import NumericProfile
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "exporter" / "data" / "examples"
+from tests.paths import EXAMPLES
 
 
 def _copy_example(tmp_path: Path, name: str = "housing") -> Path:

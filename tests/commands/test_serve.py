@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 
 from exporter.profile.files import save_profile
+from tests.factories import fraud_events, fraud_model, fraud_profile
 from tests.procs import free_port, running
-from tests.sidecar_factory import fraud_events, fraud_model, fraud_profile, ndjson, send_unix
+from tests.sidecar.threaded import ndjson, send_unix
 
 MLMON = [sys.executable, "-m", "exporter"]
 

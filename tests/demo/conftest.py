@@ -1,16 +1,15 @@
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from exporter.config.load import load_config
 from exporter.config.model import ModelConfig
 from exporter.demo.model import SimpleModel
 from exporter.demo.reference import ReferenceData, load_reference
+from tests.paths import EXAMPLES
 
-FRAUD = Path(__file__).resolve().parents[2] / "exporter/data/examples/fraud"
-HOUSING = Path(__file__).resolve().parents[2] / "exporter/data/examples/housing"
+FRAUD = EXAMPLES / "fraud"
+HOUSING = EXAMPLES / "housing"
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 from scipy import stats
@@ -13,8 +11,9 @@ from exporter.demo.traffic import TrafficSimulator
 from exporter.profile.files import load_profile
 from exporter.profile.model import NumericProfile
 from exporter.stats.psi import psi
+from tests.paths import EXAMPLES
 
-FRAUD = Path(__file__).resolve().parents[2] / "exporter" / "data" / "examples" / "fraud"
+FRAUD = EXAMPLES / "fraud"
 
 PLAN = DriftPlan((FeatureDrift("amount", scale=2.2), FeatureDrift("age", shift=-5.0),
                   FeatureDrift("country", mix=(("US", 0.7), ("GB", 0.3)))), label_flip=0.25)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tests.rules.common import floored_psi
+from tests.rules.rule_files import floored_psi
 
 STEP = 15  # seconds between samples
 SPAN = 70 * 60  # seconds of history: the rules look at the last hour

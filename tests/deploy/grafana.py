@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 from exporter.metric_names import METRICS
+from tests.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 DASHBOARD = ROOT / "grafana" / "mlmon.json"
 DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
 # Labels Prometheus (or the PodMonitor's relabelling) adds to every scraped series.

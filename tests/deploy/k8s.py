@@ -13,9 +13,9 @@ from typing import Any
 import jsonschema
 import yaml
 
+from tests.paths import ROOT
 from tests.procs import require_binary
 
-ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "k8s"
 SCHEMAS = K8S / "schemas"
 CRD_FILES = {

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import re
 import tomllib
-from pathlib import Path
 
 import pytest
 
 from exporter.config.model import DEFAULT_HTTP, DEFAULT_SOCKET
 from tests.deploy.dockerfile import Dockerfile, Stage, load, parse
+from tests.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 UID = 10001
 # python:<major>.<minor>.<patch>-slim-<debian release>: a full version, never a moving tag.
 PINNED_SLIM = re.compile(r"^python:3\.1[1-9]\.\d+-slim-(bookworm|trixie)(@sha256:[0-9a-f]{64})?$")

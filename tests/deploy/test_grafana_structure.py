@@ -16,7 +16,7 @@ from exporter.stats.severity import DEFAULT_PSI_HIGH, DEFAULT_PSI_MEDIUM
 from exporter.stats.thresholds import Thresholds
 from tests.deploy import grafana
 from tests.deploy.promql import FUNCTIONS, analyse
-from tests.rules.common import records
+from tests.rules.rule_files import records
 
 ROWS = ["Overview", "Drift", "Predictions", "Performance", "Health"]
 # Metrics each row must show (the panel list).

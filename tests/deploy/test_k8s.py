@@ -19,7 +19,8 @@ from exporter.responder.config_load import load as load_responder
 from exporter.rulegen import load_groups
 from tests.deploy import dockerfile, k8s
 from tests.deploy.k8s import Obj, containers, find, one, pod_specs
-from tests.rules.common import sidecar_job_regex
+from tests.paths import EXAMPLES
+from tests.rules.rule_files import sidecar_job_regex
 
 KUBERNETES_VERSION = "1.30.0"  # native sidecars are on by default from 1.29
 EXAMPLE_NAMESPACE = "mlmon-example"
@@ -362,7 +363,7 @@ def _matches(matcher: dict[str, str], labels: dict[str, str]) -> bool:
 def test_overlay_configs_load_and_agree(example: list[Obj], tmp_path: Path) -> None:
     overlay = k8s.K8S / "overlays" / "example"
     for name in ("mlmon.yaml", "profile.json"):
-        bundled = k8s.ROOT / "exporter" / "data" / "examples" / "fraud" / name
+        bundled = EXAMPLES / "fraud" / name
         assert (overlay / "model" / name).read_bytes() == bundled.read_bytes(), \
             f"cp {bundled.relative_to(k8s.ROOT)} {overlay.relative_to(k8s.ROOT)}/model/"
     config_map = one(example, "ConfigMap", "mlmon-config")

@@ -12,9 +12,10 @@ import yaml
 
 from exporter.metric_names import BY_NAME
 from exporter.rulegen import load_file, rule_files
-from tests.rules.common import RULES_DIR, promtool, records, sidecar_job_regex
+from tests.paths import ROOT
+from tests.rules.rule_files import RULES_DIR, promtool, records, sidecar_job_regex
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "prometheus" / "prometheus.example.yml"
+EXAMPLE = ROOT / "prometheus" / "prometheus.example.yml"
 BUILTIN = {"ALERTS", "ALERTS_FOR_STATE"}  # series Prometheus writes for alerting rules
 
 

@@ -20,7 +20,7 @@ from tests.deploy import canary_data as data
 from tests.deploy import k8s
 from tests.deploy.k8s import Obj, one
 from tests.procs import free_port, require_binary, running
-from tests.rules.common import metric_names, records
+from tests.rules.rule_files import metric_names, records
 
 ROLLOUTS = k8s.K8S / "rollouts"
 ARG = re.compile(r"\{\{\s*args\.([\w-]+)\s*\}\}")

@@ -10,7 +10,8 @@ from typing import Any
 
 import yaml
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "exporter" / "data" / "examples"
+from tests.paths import EXAMPLES
+
 MODELS = ("fraud", "housing")
 
 

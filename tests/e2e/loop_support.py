@@ -17,10 +17,11 @@ import yaml
 from aiohttp import web
 
 from tests.e2e.grafana_traffic import csv_cell
+from tests.paths import EXAMPLES
 from tests.procs import post_events
 from tests.responder.helpers import serve
 
-FRAUD = Path(__file__).resolve().parents[2] / "exporter" / "data" / "examples" / "fraud"
+FRAUD = EXAMPLES / "fraud"
 MODEL, VERSION = "fraud", "3"
 WINDOW = 600  # events in the drift window and joined pairs in the accuracy window
 MIN_SAMPLES = 200

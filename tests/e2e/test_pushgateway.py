@@ -11,7 +11,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from exporter.cli import main
 from exporter.metric_names import names
-from tests.batch.factory import current, make_profile, reference, write_csv, write_profile
+from tests.factories import current, make_profile, reference, write_csv, write_profile
 from tests.procs import free_port, require_binary, running
 
 pytestmark = pytest.mark.e2e

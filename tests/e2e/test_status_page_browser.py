@@ -18,9 +18,10 @@ import yaml
 
 from tests.e2e.chromium import chromium, tab
 from tests.e2e.loop_support import FRAUD, Rows
+from tests.paths import ROOT
 from tests.procs import free_port, post_events, require_binary, running
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+ARTIFACTS = ROOT / "test-artifacts"
 SCREENSHOT = ARTIFACTS / "status_page.png"
 WIDTH, HEIGHT = 1280, 1000
 

@@ -12,16 +12,16 @@ import sys
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from exporter.integrations.mlflow_tracking import metric_key, report_metrics
 from tests.mlflow_server import mlflow_server
+from tests.paths import EXAMPLES
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-EXAMPLE = Path(__file__).resolve().parents[2] / "exporter" / "data" / "examples" / "fraud"
+EXAMPLE = EXAMPLES / "fraud"
 
 
 def _get(base: str, path: str, **query: str) -> Any:

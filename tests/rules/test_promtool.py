@@ -12,7 +12,7 @@ import pytest
 
 from exporter.rulegen import rule_files
 from exporter.stats.psi import psi
-from tests.rules.common import (
+from tests.rules.rule_files import (
     RULES_DIR,
     TESTS_DIR,
     floored_psi,

@@ -21,7 +21,7 @@ from exporter.stats.severity import Severity
 from exporter.stats.thresholds import Thresholds
 from tests.deploy.grafana import PROMETHEUS_SERIES, exported_series
 from tests.deploy.promql import analyse
-from tests.rules.common import (
+from tests.rules.rule_files import (
     ROOT,
     RUNBOOKS,
     alerts,

@@ -18,6 +18,7 @@ from exporter.config.model import (
     WindowConfig,
 )
 from exporter.stats.thresholds import Thresholds
+from tests.paths import EXAMPLES
 
 VALID = """\
 compute_interval: 30s
@@ -238,7 +239,7 @@ def test_socket_mode_accepts_octal_string_and_int(tmp_path: Path) -> None:
 
 
 def test_shipped_examples_load() -> None:
-    root = Path(__file__).resolve().parent.parent / "exporter" / "data" / "examples"
+    root = EXAMPLES
     fraud = load_config(root / "fraud" / "mlmon.yaml", env={}).model("fraud")
     assert fraud.profile == root / "fraud" / "profile.json"
     assert [f.name for f in fraud.features if f.kind == "categorical"] == ["country", "channel"]

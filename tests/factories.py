@@ -1,14 +1,26 @@
-"""Fixed-seed reference profiles and batch files, built without mlmon's own binning code."""
+"""Test data built without mlmon's own binning or profile code: reference profiles,
+model configs, tap events and batch files, each from a fixed seed."""
 
 from __future__ import annotations
 
 import csv
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from exporter.config.model import (
+    Config,
+    FeatureConfig,
+    LabelConfig,
+    ModelConfig,
+    PredictionConfig,
+    ServerConfig,
+    WindowConfig,
+)
 from exporter.profile.files import save_profile
 from exporter.profile.model import (
     SCHEMA_VERSION,
@@ -17,17 +29,23 @@ from exporter.profile.model import (
     NumericSummary,
     Profile,
 )
+from exporter.stats.thresholds import Thresholds
 
+COUNTRIES = ("DE", "FR", "GB", "US")
 COLORS = ("blue", "green", "red")
 
 
 def numeric_profile(name: str, values: NDArray[np.float64], bins: int = 10,
-                    sample: int = 1000) -> NumericProfile:
-    """Edges at the 1/bins..(bins-1)/bins quantiles; bin i = [e(i-1), e(i))."""
+                    sample: int | None = None) -> NumericProfile:
+    """Edges at the 1/bins..(bins-1)/bins quantiles; bin i = [e(i-1), e(i)).
+
+    The reference sample is every value, or ``sample`` of them drawn with a fixed seed.
+    """
     edges = np.unique(np.quantile(values, np.arange(1, bins) / bins))
     counts = np.bincount(np.searchsorted(edges, values, side="right"), minlength=len(edges) + 1)
-    rng = np.random.default_rng(7)
-    kept = np.sort(rng.choice(values, size=min(sample, len(values)), replace=False))
+    kept = np.sort(values)
+    if sample is not None and sample < len(values):
+        kept = np.sort(np.random.default_rng(7).choice(values, size=sample, replace=False))
     qs = tuple((q, float(np.quantile(values, q))) for q in (0.05, 0.25, 0.5, 0.75, 0.95, 0.99))
     summary = NumericSummary(len(values), 0, float(values.mean()), float(values.std()),
                              float(values.min()), float(values.max()), qs)
@@ -37,11 +55,65 @@ def numeric_profile(name: str, values: NDArray[np.float64], bins: int = 10,
 
 
 def categorical_profile(name: str, values: Sequence[str],
-                        categories: Sequence[str]) -> CategoricalProfile:
-    cats = tuple(sorted(categories))
+                        categories: Sequence[str] | None = None) -> CategoricalProfile:
+    """Counts of ``categories`` (default: the values seen), the rest in ``__other__``."""
+    cats = tuple(sorted(set(values) if categories is None else categories))
     counts = [sum(1 for v in values if v == c) for c in cats]
     counts.append(sum(1 for v in values if v not in cats))
     return CategoricalProfile(name, cats, tuple(counts), 0)
+
+
+def fraud_model(version: str = "1", window: int = 1000, min_samples: int = 100,
+                max_pending: int = 1000, ttl: float = 3600.0) -> ModelConfig:
+    return ModelConfig(
+        name="fraud", version=version,
+        prediction=PredictionConfig("classification", ("0", "1")),
+        features=(FeatureConfig("amount", "numeric"), FeatureConfig("age", "numeric"),
+                  FeatureConfig("country", "categorical")),
+        window=WindowConfig(size=window),
+        thresholds=Thresholds(min_samples=min_samples, accuracy_floor=0.8),
+        labels=LabelConfig(ttl=ttl, max_pending=max_pending, window=window),
+    )
+
+
+def price_model(window: int = 1000) -> ModelConfig:
+    return ModelConfig(
+        name="price", version="7", prediction=PredictionConfig("regression"),
+        features=(FeatureConfig("rooms", "numeric"),), window=WindowConfig(size=window),
+        thresholds=Thresholds(min_samples=10),
+    )
+
+
+def fraud_profile(model: ModelConfig, n: int = 2000, seed: int = 1) -> Profile:
+    rng = np.random.default_rng(seed)
+    amount = rng.lognormal(3.0, 0.8, n)
+    age = rng.normal(40, 10, n).round()
+    country = list(rng.choice(COUNTRIES, n, p=[0.4, 0.2, 0.1, 0.3]))
+    score = rng.beta(2, 5, n)
+    return Profile(SCHEMA_VERSION, model.name, model.version, n,
+                   (numeric_profile("amount", amount), numeric_profile("age", age),
+                    categorical_profile("country", [str(c) for c in country])),
+                   numeric_profile("__prediction__", score), f"test-{seed}-{model.version}")
+
+
+def config(*models: ModelConfig, tmp: Path | None = None, **server: Any) -> Config:
+    srv = ServerConfig(socket=(tmp / "mlmon.sock") if tmp else None, http="127.0.0.1:0",
+                       state_file=None, state_interval=3600.0)
+    return Config(Path("test.yaml"), tuple(models), compute_interval=3600.0,
+                  server=replace(srv, **server))
+
+
+def fraud_events(n: int, seed: int = 2, shift: float = 0.0, start: int = 0,
+                 version: str = "1") -> list[dict[str, Any]]:
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        out.append({"v": 1, "model": "fraud", "version": version, "id": f"r{start + i}",
+                    "features": {"amount": round(float(rng.lognormal(3.0 + shift, 0.8)), 3),
+                                 "age": float(round(rng.normal(40, 10))),
+                                 "country": str(rng.choice(COUNTRIES))},
+                    "prediction": round(float(rng.beta(2, 5)), 4)})
+    return out
 
 
 def reference(n: int = 4000, seed: int = 1) -> dict[str, list[object]]:
@@ -77,9 +149,9 @@ def make_profile(data: dict[str, list[object]], model: str = "fraud",
     colors = [str(c) for c in data["color"]]
     return Profile(
         schema_version=SCHEMA_VERSION, model=model, version=version, rows=len(x),
-        features=(numeric_profile("x", x), numeric_profile("y", y),
+        features=(numeric_profile("x", x, sample=1000), numeric_profile("y", y, sample=1000),
                   categorical_profile("color", colors, COLORS)),
-        prediction=numeric_profile("__prediction__", p),
+        prediction=numeric_profile("__prediction__", p, sample=1000),
         content_hash="",
     )
 

@@ -12,7 +12,8 @@ import pytest
 from exporter.config.model import FeatureConfig
 from exporter.sidecar.persist import restore, save
 from exporter.sidecar.state import SidecarState
-from tests.sidecar_factory import apply, config, fraud_events, fraud_model, fraud_profile
+from tests.factories import config, fraud_events, fraud_model, fraud_profile
+from tests.sidecar.threaded import apply
 
 
 def _store(model_features: tuple[FeatureConfig, ...] | None = None) -> SidecarState:

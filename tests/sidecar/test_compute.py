@@ -11,15 +11,15 @@ from exporter.sidecar.compute import compute
 from exporter.sidecar.state import SidecarState
 from exporter.stats.performance import ClassificationMetrics, RegressionMetrics
 from exporter.stats.psi import psi
-from tests.sidecar_factory import (
+from tests.factories import (
     COUNTRIES,
-    apply,
     config,
     fraud_events,
     fraud_model,
     fraud_profile,
     price_model,
 )
+from tests.sidecar.threaded import apply
 
 
 def _store(window: int = 500, min_samples: int = 100) -> SidecarState:

@@ -16,16 +16,9 @@ import numpy as np
 from exporter.config.model import FeatureConfig
 from exporter.sidecar.runtime import Sidecar
 from exporter.sidecar.status_page import render
+from tests.factories import config, fraud_events, fraud_model, fraud_profile, price_model
 from tests.procs import post_events
-from tests.sidecar_factory import (
-    config,
-    fraud_events,
-    fraud_model,
-    fraud_profile,
-    ndjson,
-    price_model,
-    running,
-)
+from tests.sidecar.threaded import ndjson, running
 
 # A feature name that breaks the page if left unescaped. (No '"' or '\\': msgspec refuses
 # those as field names, so the sidecar cannot serve such a feature.)

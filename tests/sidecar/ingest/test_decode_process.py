@@ -17,15 +17,8 @@ from exporter.config.model import Config
 from exporter.sidecar.ingest.decode import BatchDecoder, DecodedBatch
 from exporter.sidecar.ingest.decode_process import DecoderGone, DecoderProcess
 from exporter.sidecar.runtime import Sidecar
-from tests.sidecar_factory import (
-    config,
-    fraud_events,
-    fraud_model,
-    ndjson,
-    price_model,
-    running,
-    send_unix,
-)
+from tests.factories import config, fraud_events, fraud_model, price_model
+from tests.sidecar.threaded import ndjson, running, send_unix
 
 
 def _cfg() -> Config:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import functools
-from pathlib import Path
 from typing import Any
 
 import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.paths import ROOT
+
 AM_DIR = ROOT / "alertmanager"
 CONFIG = AM_DIR / "alertmanager.yml"
 

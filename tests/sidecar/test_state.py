@@ -8,14 +8,8 @@ import pytest
 
 from exporter.metric_names import REJECT_REASONS
 from exporter.sidecar.state import SidecarState
-from tests.sidecar_factory import (
-    apply,
-    config,
-    fraud_events,
-    fraud_model,
-    fraud_profile,
-    price_model,
-)
+from tests.factories import config, fraud_events, fraud_model, fraud_profile, price_model
+from tests.sidecar.threaded import apply
 
 
 def _fraud_store(window: int = 1000, max_pending: int = 1000) -> SidecarState:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from exporter.sidecar.ingest.decode import BatchDecoder, Column
-from tests.sidecar_factory import config, fraud_events, fraud_model, price_model
+from tests.factories import config, fraud_events, fraud_model, price_model
 
 
 def _decoder(max_features: int = 256) -> BatchDecoder:

@@ -16,14 +16,8 @@ from exporter.sidecar.compute import compute
 from exporter.sidecar.metrics import RuntimeStats, SidecarCollector
 from exporter.sidecar.snapshot import EMPTY, Snapshot
 from exporter.sidecar.state import SidecarState
-from tests.sidecar_factory import (
-    apply,
-    config,
-    fraud_events,
-    fraud_model,
-    fraud_profile,
-    price_model,
-)
+from tests.factories import config, fraud_events, fraud_model, fraud_profile, price_model
+from tests.sidecar.threaded import apply
 
 SPEC_BY_FAMILY = {m.family: m for m in METRICS}
 

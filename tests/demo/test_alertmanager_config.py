@@ -17,9 +17,9 @@ from exporter.demo.alertmanager_config import (
     for_loopback,
     rewrite,
 )
+from tests.paths import ROOT
 from tests.procs import require_binary
 
-ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "alertmanager" / "alertmanager.yml"
 LOOPBACK = Loopback(slack_url="http://127.0.0.1:1001/slack",
                     pagerduty_url="http://127.0.0.1:1002/pd",

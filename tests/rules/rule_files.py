@@ -15,9 +15,9 @@ from numpy.typing import ArrayLike
 from exporter.rulegen import load_groups
 from exporter.stats.psi import EPSILON
 from tests.deploy.promql import analyse
+from tests.paths import ROOT
 from tests.procs import require_binary
 
-ROOT = Path(__file__).resolve().parents[2]
 RULES_DIR = ROOT / "rules"
 TESTS_DIR = Path(__file__).resolve().parent
 RUNBOOKS = ROOT / "docs" / "runbooks.md"

@@ -10,7 +10,7 @@ from aiohttp.test_utils import TestServer
 
 from exporter.sidecar.http import build_app
 from exporter.sidecar.runtime import Sidecar
-from tests.sidecar_factory import config, fraud_model
+from tests.factories import config, fraud_model
 
 
 async def _scenario() -> dict[str, object]:

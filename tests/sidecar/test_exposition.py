@@ -15,14 +15,8 @@ from exporter.sidecar.exposition import Exposition
 from exporter.sidecar.metrics import RuntimeStats, SidecarCollector
 from exporter.sidecar.snapshot import Snapshot
 from exporter.sidecar.state import SidecarState
-from tests.sidecar_factory import (
-    apply,
-    categorical_profile,
-    config,
-    fraud_events,
-    fraud_model,
-    fraud_profile,
-)
+from tests.factories import categorical_profile, config, fraud_events, fraud_model, fraud_profile
+from tests.sidecar.threaded import apply
 
 ODD = 'a"b\\c\nd'  # a category that needs every escape
 

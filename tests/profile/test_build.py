@@ -31,8 +31,8 @@ from exporter.profile.model import (
     to_reference,
 )
 from exporter.stats.reference import CategoricalReference, NumericReference
+from tests.paths import EXAMPLES
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "exporter" / "data" / "examples"
 QS = (0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
 
 

@@ -1,29 +1,10 @@
+"""IngestQueue: bounded in lines and bytes, never blocking, HTTP items alone."""
+
 from __future__ import annotations
 
 from concurrent.futures import Future
 
-from exporter.sidecar.ingest.lines import LineSplitter
 from exporter.sidecar.ingest.queue import MAX_BATCH_LINES, IngestQueue, Item
-
-
-def test_splitter_reassembles_lines_across_chunks() -> None:
-    data = b'{"a":1}\n{"b":2}\n\n{"c":3}\n{"d"'
-    s = LineSplitter(100)
-    out: list[bytes] = []
-    for i in range(0, len(data), 3):
-        out += s.feed(data[i:i + 3])
-    out += s.finish()
-    assert out == [b'{"a":1}', b'{"b":2}', b'{"c":3}', b'{"d"']
-
-
-def test_overlong_line_dropped_whole_even_across_chunks() -> None:
-    s = LineSplitter(10)
-    out = s.feed(b"short\n" + b"x" * 25)
-    out += s.feed(b"y" * 30)
-    out += s.feed(b"zz\nnext\n" + b"w" * 11 + b"\nlast")
-    out += s.finish()
-    assert out == [b"short", b"next", b"last"]
-    assert s.take_too_long() == 2 and s.take_too_long() == 0
 
 
 def test_queue_drops_what_does_not_fit_and_never_blocks() -> None:
@@ -69,12 +50,3 @@ def test_an_item_over_the_byte_bound_still_fits_an_empty_queue() -> None:
     assert q.put(Item([b"123456", b"123456"])) == 0
     assert q.put(Item([b"1"])) == 1  # but nothing more while it waits
     assert [i.lines for i in q.get(0.0)] == [[b"123456", b"123456"]]
-
-
-def test_skip_counts_the_lines_it_drops_and_keeps_line_boundaries() -> None:
-    s = LineSplitter(100)
-    assert s.feed(b'{"a":1}\n{"b"') == [b'{"a":1}']
-    assert s.skip(b':2}\n{"c":3}\n{"d"') == 2  # completes "b", then "c"; "d" is pending
-    assert s.feed(b':4}\n{"e":5}\n') == [b'{"d":4}', b'{"e":5}']
-    assert s.skip(b"no newline yet") == 0
-    assert s.skip(b" still\n") == 1

@@ -21,19 +21,16 @@ from exporter.metric_names import REJECT_REASONS
 from exporter.sidecar.runtime import Sidecar
 from exporter.stats.chi2 import chi2_homogeneity
 from exporter.stats.psi import psi
-from tests.procs import free_port, post_events
-from tests.sidecar_factory import (
+from tests.factories import (
     COUNTRIES,
-    Running,
     config,
     fraud_events,
     fraud_model,
     fraud_profile,
-    ndjson,
     price_model,
-    running,
-    send_unix,
 )
+from tests.procs import free_port, post_events
+from tests.sidecar.threaded import Running, ndjson, running, send_unix
 
 
 def _get(url: str, accept: str | None = None) -> tuple[int, dict[str, str], bytes]:
