@@ -76,6 +76,14 @@ def _q(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"')
 
 
+_REGEX_META = frozenset("\\.+*?()|[]{}^$")
+
+
+def _literal(value: str) -> str:
+    """``value`` as a regular expression (RE2) matching exactly itself."""
+    return "".join("\\" + c if c in _REGEX_META else c for c in value)
+
+
 def _selector(model: str, version: str | None) -> str:
     sel = f'model="{_q(model)}"'
     if version is not None:
@@ -139,7 +147,7 @@ def analyse(api: PrometheusAPI, model: str, version: str | None, start: float, e
         sel_versions = None
     sel = _selector(model, None)
     if sel_versions is not None:
-        sel += ',version=~"' + "|".join(_q(v) for v in sel_versions) + '"'
+        sel += ',version=~"' + "|".join(_q(_literal(v)) for v in sel_versions) + '"'
     rng = f"{max(1, round(end - start))}s"
     thresholds = _thresholds(api, sel, rng, end)
     drift = [
