@@ -116,6 +116,35 @@ class Fields:
         except ValueError as exc:
             raise self.error(path, str(exc), DURATION_ALLOWED) from None
 
+    def duration_or_zero(self, v: Any, path: str) -> float:
+        """A duration, or the number 0 where 0 means "none" (no cooldown, no pause)."""
+        if isinstance(v, int | float) and not isinstance(v, bool) and v == 0:
+            return 0.0
+        try:
+            return parse_duration(v)
+        except ValueError as exc:
+            raise self.error(path, str(exc), DURATION_ALLOWED + " (or 0)") from None
+
+    def boolean(self, v: Any, path: str) -> bool:
+        if not isinstance(v, bool):
+            raise self.error(path, f"expected a boolean, got {type_name(v)} {v!r}",
+                             "true or false")
+        return v
+
+    def unique_keys(self, v: Any, path: str) -> Any:
+        """Free-form YAML (templates, parameters): no mapping inside may repeat a key."""
+        if isinstance(v, dict):
+            dups = getattr(v, "duplicates", [])
+            if dups:
+                raise self.error(join(path, dups[0]),
+                                 f"key {dups[0]!r} is given more than once", "each key once")
+            for key, item in v.items():
+                self.unique_keys(item, join(path, str(key)))
+        elif isinstance(v, list):
+            for i, item in enumerate(v):
+                self.unique_keys(item, join(path, i))
+        return v
+
     def host_port(self, v: Any, path: str, *, loopback: bool) -> str:
         allowed = ("a loopback HOST:PORT such as 127.0.0.1:9848 or [::1]:9848" if loopback
                    else "HOST:PORT such as 0.0.0.0:9847, 127.0.0.1:9847 or [::1]:9847")

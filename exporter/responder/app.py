@@ -14,16 +14,16 @@ from aiohttp import web
 
 from exporter.config.errors import ConfigError
 from exporter.responder import payload as webhook
+from exporter.responder.action_history import ActionHistory
 from exporter.responder.audit import AuditLog
-from exporter.responder.backend import Backend
-from exporter.responder.backends import make_backends
+from exporter.responder.backend_factory import make_backends
+from exporter.responder.backend_protocol import Backend
 from exporter.responder.clock import Clock, SystemClock
-from exporter.responder.config import ResponderConfig
+from exporter.responder.config import ActionKey, ResponderConfig
 from exporter.responder.engine import Engine, iso
 from exporter.responder.http import HttpClient
 from exporter.responder.metrics import ResponderMetrics
 from exporter.responder.retrain_queue import RetrainQueue
-from exporter.responder.store import Store
 
 log = logging.getLogger("mlmon.responder")
 
@@ -97,8 +97,8 @@ async def _poll(engine: Engine, interval: float) -> None:
 
 
 def build_app(config: ResponderConfig, clock: Clock | None = None, *,
-              dry_run: bool | None = None, backends: Mapping[tuple[str, str], Backend] | None
-              = None, poll: bool = True) -> web.Application:
+              dry_run: bool | None = None, backends: Mapping[ActionKey, Backend] | None = None,
+              poll: bool = True) -> web.Application:
     """The application; ``poll=False`` leaves starting due retrains to the caller (tests)."""
     clock = clock or SystemClock()
     config.state_dir.mkdir(parents=True, exist_ok=True)
@@ -107,7 +107,8 @@ def build_app(config: ResponderConfig, clock: Clock | None = None, *,
     metrics_.initialise(config)
     longest_cooldown = max((a.cooldown for m in config.models.values()
                             for a in (m.rollback, m.retrain) if a is not None), default=0.0)
-    engine = Engine(config, clock, Store(config.state_dir / "state.json", longest_cooldown),
+    history = ActionHistory(config.state_dir / "state.json", longest_cooldown)
+    engine = Engine(config, clock, history,
                     RetrainQueue(config.state_dir / "retrain-queue.json"),
                     AuditLog(config.state_dir / "audit.jsonl"), metrics_,
                     backends if backends is not None else make_backends(config, http),

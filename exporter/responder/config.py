@@ -11,6 +11,7 @@ from exporter.responder.schedule import Window
 
 Action = Literal["rollback", "retrain"]
 ACTIONS: tuple[Action, ...] = ("rollback", "retrain")
+ActionKey = tuple[str, str]  # (model name, action): one backend, one lock, one history
 
 SA_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 DEFAULT_LISTEN = "0.0.0.0:9848"

@@ -8,14 +8,14 @@ from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 
+from exporter.responder.action_history import ActionHistory, When
 from exporter.responder.audit import AuditLog, AuditRecord
-from exporter.responder.backend import ActionRequest, Backend, run_with_retries
+from exporter.responder.backend_protocol import ActionRequest, Backend, run_with_retries
 from exporter.responder.clock import Clock
-from exporter.responder.config import ACTIONS, Action, ActionConfig, ResponderConfig
+from exporter.responder.config import ACTIONS, Action, ActionConfig, ActionKey, ResponderConfig
 from exporter.responder.metrics import ResponderMetrics
 from exporter.responder.payload import Alert, WebhookPayload
 from exporter.responder.retrain_queue import RetrainQueue, RetrainRequest
-from exporter.responder.store import DAY, Store
 
 log = logging.getLogger("mlmon.responder")
 
@@ -27,18 +27,18 @@ def iso(ts: float) -> str:
 
 
 class Engine:
-    def __init__(self, config: ResponderConfig, clock: Clock, store: Store,
+    def __init__(self, config: ResponderConfig, clock: Clock, history: ActionHistory,
                  queue: RetrainQueue, audit: AuditLog, metrics: ResponderMetrics,
-                 backends: Mapping[tuple[str, str], Backend], dry_run: bool) -> None:
+                 backends: Mapping[ActionKey, Backend], dry_run: bool) -> None:
         self.config = config
         self.clock = clock
-        self.store = store
+        self.history = history
         self.queue = queue
         self.audit = audit
         self.metrics = metrics
         self.backends = backends
         self.dry_run = dry_run
-        self._locks: dict[tuple[str, str], asyncio.Lock] = {}
+        self._locks: dict[ActionKey, asyncio.Lock] = {}
         metrics.queue.set(len(queue))
 
     def _lock(self, model: str, action: str) -> asyncio.Lock:
@@ -95,74 +95,57 @@ class Engine:
         async with self._lock(model, act):
             return await self._decide(alert, model, act, cfg)
 
-    def _limit(self, model: str, action: str, cfg: ActionConfig) -> tuple[str, str] | None:
-        now = self.clock.now()
-        last = self.store.last(model, action, self.dry_run)
-        if last is not None and now - last < cfg.cooldown:
-            return ("skipped_cooldown", f"last {action} of {model} was {now - last:.0f}s ago; "
-                    f"cooldown is {cfg.cooldown:.0f}s")
-        count = self.store.count_since(model, action, now - DAY, self.dry_run)
-        if count >= cfg.daily_cap:
-            return ("skipped_cap", f"{count} {action} action(s) for {model} in the last 24h; "
-                    f"daily_cap is {cfg.daily_cap}")
-        return None
-
     async def _decide(self, alert: Alert, model: str, action: Action,
                       cfg: ActionConfig) -> AuditRecord:
         kind = cfg.backend.kind
-        if self.store.seen(alert.key):
-            return self._emit(alert, model, action, kind, "skipped_duplicate",
-                              f"alert {alert.key} was already handled")
-        merged = self.queue.merge(model, alert.key) if action == "retrain" else None
-        if merged is not None:
-            self.store.mark(alert.key, self.clock.now())
+        now = self.clock.now()
+        when: When = ("now" if action == "rollback"
+                      else "pending" if model in self.queue else "window")
+        skip = self.history.admit(alert.key, model, action, now, cooldown=cfg.cooldown,
+                                  daily_cap=cfg.daily_cap, dry_run=self.dry_run, when=when)
+        if skip is not None:
+            return self._emit(alert, model, action, kind, skip.result, skip.reason)
+        if when == "pending":
+            merged = self.queue.merge(model, alert.key)
+            assert merged is not None  # the model has a pending request
             return self._emit(alert, model, action, kind, "queued",
                               "merged into the pending retraining request",
                               f"scheduled_at={iso(merged.scheduled_at)}")
-        limited = self._limit(model, action, cfg)
-        if limited is not None:
-            self.store.mark(alert.key, self.clock.now())
-            return self._emit(alert, model, action, kind, *limited)
-        if action == "retrain":
-            return self._enqueue(alert, model, cfg)
-        return await self._rollback(alert, model, cfg)
+        if when == "window":
+            return self._enqueue(alert, model, cfg, now)
+        return await self._rollback(alert, model, cfg, now)
 
-    def _enqueue(self, alert: Alert, model: str, cfg: ActionConfig) -> AuditRecord:
+    def _enqueue(self, alert: Alert, model: str, cfg: ActionConfig, now: float) -> AuditRecord:
         assert cfg.window is not None  # the loader always sets one for retraining
-        now = self.clock.now()
         at = cfg.window.next_start(now)
         self.queue.add(RetrainRequest(model, alert.labels.get("version", ""),
                                       alert.labels.get("alertname", ""), now, at,
                                       cfg.window.text, (alert.key,)))
         self.metrics.queue.set(len(self.queue))
-        self.store.mark(alert.key, now)
         return self._emit(alert, model, "retrain", cfg.backend.kind, "queued",
                           f"retraining queued for window {cfg.window.text!r}",
                           f"scheduled_at={iso(at)}")
 
-    async def _rollback(self, alert: Alert, model: str, cfg: ActionConfig) -> AuditRecord:
+    async def _rollback(self, alert: Alert, model: str, cfg: ActionConfig,
+                        started: float) -> AuditRecord:
+        """Run an admitted rollback (already recorded at ``started`` by ``admit``)."""
         kind = cfg.backend.kind
         request = ActionRequest(model, alert.labels.get("version", ""),
                                 alert.labels.get("alertname", ""), "rollback",
                                 alert.fingerprint)
         if self.dry_run:
-            self.store.record(model, "rollback", self.clock.now(), dry_run=True)
-            self.store.mark(alert.key, self.clock.now())
+            self.history.mark_handled(alert.key, started)
             return self._emit(alert, model, "rollback", kind, "dry_run",
                               "dry-run: rollback not executed")
-        # Recorded before running: should the process die mid-action, the cooldown still
-        # stops a second rollback when Alertmanager repeats the alert.
-        started = self.clock.now()
-        self.store.record(model, "rollback", started, dry_run=False)
         outcome = await run_with_retries(self.backends[(model, "rollback")], request,
                                          self.config.retry, self.clock)
         if not outcome.ok:
             # Neither handled nor cooling down: Alertmanager's next repeat tries again.
-            self.store.forget(model, "rollback", started, dry_run=False)
+            self.history.forget(model, "rollback", started, dry_run=False)
             return self._emit(alert, model, "rollback", kind, "failed",
                               f"backend failed after {outcome.attempts} attempt(s)",
                               outcome.detail, outcome.attempts)
-        self.store.mark(alert.key, self.clock.now())
+        self.history.mark_handled(alert.key, self.clock.now())
         return self._emit(alert, model, "rollback", kind, "ok", "rolled back", outcome.detail,
                           outcome.attempts)
 
@@ -187,17 +170,17 @@ class Engine:
             result, reason, detail, attempts = ("skipped_unconfigured",
                                                 "model no longer configured", "", 0)
         elif self.dry_run:
-            self.store.record(request.model, "retrain", self.clock.now(), dry_run=True)
+            self.history.record(request.model, "retrain", self.clock.now(), dry_run=True)
             result, reason, detail, attempts = "dry_run", "dry-run: retraining not started", "", 0
         else:
             action = ActionRequest(request.model, request.version, request.alertname,
                                    "retrain", fingerprints)
             started = self.clock.now()
-            self.store.record(request.model, "retrain", started, dry_run=False)
+            self.history.record(request.model, "retrain", started, dry_run=False)
             outcome = await run_with_retries(self.backends[(request.model, "retrain")],
                                              action, self.config.retry, self.clock)
             if not outcome.ok:
-                self.store.forget(request.model, "retrain", started, dry_run=False)
+                self.history.forget(request.model, "retrain", started, dry_run=False)
             result = "ok" if outcome.ok else "failed"
             reason = ("retraining started" if outcome.ok
                       else f"backend failed after {outcome.attempts} attempt(s)")

@@ -9,7 +9,7 @@ from typing import Any
 
 import aiohttp
 
-from exporter.responder.backend import BackendError
+from exporter.responder.backend_protocol import BackendError
 
 _RETRYABLE_4XX = frozenset({408, 425, 429})  # timeout, too early, too many requests
 

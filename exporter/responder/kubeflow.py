@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from exporter.responder.backend import ActionRequest, BackendError
+from exporter.responder.backend_protocol import ActionRequest, BackendError
 from exporter.responder.config import KubeflowRetrain
 from exporter.responder.http import HttpClient, bearer
 from exporter.responder.templating import fill, fill_text

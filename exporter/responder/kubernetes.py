@@ -13,7 +13,7 @@ import os
 from typing import Any
 from urllib.parse import quote
 
-from exporter.responder.backend import ActionRequest, BackendError
+from exporter.responder.backend_protocol import ActionRequest, BackendError
 from exporter.responder.config import KubernetesRollback
 from exporter.responder.http import HttpClient, bearer, ssl_context
 from exporter.responder.rollout import RolloutError, plan_undo, selector_string

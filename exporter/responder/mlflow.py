@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from exporter.responder.backend import ActionRequest, BackendError
+from exporter.responder.backend_protocol import ActionRequest, BackendError
 from exporter.responder.config import MlflowRollback
 from exporter.responder.http import HttpClient, bearer
 

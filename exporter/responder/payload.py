@@ -12,6 +12,7 @@ from typing import Literal
 import msgspec
 
 Status = Literal["firing", "resolved"]
+AlertKey = str  # one firing of one alert: "<fingerprint>@<startsAt ISO 8601>"
 
 
 class Alert(msgspec.Struct, frozen=True):
@@ -24,7 +25,7 @@ class Alert(msgspec.Struct, frozen=True):
     generator_url: str = msgspec.field(default="", name="generatorURL")
 
     @property
-    def key(self) -> str:
+    def key(self) -> AlertKey:
         """Identity of one firing of one alert: fingerprint + startsAt."""
         return f"{self.fingerprint}@{self.starts_at.isoformat()}"
 

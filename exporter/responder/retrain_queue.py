@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from exporter.responder import jsonfile
+from exporter.responder.payload import AlertKey
 
 
 @dataclass(frozen=True)
@@ -16,7 +17,7 @@ class RetrainRequest:
     queued_at: float
     scheduled_at: float
     window: str
-    alerts: tuple[str, ...]  # alert keys (fingerprint@startsAt) merged into this request
+    alerts: tuple[AlertKey, ...]  # the alerts merged into this request
 
 
 class RetrainQueue:
@@ -42,7 +43,7 @@ class RetrainQueue:
         self._save()
         return request, False
 
-    def merge(self, model: str, alert_key: str) -> RetrainRequest | None:
+    def merge(self, model: str, alert_key: AlertKey) -> RetrainRequest | None:
         """Add an alert to the model's pending request, if it has one."""
         existing = self._items.get(model)
         if existing is None:
@@ -58,6 +59,10 @@ class RetrainQueue:
     def remove(self, model: str) -> None:
         if self._items.pop(model, None) is not None:
             self._save()
+
+    def __contains__(self, model: object) -> bool:
+        """Whether ``model`` has a pending request."""
+        return model in self._items
 
     def __len__(self) -> int:
         return len(self._items)

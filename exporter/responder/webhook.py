@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from exporter.responder.backend import ActionRequest
+from exporter.responder.backend_protocol import ActionRequest
 from exporter.responder.config import WebhookTarget
 from exporter.responder.http import HttpClient, bearer
 from exporter.responder.templating import fill, fill_text

@@ -19,7 +19,7 @@ from aiohttp import web
 from tests.e2e.grafana_traffic import csv_cell
 from tests.paths import EXAMPLES
 from tests.procs import post_events
-from tests.responder.helpers import serve
+from tests.responder.service import serve
 
 FRAUD = EXAMPLES / "fraud"
 MODEL, VERSION = "fraud", "3"
@@ -117,7 +117,7 @@ class Traffic:
 
 @contextlib.contextmanager
 def serve_in_thread(app: web.Application) -> Iterator[str]:
-    """tests.responder.helpers.serve on an event loop in its own thread; yield the URL."""
+    """tests.responder.service.serve on an event loop in its own thread; yield the URL."""
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, name="aiohttp", daemon=True)
     thread.start()

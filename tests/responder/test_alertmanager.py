@@ -18,7 +18,7 @@ import pytest
 from exporter.demo.receivers import HttpReceiver
 from exporter.demo.stack_config import alertmanager_argv, responder_argv
 from tests.procs import free_port, require_binary, running
-from tests.responder.helpers import audit_lines, write_config
+from tests.responder.service import audit_lines, write_config
 
 pytestmark = pytest.mark.e2e
 

@@ -20,7 +20,8 @@ from exporter.responder.app import ENGINE, build_app
 from exporter.responder.clock import ManualClock
 from exporter.responder.config import ResponderConfig
 from exporter.responder.config_load import load
-from tests.responder.helpers import T0, TOKEN, alert, audit_lines, auth, body, serve, write_config
+from tests.responder.alerts import T0, alert, body
+from tests.responder.service import TOKEN, audit_lines, auth, serve, write_config
 from tests.responder.sink import Sink
 
 HOUR = 3600.0

@@ -142,3 +142,29 @@ def test_durations_that_must_be_positive(tmp_path: Path, old: str, new: str, key
     with pytest.raises(ConfigError) as info:
         load(write(tmp_path, FULL.replace(old, new, 1)))
     assert info.value.key == key and "positive" in str(info.value)
+
+
+@pytest.mark.parametrize(("old", "new", "key"), [
+    ("dry_run: true\n", "dry_run: true\ndry_run: false\n", "dry_run"),
+    ("defaults: {cooldown: 2h,", "defaults: {cooldown: 2h, cooldown: 1h,", "defaults.cooldown"),
+    ("retry: {attempts: 5,", "retry: {attempts: 5, attempts: 6,", "retry.attempts"),
+    ("  - name: housing\n", "  - name: housing\n    name: housing2\n", "models[1].name"),
+    ("cooldown: 30m}", "cooldown: 30m, namespace: staging}", "models[0].rollback.namespace"),
+    ("      daily_cap: 1\n", "      daily_cap: 1\n      daily_cap: 2\n",
+     "models[0].retrain.daily_cap"),
+    ("{model: \"{model}\", epochs: 5}", "{model: \"{model}\", epochs: 5, epochs: 6}",
+     "models[0].retrain.parameters.epochs"),
+    ("inputs: {model: \"{model}\"}", "inputs: {model: \"{model}\", model: x}",
+     "models[1].retrain.body.inputs.model"),
+    ("headers: {X-Source: mlmon}", "headers: {X-Source: mlmon, X-Source: other}",
+     "models[1].retrain.headers.X-Source"),
+])
+def test_duplicate_keys_are_errors(tmp_path: Path, old: str, new: str, key: str) -> None:
+    """A key written twice is an error wherever it is (the later value is not silently kept)."""
+    assert old in FULL
+    path = write(tmp_path, FULL.replace(old, new, 1))
+    with pytest.raises(ConfigError) as info:
+        load(path)
+    err = info.value
+    assert (err.file, err.key) == (str(path), key)
+    assert "more than once" in err.problem and err.allowed == "each key once"

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from exporter.responder.backend import ActionRequest, BackendError
+from exporter.responder.backend_protocol import ActionRequest, BackendError
 from exporter.responder.config import KubeflowRetrain
 from exporter.responder.http import HttpClient
 from exporter.responder.kubeflow import KubeflowBackend
 from tests.responder.fake_kfp import FakeKfp
-from tests.responder.helpers import serve
+from tests.responder.service import serve
 
 REQUEST = ActionRequest("fraud", "3", "MlmonFeatureDriftSustained", "retrain", "f1")
 

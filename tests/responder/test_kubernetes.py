@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from exporter.responder.backend import ActionRequest, BackendError, run_with_retries
+from exporter.responder.backend_protocol import ActionRequest, BackendError, run_with_retries
 from exporter.responder.clock import ManualClock
 from exporter.responder.config import KubernetesRollback, RetryPolicy
 from exporter.responder.http import HttpClient
 from exporter.responder.kubernetes import KubernetesBackend, in_cluster_url
 from tests.responder.fake_k8s import FakeKubernetes
-from tests.responder.helpers import serve
 from tests.responder.k8s_objects import deployment, replicaset
+from tests.responder.service import serve
 
 REQUEST = ActionRequest("fraud", "3", "MlmonAccuracyBelowFloor", "rollback", "f00d")
 

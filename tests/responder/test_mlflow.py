@@ -18,14 +18,15 @@ from typing import Any
 import pytest
 
 from exporter.responder.app import build_app
-from exporter.responder.backend import ActionRequest, BackendError
+from exporter.responder.backend_protocol import ActionRequest, BackendError
 from exporter.responder.clock import ManualClock
 from exporter.responder.config import MlflowRollback
 from exporter.responder.config_load import load
 from exporter.responder.http import HttpClient
 from exporter.responder.mlflow import MlflowBackend
 from tests.mlflow_server import mlflow_server
-from tests.responder.helpers import T0, alert, audit_lines, auth, body, serve, write_config
+from tests.responder.alerts import T0, alert, body
+from tests.responder.service import audit_lines, auth, serve, write_config
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from exporter.responder.payload import PayloadError, decode
-from tests.responder.helpers import alert, payload
+from tests.responder.alerts import alert, payload
 
 
 def test_decodes_every_field_of_a_version_4_payload() -> None:

@@ -15,7 +15,8 @@ import pytest
 from exporter.demo.receivers import HttpReceiver
 from exporter.demo.stack_config import responder_argv
 from tests.procs import free_port, running
-from tests.responder.helpers import alert, audit_lines, auth, body, write_config
+from tests.responder.alerts import alert, body
+from tests.responder.service import audit_lines, auth, write_config
 
 MLMON = [sys.executable, "-m", "exporter"]
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from exporter.responder.backend import ActionRequest
+from exporter.responder.backend_protocol import ActionRequest
 from exporter.responder.config import WebhookTarget
 from exporter.responder.http import HttpClient
 from exporter.responder.webhook import WebhookBackend
-from tests.responder.helpers import serve
+from tests.responder.service import serve
 from tests.responder.sink import Sink
 
 

@@ -1,19 +1,10 @@
-"""Payloads, configs and a loopback server runner for the responder tests."""
+"""Alertmanager webhook payloads (version 4) as the responder receives them."""
 
 from __future__ import annotations
 
-import contextlib
 import json
-import ssl
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
-from aiohttp import web
-
-from tests.procs import free_port
-
-TOKEN = "s3cret-token-for-tests"
 T0 = 1_795_651_200.0  # 2026-11-26T00:00:00Z, a Thursday
 
 
@@ -44,36 +35,3 @@ def payload(*alerts: dict[str, Any]) -> dict[str, Any]:
 
 def body(*alerts: dict[str, Any]) -> bytes:
     return json.dumps(payload(*alerts)).encode()
-
-
-def write_config(tmp_path: Path, models: str, extra: str = "") -> Path:
-    (tmp_path / "token").write_text(TOKEN + "\n")
-    path = tmp_path / "responder.yaml"
-    path.write_text(f"token_file: token\nstate_dir: state\nretry: {{attempts: 3, backoff: 2s}}\n"
-                    f"{extra}models:\n{models}")
-    return path
-
-
-def auth(token: str = TOKEN) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def audit_lines(state_dir: Path) -> list[dict[str, Any]]:
-    path = state_dir / "audit.jsonl"
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines()]
-
-
-@contextlib.asynccontextmanager
-async def serve(app: web.Application, tls: ssl.SSLContext | None = None) -> AsyncIterator[str]:
-    """Run ``app`` on a free 127.0.0.1 port (HTTPS with ``tls``); yield its base URL."""
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    port = free_port()
-    site = web.TCPSite(runner, "127.0.0.1", port, ssl_context=tls)
-    await site.start()
-    try:
-        yield f"{'https' if tls else 'http'}://127.0.0.1:{port}"
-    finally:
-        await runner.cleanup()

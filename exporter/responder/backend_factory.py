@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from exporter.responder.backend import Backend
+from exporter.responder.backend_protocol import Backend
 from exporter.responder.config import (
     ACTIONS,
+    ActionKey,
     BackendConfig,
     KubeflowRetrain,
     KubernetesRollback,
@@ -17,8 +18,6 @@ from exporter.responder.kubernetes import KubernetesBackend
 from exporter.responder.mlflow import MlflowBackend
 from exporter.responder.webhook import WebhookBackend
 
-Key = tuple[str, str]  # (model, action)
-
 
 def make_backend(config: BackendConfig, http: HttpClient) -> Backend:
     if isinstance(config, KubernetesRollback):
@@ -30,8 +29,8 @@ def make_backend(config: BackendConfig, http: HttpClient) -> Backend:
     return WebhookBackend(config, http)
 
 
-def make_backends(config: ResponderConfig, http: HttpClient) -> dict[Key, Backend]:
-    found: dict[Key, Backend] = {}
+def make_backends(config: ResponderConfig, http: HttpClient) -> dict[ActionKey, Backend]:
+    found: dict[ActionKey, Backend] = {}
     for model in config.models.values():
         for action in ACTIONS:
             cfg = model.action(action)
