@@ -22,8 +22,8 @@ INLINE_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 SKIPPED_SCHEMES = ("http:", "https:", "mailto:")
 
 
-def _prose(text: str) -> Iterator[str]:
-    """The lines of a Markdown text outside fenced code blocks, inline code removed."""
+def _outside_fences(text: str) -> Iterator[str]:
+    """The lines of a Markdown text outside fenced code blocks."""
     fence: str | None = None
     for line in text.splitlines():
         stripped = line.lstrip()
@@ -34,7 +34,12 @@ def _prose(text: str) -> Iterator[str]:
             if stripped.startswith(fence):
                 fence = None
             continue
-        yield CODE_SPAN.sub("", line)
+        yield line
+
+
+def _prose(text: str) -> Iterator[str]:
+    """The lines of a Markdown text outside fenced code blocks, inline code removed."""
+    return (CODE_SPAN.sub("", line) for line in _outside_fences(text))
 
 
 def slug(heading: str) -> str:
@@ -49,16 +54,7 @@ def anchors(path: Path) -> set[str]:
     """The anchors of a Markdown file's headings (repeats get -1, -2, ... as on GitHub)."""
     found: set[str] = set()
     seen: dict[str, int] = {}
-    fence: str | None = None
-    for line in path.read_text(encoding="utf-8").splitlines():
-        stripped = line.lstrip()
-        if fence is None and stripped.startswith(("```", "~~~")):
-            fence = stripped[:3]
-            continue
-        if fence is not None:
-            if stripped.startswith(fence):
-                fence = None
-            continue
+    for line in _outside_fences(path.read_text(encoding="utf-8")):
         match = HEADING.match(line)
         if match is None:
             continue
