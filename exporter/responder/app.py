@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
-import logging
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import asdict
 from typing import Any
@@ -23,9 +22,10 @@ from exporter.responder.config import ActionKey, ResponderConfig
 from exporter.responder.engine import Engine, iso
 from exporter.responder.http import HttpClient
 from exporter.responder.metrics import ResponderMetrics
+from exporter.responder.redact import responder_logger
 from exporter.responder.retrain_queue import RetrainQueue
 
-log = logging.getLogger("mlmon.responder")
+log = responder_logger()
 
 ENGINE = web.AppKey("engine", Engine)
 TOKEN = web.AppKey("token", bytes)

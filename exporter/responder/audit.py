@@ -1,4 +1,9 @@
-"""Append-only JSONL audit log: one line per decision, flushed and fsynced."""
+"""Append-only JSONL audit log: one line per decision, flushed and fsynced.
+
+A record's free text (``reason``, ``detail``) keeps only the scheme and host of any URL
+(``exporter.responder.redact``): the record is what the log, the audit file and the
+webhook reply show.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,8 @@ import os
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+
+from exporter.responder.redact import redact
 
 
 @dataclass(frozen=True)
@@ -25,6 +32,11 @@ class AuditRecord:
     detail: str = ""
     attempts: int = 0
     dry_run: bool = False
+
+    def __post_init__(self) -> None:
+        # Backend errors and replies may quote a secret-bearing URL; never keep it.
+        object.__setattr__(self, "reason", redact(self.reason))
+        object.__setattr__(self, "detail", redact(self.detail))
 
     def to_json(self) -> str:
         data = {"time": datetime.fromtimestamp(self.ts, tz=UTC).isoformat(), **asdict(self)}

@@ -28,6 +28,7 @@ from exporter.responder.config import (
     RetryPolicy,
     WebhookTarget,
 )
+from exporter.responder.redact import redact_url
 
 _BACKENDS = {"rollback": ("kubernetes", "mlflow", "webhook"),
              "retrain": ("kubeflow", "webhook")}
@@ -67,7 +68,7 @@ def _required(f: Fields, m: Mapping[str, Any], name: str, key: str) -> str:
 def _url(f: Fields, m: Mapping[str, Any], name: str, key: str) -> str:
     value = _required(f, m, name, key)
     if not value.startswith(("http://", "https://")):
-        raise f.error(join(key, name), f"{value!r} is not an http(s) URL",
+        raise f.error(join(key, name), f"{redact_url(value)!r} is not an http(s) URL",
                       "a URL such as http://host:port")
     return value.rstrip("/")
 

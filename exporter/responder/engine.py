@@ -15,9 +15,10 @@ from exporter.responder.clock import Clock
 from exporter.responder.config import ACTIONS, Action, ActionConfig, ActionKey, ResponderConfig
 from exporter.responder.metrics import ResponderMetrics
 from exporter.responder.payload import Alert, WebhookPayload
+from exporter.responder.redact import responder_logger
 from exporter.responder.retrain_queue import RetrainQueue, RetrainRequest
 
-log = logging.getLogger("mlmon.responder")
+log = responder_logger()
 
 _DECISION = {"ok": "acted", "failed": "failed", "dry_run": "dry_run", "queued": "queued"}
 

@@ -10,6 +10,7 @@ from typing import Any
 import aiohttp
 
 from exporter.responder.backend_protocol import BackendError
+from exporter.responder.redact import redact, redact_url
 
 _RETRYABLE_4XX = frozenset({408, 425, 429})  # timeout, too early, too many requests
 
@@ -57,7 +58,7 @@ class HttpClient:
         if body is not None:
             data = json.dumps(body).encode()
             all_headers["Content-Type"] = content_type
-        what = f"{method} {url.split('?')[0]}"
+        what = f"{method} {redact_url(url)}"  # the path or query may hold the secret
         try:
             async with self._get().request(method, url, data=data, params=params,
                                            headers=all_headers,
@@ -65,9 +66,10 @@ class HttpClient:
                 text = await resp.text()
                 if resp.status >= 400:
                     retry = resp.status >= 500 or resp.status in _RETRYABLE_4XX
-                    raise BackendError(f"{what}: HTTP {resp.status}: {text[:300]}", retry)
-        except aiohttp.ClientError as exc:
-            raise BackendError(f"{what}: {type(exc).__name__}: {exc}") from None
+                    raise BackendError(f"{what}: HTTP {resp.status}: {redact(text[:300])}",
+                                       retry)
+        except aiohttp.ClientError as exc:  # some messages quote the whole URL
+            raise BackendError(f"{what}: {type(exc).__name__}: {redact(str(exc))}") from None
         except TimeoutError:
             raise BackendError(f"{what}: timed out") from None
         if not expect_json:
@@ -75,5 +77,5 @@ class HttpClient:
         try:
             return json.loads(text) if text.strip() else {}
         except json.JSONDecodeError:
-            raise BackendError(f"{what}: reply is not JSON: {text[:200]!r}",
+            raise BackendError(f"{what}: reply is not JSON: {redact(text[:200])!r}",
                                retryable=False) from None

@@ -7,6 +7,7 @@ from typing import Any
 from exporter.responder.backend_protocol import ActionRequest
 from exporter.responder.config import WebhookTarget
 from exporter.responder.http import HttpClient, bearer
+from exporter.responder.redact import redact, redact_url
 from exporter.responder.templating import fill, fill_text
 
 
@@ -29,4 +30,4 @@ class WebhookBackend:
         headers.update(bearer(self.config.token_file))
         reply = await self.http.call("POST", self.config.url, body=body, headers=headers,
                                      expect_json=False)
-        return f"webhook {self.config.url} accepted: {str(reply)[:120]!r}"
+        return f"webhook {redact_url(self.config.url)} accepted: {redact(str(reply)[:120])!r}"
