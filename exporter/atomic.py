@@ -3,22 +3,32 @@
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from pathlib import Path
 
+TEMP_SUFFIX = ".tmp"
 
-def write_atomic(path: Path, content: str | bytes) -> None:
+
+def _temp_prefix(path: Path) -> str:
+    return f".{path.name}."
+
+
+def write_atomic(path: Path, content: str | bytes, mode: int | None = None) -> None:
     """Write to a temporary file beside ``path``, fsync it, rename it over ``path`` and
     fsync the directory, so that neither the content nor the rename is lost in a crash.
 
-    Text is written as UTF-8; the file gets the umask's ordinary permissions.
+    Text is written as UTF-8. ``mode`` sets exact permissions (0o600 for files holding
+    ids or alert data); None gives the umask's ordinary permissions (reports, profiles).
     """
-    umask = os.umask(0)
-    os.umask(umask)
     directory = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(path), suffix=TEMP_SUFFIX, dir=directory)
     try:
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a report is an ordinary file
+        if mode is None:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask  # mkstemp makes 0600; a report is an ordinary file
+        os.chmod(tmp, mode)
         with os.fdopen(fd, "wb") as fh:
             fh.write(content.encode("utf-8") if isinstance(content, str) else content)
             fh.flush()
@@ -32,3 +42,23 @@ def write_atomic(path: Path, content: str | bytes) -> None:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+
+
+def remove_temp_files(path: Path) -> list[Path]:
+    """Remove the temporary files ``write_atomic(path, ...)`` left when killed mid-write.
+
+    Only names mkstemp gives this target (``.<name>.<8 random characters>.tmp``) in its
+    directory; returns what was removed.
+    """
+    pattern = re.compile(re.escape(_temp_prefix(path)) + r"[a-z0-9_]{8}" + re.escape(TEMP_SUFFIX))
+    directory = path.parent if str(path.parent) else Path(".")
+    try:
+        names = os.listdir(directory)
+    except FileNotFoundError:
+        return []
+    removed = []
+    for name in names:
+        if pattern.fullmatch(name):
+            (directory / name).unlink(missing_ok=True)
+            removed.append(directory / name)
+    return removed

@@ -49,8 +49,10 @@ class AuditLog:
         path.parent.mkdir(parents=True, exist_ok=True)
 
     def write(self, record: AuditRecord) -> None:
-        # O_APPEND: each line lands whole at the end, never overwriting earlier lines.
-        with self.path.open("a", encoding="utf-8") as f:
+        # O_APPEND: each line lands whole at the end, never overwriting earlier lines;
+        # created 0600, as the audit trail names alerts, models and backends.
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        with os.fdopen(fd, "a", encoding="utf-8") as f:
             f.write(record.to_json() + "\n")
             f.flush()
             os.fsync(f.fileno())

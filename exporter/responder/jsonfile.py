@@ -28,4 +28,5 @@ def read(path: Path, default: Any) -> Any:
 
 def write(path: Path, data: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(path, json.dumps(data, sort_keys=True, separators=(",", ":")))
+    # Alert fingerprints, models and times: for the responder's eyes only.
+    write_atomic(path, json.dumps(data, sort_keys=True, separators=(",", ":")), mode=0o600)
