@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from exporter.cli import main
 from exporter.metric_names import BY_NAME, names
 from exporter.profile.model import SCHEMA_VERSION, Profile
 from tests.factories import categorical_profile, numeric_profile, write_csv, write_profile
+from tests.procs import require_binary
 
 
 def _report(files: dict[str, Path], fmt: str) -> str:
@@ -95,5 +97,17 @@ def test_regression_and_class_ratio_metrics(tmp_path: Path) -> None:
         "mlmon_regression_mape_ratio": (1 / 2 + 1 / 3) / 3, "mlmon_regression_r2": 1 - 2 / (2 / 3),
         "mlmon_prediction_mean": 7 / 3, "mlmon_performance_samples": 3})
     assert "mlmon_accuracy_ratio" not in fams
-    quantiles = {s.labels["quantile"] for s in fams["mlmon_prediction_quantile"]}
-    assert quantiles == {"0.05", "0.25", "0.5", "0.75", "0.95", "0.99"}
+    # predictions 1, 2, 4: linear interpolation at position q * 2 of the sorted values
+    quantiles = {s.labels["q"]: s.value for s in fams["mlmon_prediction_quantile"]}
+    assert quantiles == pytest.approx({"0.05": 1.1, "0.25": 1.5, "0.5": 2.0, "0.75": 3.0,
+                                       "0.95": 3.8, "0.99": 3.96})
+
+
+def test_promtool_check_metrics_accepts_the_batch_output(files: dict[str, Path]) -> None:
+    """The real ``promtool check metrics`` lints `mlmon batch --format prometheus`."""
+    promtool = require_binary("promtool")
+    text = _report(files, "prometheus")
+    assert "mlmon_prediction_quantile" in {f.name for f in text_string_to_metric_families(text)}
+    lint = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True,
+                          text=True, timeout=60, check=False)
+    assert (lint.returncode, lint.stdout + lint.stderr) == (0, "")

@@ -52,7 +52,7 @@ def test_batch_metrics_pushed_and_read_back(tmp_path: Path) -> None:
             ("fraud", "3", "")
     values = {(s.name, s.labels.get("feature")): s.value for s in pushed
               if "bucket" not in s.labels and "class" not in s.labels
-              and "quantile" not in s.labels and "threshold" not in s.labels}
+              and "q" not in s.labels and "threshold" not in s.labels}
     for f in report["features"]:
         for key, metric in FEATURE_METRICS.items():
             if f[key] is None:

@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import json
+import subprocess
+import urllib.request
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,10 +17,19 @@ from exporter.profile.model import Profile
 from exporter.sidecar.compute import compute
 from exporter.sidecar.exposition import Exposition
 from exporter.sidecar.metrics import RuntimeStats, SidecarCollector
+from exporter.sidecar.runtime import Sidecar
 from exporter.sidecar.snapshot import Snapshot
 from exporter.sidecar.state import SidecarState
-from tests.factories import categorical_profile, config, fraud_events, fraud_model, fraud_profile
-from tests.sidecar.threaded import apply
+from tests.factories import (
+    categorical_profile,
+    config,
+    fraud_events,
+    fraud_model,
+    fraud_profile,
+    price_model,
+)
+from tests.procs import post_events, require_binary
+from tests.sidecar.threaded import apply, running
 
 ODD = 'a"b\\c\nd'  # a category that needs every escape
 
@@ -81,3 +94,29 @@ def test_snapshot_part_is_cached_until_the_snapshot_changes() -> None:
     assert f"{line} 105.0" in expo.render(False).decode()
     assert expo.negotiate("application/openmetrics-text; version=1.0.0")[0]
     assert not expo.negotiate("text/plain")[0]
+
+
+def test_promtool_check_metrics_accepts_a_real_scrape(tmp_path: Path) -> None:
+    """The real ``promtool check metrics`` lints a served /metrics with every kind of family
+    present (prediction quantiles, per-class and regression performance): no problems."""
+    promtool = require_binary("promtool")
+    m = fraud_model(window=400, min_samples=50)
+    cfg = config(m, price_model(), tmp=tmp_path, decode_processes=0)
+    events = [json.dumps(e) for e in fraud_events(200)]
+    events += [json.dumps({"v": 1, "model": "fraud", "id": f"r{i}", "label": i % 2})
+               for i in range(100)]
+    events += [json.dumps({"v": 1, "model": "price", "id": f"p{i}", "features": {"rooms": i % 5},
+                           "prediction": 100.0 + i, "label": 101.0 + i}) for i in range(60)]
+    with running(Sidecar(cfg, {m.key: fraud_profile(m)})) as r:
+        code, body = post_events(r.http + "/v1/events", events)
+        assert code == 202 and body["accepted"] == len(events), body
+        r.settle(len(events))
+        r.compute()
+        with urllib.request.urlopen(r.http + "/metrics", timeout=10) as resp:
+            scrape = resp.read().decode()
+    families = {f.name for f in parse_text(scrape)}
+    assert {"mlmon_prediction_quantile", "mlmon_accuracy_ratio",
+            "mlmon_regression_mae", "mlmon_label_delay_seconds"} <= families
+    lint = subprocess.run([promtool, "check", "metrics"], input=scrape, capture_output=True,
+                          text=True, timeout=60, check=False)
+    assert (lint.returncode, lint.stdout + lint.stderr) == (0, "")
