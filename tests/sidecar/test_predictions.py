@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import math
+from collections import Counter
 
 import msgspec
 import numpy as np
@@ -40,3 +41,28 @@ def test_labels() -> None:
     assert [r.label_value(x) for x in (3.5, "3.5", float("inf"))] == [3.5, None, None]
     _, _, _, ok = r.predictions(_events(1.0, "big", {"x": 1.0}))
     assert ok.tolist() == [True, False, False]
+
+
+def test_strings_spelling_non_finite_numbers_are_bad_values_not_numbers() -> None:
+    r = PredictionParser(PredictionConfig("regression"))
+    rejected: Counter[str] = Counter()
+    values, _, _, ok = r.predictions(
+        _events(1.5, "Infinity", "NaN", "-inf", " nan ", "3.5", None, 2.0), rejected)
+    assert ok.tolist() == [True, False, False, False, False, False, True, True]
+    assert rejected == Counter({"bad_value": 4, "bad_type": 1})  # "3.5" is a string, not a number
+    assert values[[0, 7]].tolist() == [1.5, 2.0]
+    c = PredictionParser(PredictionConfig("classification", ("0", "1")))
+    rejected = Counter()
+    values, classes, _, ok = c.predictions(_events(0.25, "Infinity", "1"), rejected)
+    assert ok.tolist() == [True, False, True] and rejected == Counter({"bad_value": 1})
+    assert classes[[0, 2]].tolist() == [0.0, 1.0]  # "1" is the class name, not a score
+    assert values[0] == 0.25 and math.isnan(values[2])
+
+
+def test_label_rejection_reasons() -> None:
+    r = PredictionParser(PredictionConfig("regression"))
+    assert [r.label_rejection(x) for x in ("Infinity", "-NaN", "big")] == [
+        "bad_value", "bad_value", "bad_type"]
+    c = PredictionParser(PredictionConfig("classification", ("0", "1")))
+    assert [c.label_rejection(x) for x in ("inf", 1.5, "2")] == ["bad_value", "bad_type",
+                                                                  "bad_type"]

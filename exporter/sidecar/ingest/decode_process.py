@@ -25,6 +25,7 @@ import pickle
 import signal
 import subprocess
 import sys
+import time
 import traceback
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -50,6 +51,9 @@ class DecoderProcess:
 
     def __init__(self, config: Config, name: str = "mlmon-decoder") -> None:
         self.name = name
+        self.config = config
+        self.started = time.monotonic()
+        self.broken = False  # set when a reply could not be read: the worker replaces it
         child_in, to_child = os.pipe()
         from_child, child_out = os.pipe()
         resize = getattr(fcntl, "F_SETPIPE_SZ", None)  # Linux only
@@ -102,6 +106,25 @@ class DecoderProcess:
         if not isinstance(result, DecodedBatch):
             raise BatchFailed(f"unexpected reply {type(result).__name__}")
         return result
+
+    def exited(self) -> bool:
+        """Whether the child has ended; reaps it if so (no zombie left behind)."""
+        return self._proc.poll() is not None
+
+    @property
+    def returncode(self) -> int | None:
+        return self._proc.returncode
+
+    def stop(self) -> None:
+        """Kill a dead or broken child and reap it (its receiver closes the reply pipe)."""
+        self._out.close()
+        if self._proc.poll() is None:
+            self._proc.kill()
+        self._proc.wait(JOIN_TIMEOUT)
+
+    def close_replies(self) -> None:
+        """Close the reply pipe (the one thread reading it does so, once it is done)."""
+        self._in.close()
 
     def close(self) -> None:
         """Close the child's input (it then exits) and reap it."""

@@ -35,7 +35,7 @@ GOOD = {"v": 1, "model": "fraud", "version": "1", "id": "a",
     ({"v": 1, "model": "fraud", "version": "1", "label": 1}, "missing_field"),  # label, no id
     ({"v": "1", "model": "fraud", "version": "1", "prediction": 1.0}, "bad_type"),
     ({**GOOD, "features": {"amount": "12.5"}}, "bad_type"),
-    ({**GOOD, "features": {"country": 7}}, "bad_type"),
+    ({**GOOD, "features": {"country": ["DE"]}}, "bad_type"),  # 7 is a category "7"
     ({**GOOD, "features": [1, 2]}, "bad_type"),
     ({**GOOD, "prediction": [0.1]}, "bad_type"),
 ])

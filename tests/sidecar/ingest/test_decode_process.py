@@ -116,9 +116,8 @@ def test_sidecar_loses_nothing_when_its_decoder_dies(tmp_path: Path,
         assert state.predictions_total == 15_000
         assert len(state.join) == 15_000  # every id reached the join table
         assert sidecar.store.rejected["queue_full"] == 0
-        assert not r.sidecar.worker.decoders_ok
     gone = [rec for rec in caplog.records if "decoding in the sidecar process" in rec.message]
-    assert len(gone) == 1  # reported once, not per batch
+    assert len(gone) == 1  # reported once per death, not per batch
 
 
 def test_a_failed_start_leaves_no_worker_or_decoder_behind(tmp_path: Path) -> None:
