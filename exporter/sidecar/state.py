@@ -20,7 +20,7 @@ from exporter.metric_names import PREDICTION_FEATURE, REJECT_REASONS, TRANSPORTS
 from exporter.profile.model import CategoricalProfile, NumericProfile, Profile, to_reference
 from exporter.sidecar.buckets import CategoricalBuckets, NumericBuckets, NumericColumns
 from exporter.sidecar.ingest.decode import ModelBatch
-from exporter.sidecar.label_join import JoinCounters, JoinTable, PairWindow, Pending
+from exporter.sidecar.label_join import JoinCounters, JoinTable, PairWindow, Pending, pending
 from exporter.sidecar.predictions import PredictionParser
 from exporter.sidecar.window import Ring
 from exporter.stats.reference import CategoricalReference, NumericReference
@@ -79,8 +79,10 @@ class ModelState:
         self.missing: dict[str, int] = {s.name: 0 for s in [*self.features, self.prediction]}
         self.predictions_total = 0
         self.join_counters = JoinCounters()
-        self.join = JoinTable(config.labels.ttl, config.labels.max_pending, len(self.classes),
-                              self.join_counters)
+        lc = config.labels
+        self.join = JoinTable(lc.ttl, lc.max_pending, len(self.classes), self.join_counters,
+                              max_bytes=lc.max_pending_bytes, early_ttl=lc.early_ttl,
+                              max_early=lc.max_early)
         self.pairs = PairWindow(config.labels.window, len(self.classes))
 
     def fresh(self) -> ModelState:
@@ -122,13 +124,26 @@ class ModelState:
     # --- update ---------------------------------------------------------------------------
 
     def update(self, batch: ModelBatch, now: float, rejected: Counter[str]) -> None:
-        """Apply one decoded batch; bad predictions or labels are counted in ``rejected``."""
-        values, classes, probas, ok = self.parser.predictions(batch.predictions)
+        """Apply one decoded batch; bad predictions or labels are counted in ``rejected``.
+
+        A line is accepted or rejected whole, and counted once: a prediction whose own
+        label is invalid is not recorded either (the reply must not say "rejected" for
+        a prediction that is in the window).
+        """
+        # the parser counts each bad prediction by reason (bad_type, bad_value)
+        values, classes, probas, ok = self.parser.predictions(batch.predictions, rejected)
         is_pred = batch.is_prediction
-        bad = int((~ok & is_pred).sum())
-        if bad:
-            rejected["bad_type"] += bad
-        take = ok & is_pred
+        ys, labelled = self._label_values(batch.labels)
+        bad = is_pred & ~ok
+        if labelled is not None:
+            bad_label = labelled & np.isnan(ys)
+            for i in np.flatnonzero(bad_label & ~bad).tolist():  # a line is counted once
+                label = batch.labels[i]
+                assert label is not None
+                rejected[self.parser.label_rejection(label)] += 1
+            bad |= bad_label
+            labelled &= ~bad
+        take = is_pred & ~bad
         n = int(take.sum())
         if n:
             received = np.full(n, now)
@@ -153,7 +168,24 @@ class ModelState:
             self.pred.extend(np.column_stack([pv, pc]), received)
             self._count_prediction(pv, pc)
             self.predictions_total += n
-        self._labels(batch, values, classes, probas, take, is_pred, now, rejected)
+        self._labels(batch, ys, labelled, (values, classes, probas), take, now)
+
+    def _label_values(self, labels: list[float | str | None],
+                      ) -> tuple[NDArray[np.float64], NDArray[np.bool_] | None]:
+        """Each line's label value (NaN: none or invalid) and which lines carry one (None: no
+        line does)."""
+        n = len(labels)
+        ys = np.full(n, np.nan)
+        if labels.count(None) == n:
+            return ys, None
+        labelled = np.zeros(n, dtype=bool)
+        for i, label in enumerate(labels):
+            if label is not None:
+                labelled[i] = True
+                y = self.parser.label_value(label)
+                if y is not None:
+                    ys[i] = y
+        return ys, labelled
 
     def _count_prediction(self, values: NDArray[np.float64], classes: NDArray[np.float64]) -> None:
         spec = self.prediction
@@ -167,17 +199,19 @@ class ModelState:
         else:
             self.missing[spec.name] += int(np.isnan(values).sum())
 
-    def _labels(self, batch: ModelBatch, values: NDArray[np.float64],
-                classes: NDArray[np.float64], probas: NDArray[np.float64],
-                take: NDArray[np.bool_], is_pred: NDArray[np.bool_], now: float,
-                rejected: Counter[str]) -> None:
+    def _labels(self, batch: ModelBatch, ys: NDArray[np.float64],
+                labelled: NDArray[np.bool_] | None,
+                parsed: tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]],
+                take: NDArray[np.bool_], now: float) -> None:
+        """Join the accepted lines' labels (``labelled``) to predictions; predictions with an
+        id and no label wait in the join table, or join a label that came before them."""
         self.join.expire(now)
         n = len(batch)
         ids = batch.ids
         missing_ids = ids.count(None)
-        if missing_ids == n:
+        if missing_ids == n and labelled is None:
             return
-        labels = batch.labels
+        values, classes, probas = parsed
         raw_ts = batch.ts
         if raw_ts.count(None) == n:
             ts = np.full(n, now)
@@ -186,51 +220,62 @@ class ModelState:
             ts[~np.isfinite(ts)] = now
         has_id = (np.ones(n, dtype=bool) if not missing_ids
                   else np.array([i is not None for i in ids], dtype=bool))
-        no_label = (np.ones(n, dtype=bool) if labels.count(None) == n
-                    else np.array([x is None for x in labels], dtype=bool))
+        no_label = np.ones(n, dtype=bool) if labelled is None else ~labelled
+        joined: list[tuple[float, Pending, float]] = []  # label, prediction, label received
         wait = np.flatnonzero(take & has_id & no_label)
         if len(wait):
             rows = np.column_stack([np.full(n, now), ts, values, classes, probas])[wait]
-            waiting = ids if len(wait) == n else [ids[i] for i in wait.tolist()]
-            self.join.add_many(cast("list[str]", waiting), rows)  # rows with an id only
-        if no_label.all():
-            return
-        joined: list[tuple[float, Pending]] = []
-        for i in np.flatnonzero(~no_label).tolist():
-            label = labels[i]
-            assert label is not None
-            y = self.parser.label_value(label)
-            if y is None:
-                rejected["bad_type"] += 1
-                continue
-            if is_pred[i]:
-                if take[i]:
-                    self.join_counters.labels += 1
-                    row = probas[i]
-                    given = None if np.isnan(row).any() or not len(row) else tuple(row.tolist())
-                    joined.append((y, Pending(float(ts[i]), float(values[i]), float(classes[i]),
-                                              given)))
-                continue
-            self.join_counters.labels += 1
-            ident = ids[i]
-            assert ident is not None
-            entry = self.join.take(ident)
-            if entry is not None:
-                joined.append((y, entry))
+            waiting = cast("list[str]", ids if len(wait) == n else [ids[i] for i in wait.tolist()])
+            if len(self.join.early):  # labels that came first: join them now
+                waiting, rows = self._join_early(waiting, rows, joined)
+            self.join.add_many(waiting, rows)  # rows with an id only
+        if labelled is not None:
+            for i in np.flatnonzero(labelled).tolist():
+                y = float(ys[i])
+                self.join_counters.labels += 1
+                if take[i]:  # a prediction carrying its own label
+                    joined.append((y, pending(
+                        [now, float(ts[i]), float(values[i]), float(classes[i]),
+                         *probas[i].tolist()]), now))
+                    continue
+                ident = ids[i]
+                assert ident is not None  # the decoder rejects a label without an id
+                entry = self.join.take(ident)
+                if entry is None:
+                    self.join.early.hold(ident, y, now)
+                else:
+                    joined.append((y, entry, now))
         if joined:
             self._join(joined, now)
 
-    def _join(self, joined: list[tuple[float, Pending]], now: float) -> None:
+    def _join_early(self, waiting: list[str], rows: NDArray[np.float64],
+                    joined: list[tuple[float, Pending, float]],
+                    ) -> tuple[list[str], NDArray[np.float64]]:
+        """Join waiting predictions to held early labels; the predictions still waiting."""
+        early = self.join.early.match(waiting)
+        if not early:
+            return waiting, rows
+        keep: list[int] = []
+        for j, ident in enumerate(waiting):
+            label = early.pop(ident, None)  # popped: a re-sent prediction id joins once
+            if label is None:
+                keep.append(j)
+            else:
+                joined.append((label[0], pending(rows[j].tolist()), label[1]))
+        return [waiting[j] for j in keep], rows[keep]
+
+    def _join(self, joined: list[tuple[float, Pending, float]], now: float) -> None:
         k = len(self.classes)
         rows = np.full((len(joined), 3 + k), np.nan)
-        rows[:, 0] = [y for y, _ in joined]
-        rows[:, 1] = [p.cls for _, p in joined]
-        rows[:, 2] = [p.value for _, p in joined]
-        for r, (_, p) in enumerate(joined):
+        rows[:, 0] = [y for y, _, _ in joined]
+        rows[:, 1] = [p.cls for _, p, _ in joined]
+        rows[:, 2] = [p.value for _, p, _ in joined]
+        for r, (_, p, _) in enumerate(joined):
             if p.proba is not None:
                 rows[r, 3:] = p.proba
         self.pairs.extend(rows, np.full(len(joined), now))
-        self.join.record_delays(now - np.array([p.ts for _, p in joined], dtype=np.float64))
+        # delay: label received - prediction time; an early label's is clamped at 0
+        self.join.record_delays(np.array([t - p.ts for _, p, t in joined], dtype=np.float64))
         self.join_counters.joined += len(joined)
 
 
@@ -273,6 +318,7 @@ class SidecarState:
         self.models = {m.key: ModelState(m, profiles.get(m.key)) for m in config.models}
         self.received: dict[str, int] = dict.fromkeys(TRANSPORTS, 0)
         self.rejected: dict[str, int] = dict.fromkeys(REJECT_REASONS, 0)
+        self.last_rejection: dict[str, str] = {}  # reason -> the latest example (for /v1/status)
 
     def fresh(self) -> SidecarState:
         """An empty store with the same models (profiles are not re-read)."""

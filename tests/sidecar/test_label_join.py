@@ -10,7 +10,7 @@ def _rows(received: list[float], value: float = 0.5) -> np.ndarray:  # type: ign
     return np.array([[r, r - 1.0, value, 1.0, 0.25, 0.75] for r in received], dtype=np.float64)
 
 
-def test_take_returns_the_prediction_and_counts_unmatched() -> None:
+def test_take_returns_the_prediction_or_none() -> None:
     c = JoinCounters()
     t = JoinTable(ttl=100.0, max_pending=10, n_classes=2, counters=c)
     t.add_many(["a", "b"], _rows([10.0, 11.0]))
@@ -18,7 +18,8 @@ def test_take_returns_the_prediction_and_counts_unmatched() -> None:
     assert got is not None
     assert (got.ts, got.value, got.cls, got.proba) == (10.0, 0.5, 1.0, (0.25, 0.75))
     assert t.take("b") is None and t.take("zzz") is None
-    assert c.unjoined == {"expired": 0, "evicted": 0, "unmatched": 2}
+    # the caller decides about a label without prediction (held early or unmatched)
+    assert c.unjoined == {"expired": 0, "evicted": 0, "unmatched": 0}
     assert len(t) == 1
 
 
@@ -104,3 +105,22 @@ def test_batches_wrapping_the_slot_ring_keep_each_prediction() -> None:
         got = t.take(ident)
         assert got is not None and got.ts == ts
     assert len(t) == 0 and int(t.live.sum()) == 0
+
+
+def test_pending_ids_are_bounded_in_bytes_oldest_evicted_first() -> None:
+    c = JoinCounters()
+    t = JoinTable(ttl=100.0, max_pending=10, n_classes=2, counters=c, max_bytes=10)
+    t.add_many(["aaaa", "bbbb"], _rows([1.0, 2.0]))
+    assert t.bytes == 8 and c.unjoined["evicted"] == 0
+    t.add_many(["cccc"], _rows([3.0]))  # 12 bytes > 10: the oldest (aaaa) goes
+    assert sorted(t.slots) == ["bbbb", "cccc"] and t.bytes == 8
+    assert c.unjoined["evicted"] == 1
+    assert t.take("bbbb") is not None and t.bytes == 4  # a join frees its bytes
+    t.add_many(["dd", "eeee"], _rows([4.0, 5.0]))  # 4 + 2 + 4 = 10: fits exactly
+    assert sorted(t.slots) == ["cccc", "dd", "eeee"] and t.bytes == 10
+    t.add_many(["cccc"], _rows([6.0]))  # re-sent: its old entry is replaced, not evicted
+    assert t.bytes == 10 and c.unjoined["evicted"] == 1
+    t.add_many(["x" * 11], _rows([7.0]))  # larger than the whole budget: nothing else fits
+    assert len(t) == 0 and t.bytes == 0 and c.unjoined["evicted"] == 5
+    t.add_many(["ff"], _rows([8.0]))
+    assert t.expire(200.0) == 1 and t.bytes == 0  # expiry frees bytes too

@@ -62,7 +62,8 @@ def test_labels_join_and_accuracy_inputs() -> None:
     assert apply(store, labels, now=1005.0) == Counter({"bad_type": 1})
     m = store.models[("fraud", "1")]
     assert m.join_counters.labels == 5 and m.join_counters.joined == 4
-    assert m.join_counters.unjoined["unmatched"] == 1
+    assert m.join_counters.unjoined["unmatched"] == 0  # "nobody" waits for its prediction
+    assert list(m.join.early.labels) == ["nobody"] and m.join_counters.early["held"] == 1
     rows, _ = m.pairs.ring.ordered()
     assert rows[:, 0].tolist() == [1.0, 1.0, 0.0, 0.0]  # labels
     assert rows[:, 1].tolist() == [1.0, 0.0, 1.0, 0.0]  # predicted classes
@@ -115,3 +116,18 @@ def test_rejections_only_under_the_listed_reasons() -> None:
     assert store.rejected["bad_type"] == 2 and store.rejected["queue_full"] == 1
     with pytest.raises(KeyError):
         store.reject(Counter({"bad_typo": 1}))  # a misspelt reason fails loudly
+
+
+def test_predictions_past_their_ttl_expire_on_the_next_batch() -> None:
+    m = fraud_model(ttl=10.0)
+    store = SidecarState(config(m), {m.key: fraud_profile(m)})
+    preds = [{"v": 1, "model": "fraud", "version": "1", "id": f"p{i}", "prediction": 0.9}
+             for i in range(3)]
+    apply(store, preds, now=1000.0)
+    apply(store, [{**preds[0], "id": "fresh"}], now=1005.0)
+    labels = [{"v": 1, "model": "fraud", "version": "1", "id": i, "label": 1}
+              for i in ("p0", "p1", "fresh")]
+    apply(store, labels, now=1011.0)  # p0..p2 received at 1000 are older than 1011 - 10
+    jc = store.models[("fraud", "1")].join_counters
+    assert jc.unjoined["expired"] == 3
+    assert jc.joined == 1  # fresh only: the labels of p0 and p1 come too late
