@@ -57,7 +57,12 @@ def _build(args: argparse.Namespace) -> int:
               f"({versions}); pass --version", file=sys.stderr)
         return 1
     extra = {} if args.chunk_rows is None else {"chunk_rows": args.chunk_rows}
-    profile = build_profile(matches[0], args.input, **extra)
+    model = matches[0]
+    profile = build_profile(model, args.input, **extra)
+    if profile.prediction is None:  # a profile without it is valid, but should not be a surprise
+        print(f"mlmon profile: {args.input}: no column {model.prediction_column!r} (the model's "
+              "prediction_column): the prediction's reference distribution is not built, so "
+              f"prediction drift is off for {model.name}:{model.version}", file=sys.stderr)
     try:
         save_profile(profile, args.out)
     except OSError as exc:

@@ -68,6 +68,12 @@ def run(args: argparse.Namespace) -> int:
     except (ConfigError, ProfileError, ValueError) as exc:
         print(f"mlmon serve: {exc}", file=sys.stderr)
         return 2
+    for i, m in enumerate(config.models):
+        if m.profile is None:  # legitimate (accuracy only), but a silent lack of drift is not
+            logging.getLogger("mlmon.serve").warning(
+                "model %s:%s has no profile (%s models[%d]): drift is off for it; build one "
+                "with `mlmon profile build` and set its profile", m.name, m.version,
+                config.path, i)
 
     from exporter.sidecar.runtime import SWITCH_INTERVAL
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -44,8 +45,8 @@ def _unarr(d: Any) -> NDArray[Any]:
     return np.frombuffer(d["data"], dtype=d["dtype"]).reshape(shape).copy()
 
 
-def _ring(r: Ring) -> dict[str, Any]:
-    rows, ts = r.ordered()
+def _ring(rows_ts: tuple[NDArray[Any], NDArray[np.float64]]) -> dict[str, Any]:
+    rows, ts = rows_ts
     return {"rows": _arr(rows), "ts": _arr(ts)}
 
 
@@ -64,25 +65,47 @@ def fingerprint(m: ModelState) -> list[Any]:
         m.profile_hash]
 
 
-def dump_model(m: ModelState) -> dict[str, Any]:
+@dataclass(frozen=True)
+class PendingCopy:
+    """The join table's id -> slot map and slot rows, copied as they are (not yet ordered)."""
+
+    slots: dict[str, int]
+    data: NDArray[np.float64]
+    next: int
+    cap: int
+
+    def encode(self) -> dict[str, Any]:
+        """Ids and rows oldest first, as ``JoinTable.items`` orders them."""
+        at = np.fromiter(self.slots.values(), dtype=np.int64, count=len(self.slots))
+        order = np.argsort((at - self.next) % self.cap, kind="stable")
+        ids = np.array(list(self.slots), dtype=object)[order].tolist()
+        return {"ids": ids, "rows": _arr(self.data[at[order]])}
+
+
+def capture_model(m: ModelState) -> dict[str, Any]:
+    """Copies of a model's state: array and dict copies only, cheap enough to hold the lock."""
     jc = m.join_counters
-    pend = m.join.items()
-    width = m.join.data.shape[1]
     return {
         "model": m.config.name, "version": m.config.version, "fingerprint": fingerprint(m),
-        "numeric": _ring(m.numeric), "categorical": _ring(m.categorical), "pred": _ring(m.pred),
-        "pairs": _ring(m.pairs.ring),
+        "numeric": m.numeric.ordered(), "categorical": m.categorical.ordered(),
+        "pred": m.pred.ordered(), "pairs": m.pairs.ring.ordered(),
         "categories": {s.name: list(s.categorical.categories) for s in m.features
                        if s.categorical is not None and not s.categorical.fixed},
-        "buckets": {name: _arr(a) for name, a in m.buckets.items()},
+        "buckets": {name: a.copy() for name, a in m.buckets.items()},
         "missing": dict(m.missing), "predictions_total": m.predictions_total,
         "labels": jc.labels, "joined": jc.joined, "unjoined": dict(jc.unjoined),
-        "delay_buckets": _arr(jc.delay_buckets), "delay_sum": jc.delay_sum,
-        "pending": {
-            "ids": [i for i, _ in pend],
-            "rows": _arr(np.array([row for _, row in pend], dtype=np.float64).reshape(-1, width)),
-        },
+        "delay_buckets": jc.delay_buckets.copy(), "delay_sum": jc.delay_sum,
+        "pending": PendingCopy(dict(m.join.slots), m.join.data.copy(), m.join.next,
+                               m.join.cap),
     }
+
+
+def encode_model(c: dict[str, Any]) -> dict[str, Any]:
+    """The state-file document of a captured model (the slow part: runs outside the lock)."""
+    pending: PendingCopy = c["pending"]
+    return {**c, **{ring: _ring(c[ring]) for ring in ("numeric", "categorical", "pred", "pairs")},
+            "buckets": {name: _arr(a) for name, a in c["buckets"].items()},
+            "delay_buckets": _arr(c["delay_buckets"]), "pending": pending.encode()}
 
 
 def load_model(m: ModelState, d: dict[str, Any]) -> None:
@@ -116,20 +139,34 @@ def load_model(m: ModelState, d: dict[str, Any]) -> None:
         m.join.add_many(ids, rows)
 
 
+def capture(store: SidecarState) -> dict[str, Any]:
+    """Copy the store (call with its lock held); ``encode`` serialises the copy."""
+    return {"format": FORMAT, "schema": SCHEMA, "written_at": time.time(),
+            "received": dict(store.received), "rejected": dict(store.rejected),
+            "models": [capture_model(m) for m in store.models.values()]}
+
+
+def encode(copy: dict[str, Any]) -> bytes:
+    """Serialise a ``capture`` (needs no lock: the copy is this caller's own)."""
+    return msgspec.msgpack.encode({**copy, "models": [encode_model(c) for c in copy["models"]]})
+
+
 def dump(store: SidecarState) -> bytes:
     """Serialise the store (call with its lock held)."""
-    doc = {"format": FORMAT, "schema": SCHEMA, "written_at": time.time(),
-           "received": dict(store.received), "rejected": dict(store.rejected),
-           "models": [dump_model(m) for m in store.models.values()]}
-    return msgspec.msgpack.encode(doc)
+    return encode(capture(store))
 
 
 def save(store: SidecarState, path: Path) -> int:
-    """Write the state with the project's atomic writer."""
+    """Write the state with the project's atomic writer.
+
+    Only the copy holds the lock: encoding 100k pending labels takes ~100 ms, and the
+    ingest worker must not wait that long (its queue would overflow and drop events).
+    """
     with store.lock:
-        data = dump(store)
+        copy = capture(store)
+    data = encode(copy)
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(path, data)
+    write_atomic(path, data, mode=0o600)  # ids and feature values: owner only
     return len(data)
 
 

@@ -66,3 +66,32 @@ def test_show_rejects_a_corrupt_profile(tmp_path: Path,
     bad.write_text('{"schema_version": 0}', encoding="utf-8")
     assert main(["profile", "show", str(bad)]) == 1
     assert "mlmon profile build" in capsys.readouterr().err
+
+
+def test_build_without_the_prediction_column_says_so(tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    folder = _copy_example(tmp_path)
+    reference = folder / "reference.csv"
+    with reference.open(encoding="utf-8") as fh:
+        rows = [line.rstrip("\n").split(",") for line in fh]
+    drop = rows[0].index('"prediction"')
+    reference.write_text("".join(",".join(r[:drop] + r[drop + 1:]) + "\n" for r in rows),
+                         encoding="utf-8")
+    out = tmp_path / "p.json"
+    rc = main(["profile", "build", "--config", str(folder / "mlmon.yaml"), "--model", "housing",
+               "--input", str(reference), "--out", str(out)])
+    assert rc == 0
+    assert load_profile(out).prediction is None
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"mlmon profile: {reference}: no column 'prediction' (the model's "
+                   "prediction_column): the prediction's reference distribution is not built, "
+                   "so prediction drift is off for housing:1"]
+
+
+def test_build_with_the_prediction_column_is_quiet(tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    folder = _copy_example(tmp_path)
+    assert main(["profile", "build", "--config", str(folder / "mlmon.yaml"), "--model",
+                 "housing", "--input", str(folder / "reference.csv"),
+                 "--out", str(tmp_path / "p.json")]) == 0
+    assert capsys.readouterr().err == ""

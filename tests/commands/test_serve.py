@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import json
 import signal
+import stat
 import subprocess
 import sys
 import time
 import urllib.request
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from exporter.profile.codec import content_hash, profile_body
 from exporter.profile.files import save_profile
+from exporter.profile.model import Profile
 from tests.factories import fraud_events, fraud_model, fraud_profile
 from tests.procs import free_port, running
 from tests.sidecar.threaded import ndjson, send_unix
@@ -134,3 +138,91 @@ def test_tune_process_freezes_start_up_objects_out_of_the_collector() -> None:
     before, frozen, tracked = map(int, out)
     assert before == 0 and frozen > 10_000  # the imports' objects are frozen...
     assert tracked < frozen / 10  # ...and no longer scanned by a full collection
+
+
+def test_start_up_removes_orphaned_temp_files_and_state_is_private(tmp_path: Path) -> None:
+    cfg = _setup(tmp_path)
+    sock, state, port = tmp_path / "flag.sock", tmp_path / "state.bin", free_port()
+    # what a kill -9 during a save leaves: mkstemp's name for write_atomic's temporary file
+    orphan = tmp_path / ".state.bin.k2_x9q0a.tmp"
+    unrelated = [tmp_path / ".state.bin.keep", tmp_path / ".other.bin.k2_x9q0a.tmp",
+                 tmp_path / "notes.tmp"]
+    for p in [orphan, *unrelated]:
+        p.write_bytes(b"half a state file")
+    log = tmp_path / "serve.log"
+    with running(_argv(cfg, sock, port, state), log,
+                 f"http://127.0.0.1:{port}/readyz") as proc:
+        assert not orphan.exists()
+        assert all(p.read_bytes() == b"half a state file" for p in unrelated)
+        assert _stop(proc) == 0
+    assert f"removed 1 leftover temporary file(s) of {state}" in log.read_text()
+    assert stat.S_IMODE(state.stat().st_mode) == 0o600
+
+
+def test_failed_final_save_exits_non_zero_naming_the_file(tmp_path: Path) -> None:
+    cfg = _setup(tmp_path)
+    sock, state, port = tmp_path / "flag.sock", tmp_path / "state.bin", free_port()
+    log = tmp_path / "serve.log"
+    with running(_argv(cfg, sock, port, state), log,
+                 f"http://127.0.0.1:{port}/readyz") as proc:
+        # a directory where the file goes: the rename fails, even for root
+        state.mkdir()
+        assert _stop(proc) == 1
+    text = log.read_text()
+    assert f"cannot write state file {state}" in text and "Is a directory" in text
+    assert list(tmp_path.glob(".state.bin.*")) == []  # its temporary file is gone too
+
+
+def _config_and_profile(tmp: Path, features: str, profile: Profile) -> Path:
+    save_profile(profile, tmp / "other.json")
+    (tmp / "mlmon.yaml").write_text(f"""
+models:
+  - name: fraud
+    version: "1"
+    prediction: {{kind: classification, classes: ["0", "1"]}}
+    features: {{amount: numeric}}
+  - name: fraud
+    version: "2"
+    profile: other.json
+    prediction: {{kind: classification, classes: ["0", "1"]}}
+    features: {features}
+""")
+    return tmp / "mlmon.yaml"
+
+
+def test_profile_of_another_model_stops_start_up(tmp_path: Path) -> None:
+    m = fraud_model()
+    other = fraud_profile(m)  # fraud:1, amount/age numeric, country categorical
+    renamed = replace(other, model="churn", version="3")
+    renamed = replace(renamed, content_hash=content_hash(profile_body(renamed)))
+    cfg = _config_and_profile(tmp_path, "{amount: numeric, country: numeric, score: numeric}",
+                              renamed)
+    out = subprocess.run([*MLMON, "serve", "--config", str(cfg), "--http", "127.0.0.1:0",
+                          "--socket", "none"], capture_output=True, text=True, timeout=20)
+    assert out.returncode == 2, out.stderr
+    prof = tmp_path / "other.json"
+    assert f"{prof}: does not match {cfg} models[1] (fraud:2):" in out.stderr
+    assert "model churn:3 in the profile but fraud:2 in the config" in out.stderr
+    assert "feature 'country' is categorical in the profile but numeric in the config" \
+        in out.stderr
+    assert "feature 'score' is not in the profile" in out.stderr
+    assert "feature 'age' is in the profile but not in the config" in out.stderr
+    assert f"rebuild it with `mlmon profile build --config {cfg} --model fraud --version 2" \
+        in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_model_without_profile_warns_once_that_drift_is_off(tmp_path: Path) -> None:
+    m = fraud_model(version="2")
+    cfg = _config_and_profile(tmp_path, "{amount: numeric, age: numeric, country: categorical}",
+                              fraud_profile(m))
+    port = free_port()
+    log = tmp_path / "serve.log"
+    argv = [*MLMON, "serve", "--config", str(cfg), "--http", f"127.0.0.1:{port}",
+            "--socket", "none"]
+    with running(argv, log, f"http://127.0.0.1:{port}/readyz") as proc:
+        assert _stop(proc) == 0
+    warnings = [line for line in log.read_text().splitlines() if "drift is off" in line]
+    assert len(warnings) == 1, warnings
+    assert "WARNING" in warnings[0] and "fraud:1 has no profile" in warnings[0]
+    assert str(cfg) in warnings[0] and "mlmon profile build" in warnings[0]
