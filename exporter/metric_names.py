@@ -55,7 +55,20 @@ METRICS: tuple[MetricSpec, ...] = (
     MetricSpec("mlmon_queue_events", "gauge",
                "Events waiting in the ingest queue.", ()),
     MetricSpec("mlmon_queue_capacity_events", "gauge",
-               "Capacity of the ingest queue; beyond it events are dropped as queue_full.", ()),
+               "Line bound of the ingest queue (server.queue_size); the byte bound "
+               "(mlmon_queue_capacity_bytes) applies too, whichever is reached first. When "
+               "full, stream readers pause and POST /v1/events answers 503.", ()),
+    MetricSpec("mlmon_queue_bytes", "gauge", "Bytes of events waiting in the ingest queue.", ()),
+    MetricSpec("mlmon_queue_capacity_bytes", "gauge",
+               "Byte bound of the ingest queue; stream readers pause beyond it.", ()),
+    MetricSpec("mlmon_connections", "gauge",
+               "Open tap connections, by transport (unix, tcp).", ("transport",)),
+    MetricSpec("mlmon_connections_refused_total", "counter",
+               "Tap connections refused because server.max_connections were open, by "
+               "transport (unix, tcp).", ("transport",)),
+    MetricSpec("mlmon_decoder_restarts_total", "counter",
+               "Decoder processes started again after one died (its batches were decoded "
+               "in the sidecar meanwhile).", ()),
     MetricSpec("mlmon_compute_duration_seconds", "histogram",
                "Time taken by one statistics compute cycle over all models.", ()),
     MetricSpec("mlmon_last_compute_timestamp_seconds", "gauge",
@@ -79,6 +92,16 @@ METRICS: tuple[MetricSpec, ...] = (
                "(expired, evicted, unmatched).", (*MODEL, "reason")),
     MetricSpec("mlmon_labels_pending", "gauge",
                "Predictions with an id waiting for their label.", MODEL),
+    MetricSpec("mlmon_labels_pending_bytes", "gauge",
+               "Bytes of ids held by the waiting predictions (bounded by "
+               "labels.max_pending_bytes).", MODEL),
+    MetricSpec("mlmon_labels_early_total", "counter",
+               "Labels that arrived before their prediction, by outcome (held: arrived and "
+               "held; joined; expired after labels.early_ttl; evicted over labels.max_early "
+               "or labels.max_pending_bytes, or replaced by a newer label for the id).",
+               (*MODEL, "outcome")),
+    MetricSpec("mlmon_labels_early_pending", "gauge",
+               "Labels held waiting for their prediction.", MODEL),
     MetricSpec("mlmon_label_join_ratio", "gauge",
                "Share of labels received since start that joined a prediction.", MODEL),
     MetricSpec("mlmon_label_delay_seconds", "histogram",
@@ -130,8 +153,9 @@ METRICS: tuple[MetricSpec, ...] = (
     MetricSpec("mlmon_prediction_stddev", "gauge",
                "Standard deviation of numeric predictions in the window.", MODEL, SB),
     MetricSpec("mlmon_prediction_quantile", "gauge",
-               "Quantiles (0.05 0.25 0.5 0.75 0.95 0.99) of numeric predictions.",
-               (*MODEL, "quantile"), SB),
+               "Quantiles of numeric predictions in the window, by level q (0.05 0.25 0.5 "
+               "0.75 0.95 0.99).",
+               (*MODEL, "q"), SB),
     MetricSpec("mlmon_prediction_class_ratio", "gauge",
                "Share of each predicted class in the window (classifiers).",
                (*MODEL, "class"), SB),
@@ -182,9 +206,14 @@ REJECT_REASONS: tuple[str, ...] = (
     "bad_type",
     "missing_field",
     "line_too_long",
+    "truncated",
     "too_many_features",
     "queue_full",
     "unsupported_version",
+    "too_deep",
+    "bad_value",
+    "id_too_long",
+    "internal_error",
 )
 
 TRANSPORTS: tuple[str, ...] = ("unix", "tcp", "http")

@@ -48,8 +48,8 @@ class AsyncTap(TapCore):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-        lost = self._drain_as_dropped()
-        return lost == 0 and self._flushed_cleanly
+        self._drain_as_dropped()
+        return self._nothing_lost()
 
     async def __aenter__(self) -> AsyncTap:
         await self.start()
@@ -68,7 +68,6 @@ class AsyncTap(TapCore):
             return  # called outside a loop: stays queued until a call inside one
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
-        self._flushed_cleanly = True
         self._task = loop.create_task(self._run(), name="mlmon-tap")
 
     def _wake_writer(self) -> None:
@@ -128,7 +127,6 @@ class AsyncTap(TapCore):
                     await writer.drain()
                 except OSError as exc:
                     self._count_disconnected(len(batch))
-                    self._flushed_cleanly = False
                     self._warn("write", f"connection to {self.address} lost: {exc!r}")
                     await self._close_writer(writer)
                     reader = writer = None
@@ -144,7 +142,6 @@ class AsyncTap(TapCore):
                 writer.transport.abort()
             if batch:
                 self._count_disconnected(len(batch))
-                self._flushed_cleanly = False
             raise
         if writer is not None:
             await self._close_writer(writer)

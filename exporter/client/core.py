@@ -69,7 +69,6 @@ class TapCore:
         self._connections = 0
         self._connected = False
         self._closed = False
-        self._flushed_cleanly = True  # no batch lost on a broken connection since start
 
     # --- the two calls model servers make ------------------------------------------
     # Every argument has a default so that a forgotten one is counted as an error, not
@@ -152,6 +151,12 @@ class TapCore:
         if n:
             self._count_disconnected(n)
         return n
+
+    def _nothing_lost(self) -> bool:
+        """No event dropped (queue full or disconnected) since the tap was created."""
+        with self._lock:
+            return self._dropped_full == 0 and self._dropped_disconnected == 0 \
+                and not self._queue
 
     def _count_disconnected(self, n: int) -> None:
         with self._lock:

@@ -59,7 +59,7 @@ class Tap(TapCore):
                 self._abort = True  # unblock a send stuck on a sidecar that stopped reading
                 thread.join(_POLL * 2)
         self._drain_as_dropped()
-        return not self._queue and self._flushed_cleanly
+        return self._nothing_lost()
 
     def __enter__(self) -> Tap:
         return self
@@ -70,7 +70,6 @@ class Tap(TapCore):
     # --- writer thread ---------------------------------------------------------------
     def _start(self) -> None:
         with self._start_lock:
-            self._flushed_cleanly = True
             self._thread = threading.Thread(target=self._run, name="mlmon-tap", daemon=True)
             self._thread.start()
 
@@ -110,7 +109,6 @@ class Tap(TapCore):
                     self._send(sock, frame(batch))
                 except (OSError, _Aborted) as exc:
                     self._count_disconnected(len(batch))
-                    self._flushed_cleanly = False
                     self._disconnect(sock, exc)
                     sock = None
                     continue
@@ -167,7 +165,6 @@ class Tap(TapCore):
         # Counters describe this process; the parent's stay with the parent.
         self._sent = self._dropped_full = self._dropped_disconnected = self._errors = 0
         self._connections = self._reconnects = 0
-        self._flushed_cleanly = True
         if not self._closed:
             self._start()
 

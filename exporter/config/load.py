@@ -40,6 +40,7 @@ LABELS = _keys(LabelConfig)
 SERVER = _keys(ServerConfig)
 KINDS = ("numeric", "categorical")
 ENV_NONE = ("", "none", "off")
+MIN_TOKEN = 16  # characters of server.ingest_token_file; shorter tokens are guessable
 
 
 class _Parser:
@@ -190,7 +191,11 @@ class _Parser:
         return LabelConfig(
             ttl=self.f.duration(d.get("ttl", t.ttl), join(p, "ttl")),
             max_pending=self.f.integer(d.get("max_pending", t.max_pending), join(p, "max_pending")),
-            window=self.f.integer(d.get("window", t.window), join(p, "window")))
+            window=self.f.integer(d.get("window", t.window), join(p, "window")),
+            early_ttl=self.f.duration(d.get("early_ttl", t.early_ttl), join(p, "early_ttl")),
+            max_early=self.f.integer(d.get("max_early", t.max_early), join(p, "max_early"), 0),
+            max_pending_bytes=self.f.integer(d.get("max_pending_bytes", t.max_pending_bytes),
+                                             join(p, "max_pending_bytes"), 1024))
 
     def server(self, raw: Any, p: str = "server") -> ServerConfig:
         f = self.f
@@ -216,14 +221,36 @@ class _Parser:
             max_features_per_event=f.integer(d.get("max_features_per_event",
                                                    s.max_features_per_event),
                                              join(p, "max_features_per_event")),
+            max_id_bytes=f.integer(d.get("max_id_bytes", s.max_id_bytes),
+                                   join(p, "max_id_bytes"), 8),
             max_body_bytes=f.integer(d.get("max_body_bytes", s.max_body_bytes),
                                      join(p, "max_body_bytes"), 64),
             queue_size=f.integer(d.get("queue_size", s.queue_size), join(p, "queue_size")),
             decode_processes=f.integer(d.get("decode_processes", s.decode_processes),
                                        join(p, "decode_processes"), 0),
+            max_connections=f.integer(d.get("max_connections", s.max_connections),
+                                      join(p, "max_connections")),
+            idle_timeout=f.duration(d.get("idle_timeout", s.idle_timeout),
+                                    join(p, "idle_timeout")),
+            ingest_token_file=self.token_file(path_or_none("ingest_token_file", None),
+                                              join(p, "ingest_token_file")),
             shutdown_timeout=f.duration(d.get("shutdown_timeout", s.shutdown_timeout),
                                         join(p, "shutdown_timeout")),
         )
+
+    def token_file(self, path: Path | None, key: str) -> Path | None:
+        """A readable file holding a bearer token of at least MIN_TOKEN characters."""
+        if path is None:
+            return None
+        allowed = (f"a readable file holding one token of at least {MIN_TOKEN} characters "
+                   "(e.g. from `openssl rand -hex 32`), or null for loopback-only ingestion")
+        try:
+            token = path.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise self.err(key, f"cannot read {path}: {exc}", allowed) from None
+        if len(token) < MIN_TOKEN:
+            raise self.err(key, f"{path} holds a token of {len(token)} characters", allowed)
+        return path
 
     def env(self, raw: Any, env: Mapping[str, str]) -> Any:
         """The raw document with environment overrides applied (validated like the file)."""

@@ -31,6 +31,9 @@ class LabelConfig:
     ttl: float = 86_400.0  # seconds a prediction waits for its label
     max_pending: int = 100_000  # predictions waiting; oldest evicted beyond
     window: int = 10_000  # joined pairs used for performance metrics
+    early_ttl: float = 60.0  # seconds a label that came before its prediction is held
+    max_early: int = 10_000  # such labels held; oldest evicted beyond (0: none held)
+    max_pending_bytes: int = 64 << 20  # id bytes held by each join table; oldest evicted beyond
 
 
 @dataclass(frozen=True)
@@ -83,9 +86,13 @@ class ServerConfig:
     state_interval: float = 60.0  # seconds between periodic state writes
     max_line_bytes: int = 65_536
     max_features_per_event: int = 256
+    max_id_bytes: int = 256  # longest event id (UTF-8); longer ids are rejected
     max_body_bytes: int = 16 * 1024 * 1024  # POST /v1/events
     queue_size: int = 1_000_000  # events buffered between socket and state
     decode_processes: int = 1  # child processes decoding events; 0 decodes in the sidecar
+    max_connections: int = 256  # concurrent unix + tcp tap connections; more are refused
+    idle_timeout: float = 300.0  # seconds a tap connection (or an HTTP body) may stay silent
+    ingest_token_file: Path | None = None  # bearer token for POST /v1/events from non-loopback
     shutdown_timeout: float = 10.0
 
 

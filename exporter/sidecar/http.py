@@ -13,9 +13,11 @@ from prometheus_client import CollectorRegistry
 
 from exporter import __version__
 from exporter.config.model import Config
+from exporter.sidecar.access import read_token, refusal
 from exporter.sidecar.exposition import Exposition
 from exporter.sidecar.ingest.intake import Intake
 from exporter.sidecar.ingest.lines import LineSplitter
+from exporter.sidecar.ingest.queue import Item
 from exporter.sidecar.snapshot import ModelSnapshot, Snapshot
 from exporter.sidecar.state import SidecarState
 from exporter.sidecar.status_page import render as render_status_page
@@ -39,6 +41,8 @@ class Runtime(Protocol):
 
 
 RUNTIME = web.AppKey("runtime", Runtime)
+TOKEN: web.AppKey[bytes | None] = web.AppKey("ingest_token")
+RETRY_AFTER = 1  # seconds a client waits before re-posting a body the queue could not take
 
 
 async def metrics(request: web.Request) -> web.Response:
@@ -91,7 +95,8 @@ def _status_document(rt: Runtime) -> dict[str, Any]:
     snap = rt.snapshot()
     with rt.store.lock:
         models = [_model_status(rt, snap.models.get(key), key) for key in rt.store.models]
-        events = {"received": dict(rt.store.received), "rejected": dict(rt.store.rejected)}
+        events = {"received": dict(rt.store.received), "rejected": dict(rt.store.rejected),
+                  "last_rejection": dict(rt.store.last_rejection)}
     return {"version": __version__, "uptime_seconds": time.time() - rt.started,
             "models": models, "events": events}
 
@@ -105,32 +110,68 @@ async def status_page(request: web.Request) -> web.Response:
                         content_type="text/html", charset="utf-8")
 
 
-async def post_events(request: web.Request) -> web.Response:
-    rt = request.app[RUNTIME]
-    limit = rt.config.server.max_body_bytes
-    if request.content_length is not None and request.content_length > limit:
-        return _too_large(limit)
+def _peer(request: web.Request) -> str | None:
+    # The socket's peer, never a header: X-Forwarded-For would let anyone claim loopback.
+    peer = request.transport.get_extra_info("peername") if request.transport else None
+    return str(peer[0]) if isinstance(peer, tuple) and peer else None
+
+
+async def _read_body(request: web.Request, limit: int, idle: float) -> bytes | web.Response:
+    """The body, or the error response: 413 over ``limit``, 408 after ``idle`` s of silence."""
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.content.iter_chunked(1 << 16):
+    while True:
+        try:
+            chunk = await asyncio.wait_for(request.content.read(1 << 16), idle)
+        except TimeoutError:
+            # A Content-Length longer than what arrives would otherwise hold the connection;
+            # closing at once skips aiohttp's lingering read of a body that is not coming.
+            response = web.json_response(
+                {"error": f"no body bytes for server.idle_timeout ({idle:g}s); "
+                          "send the whole body promptly"}, status=408)
+            response.force_close()
+            await response.prepare(request)
+            await response.write_eof()
+            request.protocol.force_close()
+            return response
+        if not chunk:
+            return b"".join(chunks)
         size += len(chunk)
         if size > limit:
             return _too_large(limit)
         chunks.append(chunk)
+
+
+async def post_events(request: web.Request) -> web.Response:
+    rt = request.app[RUNTIME]
+    refused = refusal(_peer(request), request.app[TOKEN], request.headers.get("Authorization"))
+    if refused is not None:
+        status, reason = refused
+        return web.json_response({"error": reason}, status=status, headers=(
+            {"WWW-Authenticate": "Bearer"} if status == 401 else None))
+    limit = rt.config.server.max_body_bytes
+    if request.content_length is not None and request.content_length > limit:
+        return _too_large(limit)
+    body = await _read_body(request, limit, rt.config.server.idle_timeout)
+    if isinstance(body, web.Response):
+        return body
     splitter = LineSplitter(rt.config.server.max_line_bytes)
-    lines = splitter.feed(b"".join(chunks)) + splitter.finish()
+    lines = splitter.feed(body) + splitter.finish()
     too_long = splitter.take_too_long()
     if not lines and not too_long:
         return web.json_response({"error": "empty body; send NDJSON, one event per line"},
                                  status=400)
     reply: Future[Counter[str]] = Future()
-    dropped = rt.intake.submit("http", lines, too_long, reply)
+    if lines and not rt.intake.queue.offer(Item(lines, reply)):
+        # Nothing was taken or counted: the client still holds the body and retries it.
+        return web.json_response(
+            {"error": "ingest queue full; retry after the Retry-After seconds"}, status=503,
+            headers={"Retry-After": str(RETRY_AFTER)})
+    rt.intake.count("http", len(lines) + too_long, too_long)
     counts = await asyncio.wrap_future(reply) if lines else Counter[str]()
     rejected = {k: v for k, v in counts.items() if k != "accepted" and v}
     if too_long:
         rejected["line_too_long"] = too_long
-    if dropped:
-        rejected["queue_full"] = dropped
     accepted = counts.get("accepted", 0)
     if accepted == 0 and set(rejected) <= {"malformed_json", "line_too_long"}:
         return web.json_response(
@@ -149,6 +190,7 @@ def build_app(runtime: Runtime) -> web.Application:
     # The body limit is enforced in post_events with a reason; aiohttp's own limit is higher.
     app = web.Application(client_max_size=runtime.config.server.max_body_bytes + 1)
     app[RUNTIME] = runtime
+    app[TOKEN] = read_token(runtime.config.server.ingest_token_file)
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)

@@ -6,7 +6,7 @@ import dataclasses
 import math
 import platform
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from prometheus_client.core import (
@@ -18,7 +18,7 @@ from prometheus_client.core import (
 
 from exporter import __version__
 from exporter.metric_names import BY_NAME, MACRO_CLASS, PREDICTION_QUANTILES
-from exporter.sidecar.label_join import DELAY_BUCKETS, UNJOINED_REASONS
+from exporter.sidecar.label_join import DELAY_BUCKETS, EARLY_OUTCOMES, UNJOINED_REASONS
 from exporter.sidecar.snapshot import ModelSnapshot, Snapshot
 from exporter.sidecar.state import ModelState, SidecarState
 from exporter.stats.drift import FeatureDrift
@@ -27,6 +27,7 @@ from exporter.stats.thresholds import Thresholds
 
 COMPUTE_BUCKETS: tuple[float, ...] = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 THRESHOLD_NAMES = tuple(f.name for f in dataclasses.fields(Thresholds))
+STREAM_TRANSPORTS = ("unix", "tcp")  # the transports that hold connections of their own
 
 
 @dataclass
@@ -81,16 +82,49 @@ def _num(value: float | None) -> float | None:
     return None if value is None or math.isnan(value) else float(value)
 
 
+@dataclass(frozen=True)
+class IngestLoad:
+    """The intake's live numbers at scrape time: queue bytes and bound, stream connections."""
+
+    queue_bytes: int = 0
+    queue_capacity_bytes: int = 0
+    connections: Mapping[str, int] = field(default_factory=dict)  # open, by transport
+    refused: Mapping[str, int] = field(default_factory=dict)  # over server.max_connections
+    decoder_restarts: int = 0
+
+
+def _ingest_families(load: IngestLoad) -> Iterator[Metric]:
+    g = _gauge("mlmon_queue_bytes")
+    g.add_metric([], float(load.queue_bytes))
+    yield g
+    g = _gauge("mlmon_queue_capacity_bytes")
+    g.add_metric([], float(load.queue_capacity_bytes))
+    yield g
+    g = _gauge("mlmon_connections")
+    for t in STREAM_TRANSPORTS:
+        g.add_metric([t], float(load.connections.get(t, 0)))
+    yield g
+    c = _counter("mlmon_connections_refused_total")
+    for t in STREAM_TRANSPORTS:
+        c.add_metric([t], float(load.refused.get(t, 0)))
+    yield c
+    c = _counter("mlmon_decoder_restarts_total")
+    c.add_metric([], float(load.decoder_restarts))
+    yield c
+
+
 class SidecarCollector:
     """A prometheus_client collector; builds every family anew on each scrape."""
 
     def __init__(self, store: SidecarState, snapshot: Callable[[], Snapshot], stats: RuntimeStats,
-                 queue_size: Callable[[], int], queue_capacity: int) -> None:
+                 queue_size: Callable[[], int], queue_capacity: int,
+                 ingest: Callable[[], IngestLoad] = IngestLoad) -> None:
         self.store = store
         self.snapshot = snapshot
         self.stats = stats
         self.queue_size = queue_size
         self.queue_capacity = queue_capacity
+        self.ingest = ingest
 
     def collect(self) -> Iterator[Metric]:
         snap = self.snapshot()
@@ -148,6 +182,7 @@ class SidecarCollector:
         g = _gauge("mlmon_queue_capacity_events")
         g.add_metric([], float(self.queue_capacity))
         yield g
+        yield from _ingest_families(self.ingest())
         with self.stats.lock:
             buckets = list(self.stats.compute_buckets)
             total = self.stats.compute_sum
@@ -168,7 +203,9 @@ class SidecarCollector:
     def _volume(self) -> Iterator[Metric]:
         names = ("mlmon_predictions_total", "mlmon_labels_total",
                  "mlmon_labels_joined_total", "mlmon_labels_unjoined_total",
-                 "mlmon_labels_pending", "mlmon_label_join_ratio", "mlmon_label_delay_seconds",
+                 "mlmon_labels_pending", "mlmon_labels_pending_bytes", "mlmon_labels_early_total",
+                 "mlmon_labels_early_pending", "mlmon_label_join_ratio",
+                 "mlmon_label_delay_seconds",
                  "mlmon_feature_bucket_total", "mlmon_feature_missing_total")
         fams: dict[str, Metric] = {n: _family(n) for n in names}
         with self.store.lock:
@@ -188,6 +225,10 @@ class SidecarCollector:
         for reason in UNJOINED_REASONS:
             add("mlmon_labels_unjoined_total", [*mv, reason], jc.unjoined[reason])
         add("mlmon_labels_pending", mv, len(state.join))
+        add("mlmon_labels_pending_bytes", mv, state.join.bytes)
+        for outcome in EARLY_OUTCOMES:
+            add("mlmon_labels_early_total", [*mv, outcome], jc.early[outcome])
+        add("mlmon_labels_early_pending", mv, len(state.join.early))
         if jc.labels:
             add("mlmon_label_join_ratio", mv, jc.joined / jc.labels)
         delay = fams["mlmon_label_delay_seconds"]

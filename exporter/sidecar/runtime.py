@@ -17,8 +17,10 @@ from pathlib import Path
 from aiohttp import web
 from prometheus_client import CollectorRegistry, ProcessCollector
 
+from exporter.atomic import remove_temp_files
 from exporter.config.model import Config
 from exporter.profile.files import load_profile
+from exporter.profile.match import check_profile
 from exporter.profile.model import Profile
 from exporter.sidecar.compute import compute
 from exporter.sidecar.exposition import Exposition
@@ -28,7 +30,7 @@ from exporter.sidecar.ingest.decode_process import DecoderProcess
 from exporter.sidecar.ingest.intake import Intake
 from exporter.sidecar.ingest.queue import IngestQueue
 from exporter.sidecar.ingest.worker import IngestWorker
-from exporter.sidecar.metrics import RuntimeStats, SidecarCollector
+from exporter.sidecar.metrics import IngestLoad, RuntimeStats, SidecarCollector
 from exporter.sidecar.persist import restore, save
 from exporter.sidecar.snapshot import EMPTY, Snapshot
 from exporter.sidecar.state import SidecarState
@@ -49,14 +51,17 @@ class ProfileFiles(Mapping[ModelKey, Profile]):
 
     The store reads each profile once into numpy references, so loading them one
     at a time keeps only one profile's parsed JSON in memory at start-up, not all.
-    Raises ProfileError naming the file.
+    Raises ProfileError naming the file, also when it was built for another model.
     """
 
     def __init__(self, config: Config) -> None:
+        self._config = config
         self._paths = {m.key: m.profile for m in config.models if m.profile is not None}
 
     def __getitem__(self, key: ModelKey) -> Profile:
-        return load_profile(self._paths[key])
+        path = self._paths[key]
+        index, model = next((i, m) for i, m in enumerate(self._config.models) if m.key == key)
+        return check_profile(load_profile(path), path, model, index, self._config.path)
 
     def __iter__(self) -> Iterator[ModelKey]:
         return iter(self._paths)
@@ -79,7 +84,7 @@ class Sidecar:
         self.worker: IngestWorker | None = None
         self.stats = RuntimeStats()
         collector = SidecarCollector(self.store, self.snapshot, self.stats,
-                                     lambda: self.queue.size, srv.queue_size)
+                                     lambda: self.queue.size, srv.queue_size, self._ingest_load)
         process = ProcessCollector(registry=None)
         self.registry = CollectorRegistry()
         self.registry.register(collector)
@@ -101,11 +106,22 @@ class Sidecar:
     def snapshot(self) -> Snapshot:
         return self._snapshot
 
+    def _ingest_load(self) -> IngestLoad:
+        i = self.intake
+        restarts = self.worker.decoder_restarts if self.worker is not None else 0
+        return IngestLoad(self.queue.bytes, self.queue.max_bytes, dict(i.open), dict(i.refused),
+                          restarts)
+
     # --- start ------------------------------------------------------------------------
 
     async def start(self) -> None:
         srv = self.config.server
         if srv.state_file is not None:
+            # a kill -9 during a save leaves its temporary file: nothing else removes it
+            removed = remove_temp_files(srv.state_file)
+            if removed:
+                log.info("removed %d leftover temporary file(s) of %s: %s", len(removed),
+                         srv.state_file, ", ".join(p.name for p in removed))
             restore(self.store, srv.state_file)
         self.worker = IngestWorker(self.store, BatchDecoder(self.config), self.queue,
                                    self.clock, self.decode_only, self._decoders())
@@ -207,7 +223,8 @@ class Sidecar:
                 log.exception("compute cycle failed; keeping the previous snapshot")
             await asyncio.sleep(self.config.compute_interval)
 
-    async def save_state(self, path: Path) -> None:
+    async def save_state(self, path: Path) -> bool:
+        """Write the state file; False (logged, counted) when it could not be written."""
         loop = asyncio.get_running_loop()
         try:
             size = await loop.run_in_executor(None, save, self.store, path)
@@ -218,6 +235,7 @@ class Sidecar:
             result = "error"
         with self.stats.lock:
             self.stats.saves[result] += 1
+        return result == "ok"
 
     async def _persist_loop(self, path: Path) -> None:
         while True:
@@ -226,8 +244,8 @@ class Sidecar:
 
     # --- stop ---------------------------------------------------------------------------
 
-    async def stop(self) -> None:
-        """Stop accepting, drain the queue, write the state."""
+    async def stop(self) -> bool:
+        """Stop accepting, drain the queue, write the state; False when that write failed."""
         self._listening = False
         for server in self._servers:
             server.close()
@@ -248,13 +266,15 @@ class Sidecar:
             await self._runner.cleanup()
         self.queue.close()
         await self._join_worker()
+        saved = True
         if self.config.server.state_file is not None:
-            await self.save_state(self.config.server.state_file)
+            saved = await self.save_state(self.config.server.state_file)
         sock = self.config.server.socket
         if sock is not None and "unix" in self.addresses:
             with contextlib.suppress(OSError):
                 sock.unlink()
         self._executor.shutdown(wait=False, cancel_futures=True)
+        return saved
 
 
 async def serve(sidecar: Sidecar, stop: asyncio.Event | None = None) -> int:
@@ -269,9 +289,12 @@ async def serve(sidecar: Sidecar, stop: asyncio.Event | None = None) -> int:
     log.info("shutting down: draining %d queued events", sidecar.queue.size)
     timeout = sidecar.config.server.shutdown_timeout
     try:
-        await asyncio.wait_for(sidecar.stop(), timeout)
+        saved = await asyncio.wait_for(sidecar.stop(), timeout)
     except TimeoutError:
         log.error("shutdown did not finish within %.1fs; exiting anyway", timeout)
+        return 1
+    if not saved:  # the windows and pending labels of this run are lost: say so
+        log.error("stopped, but the final state save failed; exiting with status 1")
         return 1
     log.info("stopped")
     return 0

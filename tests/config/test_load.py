@@ -100,6 +100,40 @@ def test_minimal_file_takes_defaults(tmp_path: Path) -> None:
     assert (m.label_column, m.prediction_column, m.id_column) == ("label", "prediction", "id")
 
 
+def test_early_labels_and_join_bytes(tmp_path: Path) -> None:
+    text = _model(labels="{early_ttl: 2m, max_early: 0, max_pending_bytes: 1048576}")
+    labels = load_config(write(tmp_path, text), env={}).models[0].labels
+    assert (labels.early_ttl, labels.max_early, labels.max_pending_bytes) == (120.0, 0, 1 << 20)
+    default = load_config(write(tmp_path, _model(), "d.yaml"), env={}).models[0].labels
+    assert (default.early_ttl, default.max_early, default.max_pending_bytes) == (
+        60.0, 10_000, 64 << 20)
+
+
+def test_max_id_bytes(tmp_path: Path) -> None:
+    text = _model() + "server: {max_id_bytes: 64}\n"
+    assert load_config(write(tmp_path, text), env={}).server.max_id_bytes == 64
+    assert load_config(write(tmp_path, _model(), "d.yaml"), env={}).server.max_id_bytes == 256
+    with pytest.raises(ConfigError, match=r"server\.max_id_bytes"):
+        load_config(write(tmp_path, _model() + "server: {max_id_bytes: 4}\n", "e.yaml"), env={})
+
+
+def test_connection_limits_and_ingest_token(tmp_path: Path) -> None:
+    token = tmp_path / "token"
+    token.write_text("0123456789abcdef0123\n", encoding="utf-8")
+    text = _model() + (f"server: {{max_connections: 8, idle_timeout: 30s, "
+                       f"ingest_token_file: {token}}}\n")
+    srv = load_config(write(tmp_path, text), env={}).server
+    assert (srv.max_connections, srv.idle_timeout, srv.ingest_token_file) == (8, 30.0, token)
+    srv = load_config(write(tmp_path, _model(), "d.yaml"), env={}).server
+    assert (srv.max_connections, srv.idle_timeout, srv.ingest_token_file) == (256, 300.0, None)
+    for bad, words in (("max_connections: 0", "too small"), ("idle_timeout: soon", "duration"),
+                       (f"ingest_token_file: {tmp_path / 'missing'}", "cannot read"),
+                       (f"ingest_token_file: {write(tmp_path, 'short', 't')}", "5 characters")):
+        with pytest.raises(ConfigError, match=words) as info:
+            load_config(write(tmp_path, _model() + f"server: {{{bad}}}\n", "e.yaml"), env={})
+        assert info.value.key == "server." + bad.split(":")[0]
+
+
 def test_env_overrides(tmp_path: Path) -> None:
     path = write(tmp_path, VALID)
     cfg = load_config(path, env={
@@ -194,6 +228,10 @@ MISTAKES = [
     ("label ttl zero", _model(labels="{ttl: 0s}"),
      "models[0].labels.ttl", "not a positive duration", '"24h"'),
     ("yaml syntax error", "models: [\n  - name: x\n", "line ", "YAML syntax error", "valid YAML"),
+    ("max_early negative", _model(labels="{max_early: -1}"),
+     "models[0].labels.max_early", "too small", "an integer >= 0"),
+    ("max_pending_bytes tiny", _model(labels="{max_pending_bytes: 10}"),
+     "models[0].labels.max_pending_bytes", "too small", "an integer >= 1024"),
 ]
 
 

@@ -276,6 +276,31 @@ def test_only_alertmanager_reaches_the_responder(example: list[Obj]) -> None:
     assert service["spec"]["ports"][0]["port"] == int(DEFAULT_LISTEN.rsplit(":", 1)[1])
 
 
+def test_only_prometheus_reaches_the_sidecar_port(example: list[Obj]) -> None:
+    policy = one(example, "NetworkPolicy", "fraud-model")
+    model = one(example, "Deployment", "fraud-model")["spec"]["template"]
+    assert policy["spec"]["podSelector"]["matchLabels"].items() <= \
+        model["metadata"]["labels"].items()
+    assert policy["spec"]["policyTypes"] == ["Ingress"]
+    spec, sidecar = _sidecar(example)
+    (sidecar_port,) = [p["containerPort"] for p in sidecar["ports"]]
+    assert sidecar_port == int(DEFAULT_HTTP.rsplit(":", 1)[1])
+    rules = policy["spec"]["ingress"]
+    admitting = [r for r in rules if sidecar_port in [p["port"] for p in r["ports"]]]
+    (rule,) = admitting  # no other rule opens the sidecar's port
+    assert [p["port"] for p in rule["ports"]] == [sidecar_port]
+    (peer,) = rule["from"]  # one peer: namespace AND pod selector must both match
+    assert peer["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": "prometheus"}
+    # the namespace Alertmanager (kube-prometheus-stack) is admitted from, too
+    responder_peer = one(example, "NetworkPolicy", "mlmon-responder")["spec"]["ingress"][0][
+        "from"][0]
+    assert peer["namespaceSelector"] == responder_peer["namespaceSelector"]
+    # the model server's own ports stay reachable (a rule without `from` admits any peer)
+    model_ports = {p["containerPort"] for c in spec["containers"] for p in c.get("ports", [])}
+    open_ports = {p["port"] for r in rules if "from" not in r for p in r["ports"]}
+    assert model_ports == open_ports and sidecar_port not in open_ports
+
+
 def test_alertmanagerconfig_routes_to_existing_receivers(example: list[Obj]) -> None:
     spec = one(example, "AlertmanagerConfig")["spec"]
     receivers = {r["name"]: r for r in spec["receivers"]}

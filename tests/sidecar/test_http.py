@@ -40,3 +40,23 @@ def test_not_ready_until_listening_and_body_limit() -> None:
     status, body = out["too_large"]  # type: ignore[misc]
     assert status == 413 and "max_body_bytes (100 bytes)" in body["error"]
     assert out["last_compute"] is None
+
+
+async def _post_to_a_full_queue() -> tuple[int, str | None, dict[str, object], int, int]:
+    sidecar = Sidecar(config(fraud_model(), queue_size=3), {})
+    sidecar.intake.submit("unix", [b"{}"] * 3, force=True)  # full, and no worker drains it
+    server = TestServer(build_app(sidecar), host="127.0.0.1")
+    await server.start_server()
+    try:
+        async with ClientSession() as http, \
+                http.post(server.make_url("/v1/events"), data=b"{}\n{}\n") as r:
+            out = (r.status, r.headers.get("Retry-After"), json.loads(await r.read()))
+    finally:
+        await server.close()
+    return (*out, sidecar.store.received["http"], sidecar.queue.size)
+
+
+def test_a_body_the_queue_cannot_take_gets_503_with_retry_after_and_is_not_taken() -> None:
+    status, retry_after, body, received, queued = asyncio.run(_post_to_a_full_queue())
+    assert (status, retry_after) == (503, "1") and "queue full" in str(body["error"])
+    assert (received, queued) == (0, 3)  # nothing counted, nothing queued: the client retries

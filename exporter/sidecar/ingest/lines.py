@@ -52,6 +52,14 @@ class LineSplitter:
             return []
         return [rest] if rest.strip() else []
 
+    def truncated(self) -> int:
+        """1 if the stream ended inside a line (not an over-long one, already counted), else 0;
+        the partial line is discarded."""
+        rest, self.rest = self.rest, b""
+        cut = 0 if self.discarding or not rest.strip() else 1
+        self.discarding = False
+        return cut
+
     def take_too_long(self) -> int:
         n, self.too_long = self.too_long, 0
         return n

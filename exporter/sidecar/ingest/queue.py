@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter, deque
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 
@@ -23,8 +24,10 @@ MAX_QUEUE_BYTES = 4 << 20  # memory bound of the queue, whatever server.queue_si
 class IngestQueue:
     """Bounded FIFO between readers and the worker; never blocks the reader.
 
-    Bounded in lines (``capacity``) and in bytes (``max_bytes``): what does not
-    fit is dropped and reported to the caller (counted as queue_full).
+    Bounded in lines (``capacity``) and in bytes (``max_bytes``), whichever is
+    reached first. Stream readers put whole reads (``force``) and pause while the
+    queue is ``full``; ``on_room`` (set by the intake) is called from the worker's
+    thread once the queue has drained to half of both bounds after ``want_room``.
     """
 
     def __init__(self, capacity: int, max_bytes: int = MAX_QUEUE_BYTES) -> None:
@@ -36,14 +39,23 @@ class IngestQueue:
         self.taken = 0  # lines handed to the worker so far
         self.cond = threading.Condition()
         self.closed = False
+        self.on_room: Callable[[], None] | None = None
+        self._waiting = False  # a reader paused and wants on_room at the low-water mark
 
-    def put(self, item: Item) -> int:
-        """Queue the item; returns how many lines were dropped for lack of room."""
+    def put(self, item: Item, force: bool = False) -> int:
+        """Queue the item; returns how many lines were dropped for lack of room.
+
+        ``force`` queues the whole item even beyond the bounds (a stream reader's one
+        read, after which it pauses): nothing is dropped unless the queue is closed.
+        """
         with self.cond:
             if self.closed:
                 if item.reply is not None and not item.reply.done():
                     item.reply.set_result(Counter())
                 return len(item.lines)
+            if force:
+                self._append(item, sum(map(len, item.lines)))
+                return 0
             room = self.capacity - self.size
             dropped = 0
             if len(item.lines) > room:
@@ -57,16 +69,44 @@ class IngestQueue:
                 item.lines = []
                 size = 0
             if item.lines or item.reply is not None:
-                item.size = size
-                self.items.append(item)
-                self.size += len(item.lines)
-                self.bytes += size
-                self.cond.notify()
+                self._append(item, size)
             return dropped
+
+    def offer(self, item: Item) -> bool:
+        """Queue the whole item if it fits (or the queue is empty); False queues nothing."""
+        size = sum(map(len, item.lines))
+        with self.cond:
+            if self.closed:
+                return False
+            # An item always fits an empty queue: an HTTP body may be larger than the
+            # byte bound (up to server.max_body_bytes) and must not be refused forever.
+            if self.items and (self.size + len(item.lines) > self.capacity
+                               or self.bytes + size > self.max_bytes):
+                return False
+            self._append(item, size)
+            return True
+
+    def _append(self, item: Item, size: int) -> None:
+        item.size = size
+        self.items.append(item)
+        self.size += len(item.lines)
+        self.bytes += size
+        self.cond.notify()
 
     @property
     def full(self) -> bool:
         return self.size >= self.capacity or self.bytes >= self.max_bytes
+
+    def _low(self) -> bool:
+        return self.size <= self.capacity // 2 and self.bytes <= self.max_bytes // 2
+
+    def want_room(self) -> bool:
+        """True if there is room now; otherwise on_room will be called when there is."""
+        with self.cond:
+            if self._low() or self.closed:
+                return True
+            self._waiting = True
+            return False
 
     def get(self, timeout: float) -> list[Item]:
         """Items to process together (up to MAX_BATCH_LINES lines); [] on timeout or close."""
@@ -86,7 +126,12 @@ class IngestQueue:
                     break  # an HTTP post is decoded alone so its reply counts only its lines
             self.size -= lines
             self.taken += lines
-            return out
+            wake = self._waiting and self._low()
+            if wake:
+                self._waiting = False
+        if wake and self.on_room is not None:
+            self.on_room()  # outside the lock: it schedules work on the readers' loop
+        return out
 
     def close(self) -> None:
         with self.cond:

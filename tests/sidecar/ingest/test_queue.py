@@ -50,3 +50,32 @@ def test_an_item_over_the_byte_bound_still_fits_an_empty_queue() -> None:
     assert q.put(Item([b"123456", b"123456"])) == 0
     assert q.put(Item([b"1"])) == 1  # but nothing more while it waits
     assert [i.lines for i in q.get(0.0)] == [[b"123456", b"123456"]]
+
+
+def test_offer_takes_a_whole_item_or_nothing() -> None:
+    q = IngestQueue(4, max_bytes=100)
+    assert q.offer(Item([b"a", b"b", b"c"]))
+    assert not q.offer(Item([b"d", b"e"]))  # 5 lines > 4: refused whole
+    assert (q.size, q.bytes) == (3, 3)
+    q.get(0.0)
+    assert q.offer(Item([b"x"] * 9))  # larger than the bounds, but the queue was empty
+    assert not q.offer(Item([b"y"]))
+
+
+def test_forced_put_takes_everything_and_room_is_announced_at_half() -> None:
+    q = IngestQueue(4, max_bytes=1000)
+    woken: list[int] = []
+    q.on_room = lambda: woken.append(q.size)
+    assert q.put(Item([b"1", b"2", b"3"]), force=True) == 0
+    assert q.put(Item([b"4", b"5", b"6"]), force=True) == 0  # beyond the bound: still taken
+    assert q.full and q.size == 6
+    assert not q.want_room()
+    q.get(0.0)  # the batch takes both items: 0 left, below half of 4
+    assert woken == [0]
+    q.put(Item([b"7"] * 5), force=True)
+    assert not q.want_room()
+    q.put(Item([b"8"]), force=True)
+    assert q.get(0.0) and woken == [0, 0]  # once per want_room, not on every get
+    assert q.want_room()  # room already: the caller resumes itself, no callback needed
+    q.get(0.0)
+    assert woken == [0, 0]
