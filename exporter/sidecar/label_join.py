@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import collections
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -95,8 +96,17 @@ class EarlyLabels:
             self._gone("evicted", 1)
             over -= 1
 
+    def restore(self, held: Iterable[tuple[str, float, float]]) -> None:
+        """Hold labels read back from a state file (id, label, received), oldest first;
+        already counted as held, so the counters stay as they were written."""
+        for ident, y, received in held:
+            self.labels[ident] = (y, received)
+            self.bytes += len(ident)
+
     def match(self, idents: list[str]) -> dict[str, tuple[float, float]]:
         """Take the held labels of these prediction ids: id -> (label value, received)."""
+        if not self.labels:  # the usual case: no set built per batch
+            return {}
         found = self.labels.keys() & idents
         out = {i: self.labels.pop(i) for i in found}
         self.bytes -= sum(map(len, found))

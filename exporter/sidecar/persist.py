@@ -97,6 +97,8 @@ def capture_model(m: ModelState) -> dict[str, Any]:
         "delay_buckets": jc.delay_buckets.copy(), "delay_sum": jc.delay_sum,
         "pending": PendingCopy(dict(m.join.slots), m.join.data.copy(), m.join.next,
                                m.join.cap),
+        "early_counts": dict(jc.early),
+        "early": list(m.join.early.labels.items()),  # (id, (label, received)), oldest first
     }
 
 
@@ -105,7 +107,10 @@ def encode_model(c: dict[str, Any]) -> dict[str, Any]:
     pending: PendingCopy = c["pending"]
     return {**c, **{ring: _ring(c[ring]) for ring in ("numeric", "categorical", "pred", "pairs")},
             "buckets": {name: _arr(a) for name, a in c["buckets"].items()},
-            "delay_buckets": _arr(c["delay_buckets"]), "pending": pending.encode()}
+            "delay_buckets": _arr(c["delay_buckets"]), "pending": pending.encode(),
+            "early": {"ids": [i for i, _ in c["early"]],
+                      "labels": [y for _, (y, _) in c["early"]],
+                      "received": [t for _, (_, t) in c["early"]]}}
 
 
 def load_model(m: ModelState, d: dict[str, Any]) -> None:
@@ -137,6 +142,11 @@ def load_model(m: ModelState, d: dict[str, Any]) -> None:
         raise StateFileError("pending labels changed shape")
     if ids:
         m.join.add_many(ids, rows)
+    # Early labels (held until their prediction comes) are absent from older state files.
+    jc.early.update({k: int(v) for k, v in d.get("early_counts", {}).items() if k in jc.early})
+    early = d.get("early", {"ids": [], "labels": [], "received": []})
+    m.join.early.restore(zip(map(str, early["ids"]), map(float, early["labels"]),
+                             map(float, early["received"]), strict=True))
 
 
 def capture(store: SidecarState) -> dict[str, Any]:

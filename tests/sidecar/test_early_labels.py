@@ -14,6 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families as parse_tex
 from exporter.config.model import LabelConfig, ModelConfig
 from exporter.sidecar.compute import compute
 from exporter.sidecar.label_join import DELAY_BUCKETS
+from exporter.sidecar.persist import restore, save
 from exporter.sidecar.runtime import Sidecar
 from exporter.sidecar.state import ModelState, SidecarState
 from exporter.stats.performance import ClassificationMetrics
@@ -158,3 +159,20 @@ def test_early_labels_through_a_real_sidecar(tmp_path: Path) -> None:
 def test_label_config_defaults_are_bounded() -> None:
     d = LabelConfig()
     assert (d.early_ttl, d.max_early, d.max_pending_bytes) == (60.0, 10_000, 64 << 20)
+
+
+def test_held_early_labels_and_their_counters_survive_a_restart(tmp_path: Path) -> None:
+    """Held labels are written with the state: after a restart they still join."""
+    store = _store(early_ttl=60.0, max_early=100)
+    assert not apply(store, _labels(["a", "b", "c"], [1, 0, 1]), now=1000.0)
+    path = tmp_path / "state.bin"
+    save(store, path)
+    again = _store(early_ttl=60.0, max_early=100)
+    assert restore(again, path)
+    m = _fraud(again)
+    assert list(m.join.early.labels) == ["a", "b", "c"] and m.join.early.bytes == 3
+    assert m.join_counters.early["held"] == 3
+    assert not apply(again, _preds(["a", "b"], [0.9, 0.9], ts=1001.0), now=1002.0)
+    jc = m.join_counters
+    assert (jc.labels, jc.joined, jc.early["joined"], len(m.join.early)) == (3, 2, 2, 1)
+    assert jc.labels == jc.joined + jc.unjoined["unmatched"] + len(m.join.early)
