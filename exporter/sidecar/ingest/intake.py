@@ -80,7 +80,9 @@ class Intake:
             self.resume_all()
 
     def resume_all(self) -> None:
-        if not self.paused or self.queue.full:
+        # No room again (an HTTP post filled the queue since the worker's wake-up): ask to
+        # be woken at the next drain instead, or the streams would stay paused for good.
+        if not self.paused or not self.queue.want_room():
             return
         self.paused = False
         for conn in list(self.connections):

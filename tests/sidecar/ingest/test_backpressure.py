@@ -11,7 +11,10 @@ import numpy as np
 
 from exporter.client import AsyncTap, Backoff, Tap
 from exporter.config.model import FeatureConfig, ModelConfig, PredictionConfig
+from exporter.sidecar.ingest.intake import Intake
+from exporter.sidecar.ingest.queue import IngestQueue, Item
 from exporter.sidecar.runtime import Sidecar
+from exporter.sidecar.state import SidecarState
 from tests.client.servers import wait_until
 from tests.factories import config
 from tests.sidecar.threaded import Running, running
@@ -106,3 +109,41 @@ def test_async_tap_stats_reconcile_with_what_the_sidecar_counted(tmp_path: Path)
         assert stats.dropped_disconnected == 0 and stats.queued == 0
         assert stats.sent + stats.dropped_queue_full == BURST
         assert _counted(r, "unix", stats.sent) == (stats.sent, 0, 0)
+
+
+class _Stream:
+    """Stands in for a tap connection: records whether it is reading."""
+
+    def __init__(self) -> None:
+        self.reading = True
+
+    def pause(self) -> None:
+        self.reading = False
+
+    def resume(self) -> None:
+        self.reading = True
+
+
+def test_readers_resume_even_when_a_post_refills_the_queue_before_they_wake(
+        tmp_path: Path) -> None:
+    """The worker's wake-up reaches the loop after an HTTP post filled the queue again: the
+    readers stay paused, and the next drain must still wake them (no stall)."""
+    loop = asyncio.new_event_loop()
+    try:
+        queue = IngestQueue(capacity=10)
+        intake = Intake(SidecarState(config(TWO, tmp=tmp_path), {}), queue)
+        intake._loop = loop
+        stream = _Stream()
+        intake.connections.add(stream)  # type: ignore[arg-type]
+        queue.put(Item([b"x"] * 10))
+        intake.pause_all()
+        assert intake.paused and not stream.reading
+        queue.get(timeout=0)  # the worker drains: the wake-up is scheduled on the loop
+        queue.put(Item([b"y"] * 10))  # ... and a post fills the queue before it runs
+        loop.run_until_complete(asyncio.sleep(0))
+        assert intake.paused and not stream.reading  # no room: still paused
+        queue.get(timeout=0)  # the next drain must wake the readers again
+        loop.run_until_complete(asyncio.sleep(0))
+        assert not intake.paused and stream.reading
+    finally:
+        loop.close()
