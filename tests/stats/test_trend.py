@@ -85,3 +85,45 @@ def test_welch_equals_scipy() -> None:
     assert c.statistic == pytest.approx(ref.statistic, rel=1e-9)
     assert c.pvalue == pytest.approx(ref.pvalue, rel=1e-9)
     assert c.difference == pytest.approx(b.mean() - a.mean())
+
+
+@pytest.mark.parametrize("n", [3, 4, 7, 30, 250, 5000])
+@pytest.mark.parametrize("noise", [1e-6, 1e-3, 0.1, 3.0])
+def test_trend_pvalue_and_interval_equal_scipy_t(n: int, noise: float) -> None:
+    # p from near 1 down to far below 1e-300 (tiny noise, many points)
+    rng = np.random.default_rng(n)
+    t = np.arange(n, dtype=np.float64)
+    y = 0.01 * t + rng.normal(0.0, noise, n)
+    trend = linear_trend(t, y, confidence=0.9)
+    ref = sps.linregress(t, y)
+    assert trend is not None
+    # the oracle evaluates scipy.stats.t at the module's own t statistic (for huge t the
+    # last-bit difference of another se computation would move p by more than 1e-9)
+    resid = y - (trend.intercept + trend.slope * t)
+    se = math.sqrt(float(np.sum(resid**2)) / (n - 2) / float(np.sum((t - t.mean()) ** 2)))
+    assert se == pytest.approx(ref.stderr, rel=1e-6)
+    tstat = trend.slope / se
+    want_p = float(2.0 * sps.t.sf(abs(tstat), n - 2))
+    assert trend.pvalue == pytest.approx(want_p, rel=1e-9, abs=1e-300)
+    crit = float(sps.t.ppf(0.95, n - 2))
+    assert trend.slope_high - trend.slope == pytest.approx(crit * se, rel=1e-9)
+
+
+@pytest.mark.parametrize(("p_a", "p_b", "n"), [(0.5, 0.5001, 10), (0.9, 0.85, 1000),
+                                               (0.2, 0.8, 100), (0.01, 0.99, 10_000)])
+def test_z_pvalue_equals_scipy_norm(p_a: float, p_b: float, n: int) -> None:
+    c = compare_proportions(p_a, n, p_b, n)
+    assert c is not None
+    want = float(2.0 * sps.norm.sf(abs(c.statistic)))
+    assert c.pvalue == pytest.approx(want, rel=1e-9, abs=1e-300)
+
+
+@pytest.mark.parametrize("shift", [0.0, 0.05, 1.0, 10.0])
+def test_welch_pvalue_equals_scipy_across_range(shift: float) -> None:
+    rng = np.random.default_rng(11)
+    a = rng.normal(0.0, 0.1, 40)
+    b = rng.normal(shift, 0.3, 9)
+    c = compare_means(a, b)
+    ref = sps.ttest_ind(a, b, equal_var=False)
+    assert c is not None
+    assert c.pvalue == pytest.approx(float(ref.pvalue), rel=1e-9, abs=1e-300)
