@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import numpy as np
 
 from exporter.history.promapi import PrometheusAPI, PrometheusError, Series
+from exporter.history.shape import FORECAST_SPANS, assess, duration
 from exporter.metric_names import MACRO_CLASS
 from exporter.stats.severity import DEFAULT_PSI_HIGH, DEFAULT_PSI_MEDIUM
 from exporter.stats.trend import (
@@ -17,7 +19,6 @@ from exporter.stats.trend import (
     compare_proportions,
     first_crossing,
     forecast_crossing,
-    linear_trend,
 )
 
 # Performance series: name -> (PromQL selector template, higher is better)
@@ -45,9 +46,16 @@ class SeriesReport:
     y: tuple[float, ...]
     current: float
     change: float
-    trend: Trend | None
+    trend: Trend | None  # the slope reported (see exporter/history/shape.py), if any
     crossed: dict[str, float | None] = field(default_factory=dict)  # severity -> time
-    forecast_high: float | None = None
+    forecast_high: float | None = None  # only from a significant rising slope
+    shape: str | None = None  # "flat" | "trend" | "step" | "step+trend"; None: too short
+    trend_reason: str | None = None  # why no slope is reported
+    step_at: float | None = None  # time of the first sample after a step
+    step_size: float | None = None
+    extrapolated: bool = False  # slope per day from less than a day of data
+    trend_span: float = 0.0  # seconds the slope is fitted over
+    forecast_note: str | None = None  # why a crossing of the fitted line is not forecast
 
 
 @dataclass(frozen=True)
@@ -92,14 +100,16 @@ def _selector(model: str, version: str | None) -> str:
 
 
 def _series_report(kind: str, name: str, version: str, s: Series,
-                   thresholds: dict[str, float], end: float) -> SeriesReport:
+                   thresholds: dict[str, float], end: float, step: float) -> SeriesReport:
     keep = ~np.isnan(s.y)
     t, y = s.t[keep], s.y[keep]
-    trend = linear_trend(t, y)
+    found = assess(t, y, step)
+    trend = found.trend
     current = float(y[-1]) if y.size else math.nan
     change = float(y[-1] - y[0]) if y.size else math.nan
     crossed: dict[str, float | None] = {}
     forecast = None
+    note = None
     if kind == "drift":
         crossed = {
             "medium": first_crossing(t, y, thresholds["psi_medium"]),
@@ -107,8 +117,15 @@ def _series_report(kind: str, name: str, version: str, s: Series,
         }
         if trend is not None:
             forecast = forecast_crossing(trend, thresholds["psi_high"], end, current)
+            horizon = end + FORECAST_SPANS * found.span
+            if forecast is not None and forecast > horizon:
+                forecast = None
+                stamp = datetime.fromtimestamp(horizon, UTC).strftime("%Y-%m-%d %H:%M")
+                note = (f"beyond {stamp} ({FORECAST_SPANS:g} × the {duration(found.span)} "
+                        "of data fitted)")
     return SeriesReport(kind, name, version, tuple(map(float, t)), tuple(map(float, y)),
-                        current, change, trend, crossed, forecast)
+                        current, change, trend, crossed, forecast, found.shape, found.reason,
+                        found.step_at, found.step_size, found.extrapolated, found.span, note)
 
 
 def _thresholds(api: PrometheusAPI, sel: str, rng: str, end: float) -> dict[str, float]:
@@ -152,7 +169,7 @@ def analyse(api: PrometheusAPI, model: str, version: str | None, start: float, e
     thresholds = _thresholds(api, sel, rng, end)
     drift = [
         _series_report("drift", s.labels.get("feature", "?"), s.labels.get("version", ""), s,
-                       thresholds, end)
+                       thresholds, end, step)
         for s in api.query_range(f"max by (version, feature) (mlmon_feature_psi{{{sel}}})",
                                  start, end, step)
     ]
@@ -161,7 +178,8 @@ def analyse(api: PrometheusAPI, model: str, version: str | None, start: float, e
         expr = "avg by (version) (" + template.format(sel=sel) + ")"
         for s in api.query_range(expr, start, end, step):
             performance.append(_series_report("performance", name,
-                                              s.labels.get("version", ""), s, thresholds, end))
+                                              s.labels.get("version", ""), s, thresholds, end,
+                                              step))
     if not drift and not performance:
         raise HistoryError(f"no drift or performance series for model {model!r}"
                            + (f" version(s) {', '.join(sel_versions)}" if sel_versions else "")

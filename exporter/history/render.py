@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from exporter.history.analysis import HistoryReport, SeriesReport, VersionComparison
+from exporter.history.shape import duration
 from exporter.history.svg import line_chart
 
 DAY = 86_400.0
@@ -26,13 +27,31 @@ def _num(v: float | None, fmt: str = ".4f") -> str:
     return format(v, fmt)
 
 
-def _trend_text(r: SeriesReport) -> str:
+def _slope_text(r: SeriesReport) -> str:
     if r.trend is None:
-        return "-"
+        return f"not reported ({r.trend_reason})" if r.trend_reason else "-"
     arrow = "↑" if r.trend.slope > 0 else "↓" if r.trend.slope < 0 else "→"
     sig = "significant" if r.trend.significant else "not significant"
-    return (f"{arrow} {r.trend.slope * DAY:+.4f}/day "
-            f"[{r.trend.slope_low * DAY:+.4f}, {r.trend.slope_high * DAY:+.4f}] {sig}")
+    out = (f"{arrow} {r.trend.slope * DAY:+.4f}/day "
+           f"[{r.trend.slope_low * DAY:+.4f}, {r.trend.slope_high * DAY:+.4f}] {sig}")
+    if r.extrapolated:
+        out += f" (per day: extrapolated from {duration(r.trend_span)})"
+    return out
+
+
+def _trend_text(r: SeriesReport) -> str:
+    if r.step_at is None or r.step_size is None:
+        return _slope_text(r)
+    step = f"step {r.step_size:+.4f} at {_ts(r.step_at)}"
+    if r.shape == "step":
+        return f"{step} (no slope: {r.trend_reason})"
+    return f"{step}, then {_slope_text(r)}"
+
+
+def _forecast(r: SeriesReport, full: bool = False) -> str:
+    if r.forecast_note is None:
+        return _ts(r.forecast_high)
+    return r.forecast_note if full else "beyond horizon"
 
 
 def text(report: HistoryReport) -> str:
@@ -50,7 +69,7 @@ def text(report: HistoryReport) -> str:
         lines.append(
             f"{r.version:<8} {r.name:<16} {_num(r.current):>8} {_num(r.change, '+.4f'):>8}  "
             f"{_ts(r.crossed.get('medium')):<16} {_ts(r.crossed.get('high')):<16} "
-            f"{_ts(r.forecast_high):<16} {_trend_text(r)}")
+            f"{_forecast(r):<16} {_trend_text(r)}")
     lines += ["", "Performance",
               f"{'version':<8} {'metric':<16} {'current':>8} {'change':>8}  trend (95% CI)"]
     for r in report.performance:
@@ -85,14 +104,18 @@ def _series_json(r: SeriesReport) -> dict[str, Any]:
             "ci_low_per_day": r.trend.slope_low * DAY, "ci_high_per_day": r.trend.slope_high * DAY,
             "confidence": r.trend.confidence, "pvalue": r.trend.pvalue,
             "significant": r.trend.significant, "points": r.trend.n,
+            "span_seconds": r.trend_span, "extrapolated": r.extrapolated,
         }
     out: dict[str, Any] = {
         "name": r.name, "version": r.version, "current": _clean(r.current),
-        "change": _clean(r.change), "trend": trend,
+        "change": _clean(r.change), "trend": trend, "trend_reason": r.trend_reason,
+        "shape": r.shape,
+        "step": None if r.step_at is None else {"time": r.step_at, "size": r.step_size},
     }
     if r.kind == "drift":
         out["first_crossed"] = {k: v for k, v in r.crossed.items()}
         out["forecast_high"] = r.forecast_high
+        out["forecast_note"] = r.forecast_note
     return out
 
 
@@ -143,7 +166,7 @@ def to_html(report: HistoryReport) -> str:
         parts.append(
             f"<tr><td>{esc(r.version)}</td><td>{esc(r.name)}</td><td>{_num(r.current)}</td>"
             f"<td>{_num(r.change, '+.4f')}</td><td>{_ts(r.crossed.get('medium'))}</td>"
-            f"<td>{_ts(r.crossed.get('high'))}</td><td>{_ts(r.forecast_high)}</td>"
+            f"<td>{_ts(r.crossed.get('high'))}</td><td>{esc(_forecast(r, True))}</td>"
             f"<td{cls}>{esc(_trend_text(r))}</td></tr>")
     parts.append("</table>")
     for r in report.drift:

@@ -20,6 +20,13 @@ class Truth:
     acc3_end: float = 0.90
     acc4: float = 0.95
     joined_per_step: int = 50
+    region_step_hours: float = 30.0  # PSI of region, version 3: 0.04, then 0.19 from here
+    region_before: float = 0.04
+    region_after: float = 0.19
+
+    @property
+    def region_step_at(self) -> float:
+        return self.start + self.region_step_hours * 3600.0
 
     @property
     def amount_medium_at(self) -> float:
@@ -47,6 +54,8 @@ def generate(end: float, days: float = 2.0, seed: int = 11) -> tuple[str, Truth]
         ("3", "age"): 0.03 + rng.normal(0, 0.004, t.size),
         ("4", "amount"): 0.02 + rng.normal(0, 0.002, t.size),
     }
+    psi[("3", "region")] = (np.where(t >= truth.region_step_at, truth.region_after,
+                                     truth.region_before) + rng.normal(0, 0.004, t.size))
     acc3 = truth.acc3_start + (truth.acc3_end - truth.acc3_start) * elapsed / days
     acc = {"3": acc3, "4": np.full(t.size, truth.acc4)}
     lines: list[str] = []

@@ -69,6 +69,16 @@ def test_reports_known_slope_crossings_and_forecast(prom: tuple[str, Truth]) -> 
     age = drift["age"]
     assert age["trend"]["ci_low_per_day"] < 0 < age["trend"]["ci_high_per_day"]
     assert age["trend"]["significant"] is False
+    assert age["shape"] == "flat" and age["step"] is None
+    # a step: its time (± one step) and size, no slope and no forecast
+    region = drift["region"]
+    assert region["shape"] == "step" and region["trend"] is None
+    assert region["trend_reason"] == "a step fits better than a line"
+    assert abs(region["step"]["time"] - truth.region_step_at) <= STEP
+    assert region["step"]["size"] == pytest.approx(truth.region_after - truth.region_before,
+                                                   abs=0.003)
+    assert region["forecast_high"] is None
+    assert amount["shape"] == income["shape"] == "trend"
     perf = {p["name"]: p for p in doc["performance"]}
     assert perf["accuracy"]["current"] == pytest.approx(truth.acc3_end, abs=1e-6)
     assert perf["accuracy"]["change"] == pytest.approx(truth.acc3_end - truth.acc3_start,
@@ -102,12 +112,17 @@ def test_text_and_html_reports(prom: tuple[str, Truth], tmp_path: Path) -> None:
     out = _history(url, "--version", "3", "--range", "2d", "--end", repr(truth.end))
     assert out.returncode == 0, out.stderr
     assert "amount" in out.stdout and "significant" in out.stdout
+    region = next(line for line in out.stdout.splitlines() if line.split()[:2] == ["3", "region"])
+    assert region.endswith("(no slope: a step fits better than a line)")
+    out = _history(url, "--version", "3", "--range", "12m", "--end", repr(truth.end))
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.count("not reported (range 12m < 1h minimum)") == 5  # 4 PSI + accuracy
     page = tmp_path / "report.html"
     out = _history(url, "--version", "3", "--range", "2d", "--end", repr(truth.end),
                    "--format", "html", "--out", str(page))
     assert out.returncode == 0, out.stderr
     html = page.read_text()
-    assert html.count("<svg") == 4  # 3 features + accuracy
+    assert html.count("<svg") == 5  # 4 features + accuracy
     assert "<script" not in html
     for needle in ("src=", "href=", "url(", "@import"):
         assert needle not in html, needle  # self-contained: nothing loaded from elsewhere

@@ -111,8 +111,9 @@ def test_flat_noise_has_no_trend_and_no_forecast(prom: FakePrometheus, data: Fra
 
 
 def test_forecast_is_now_when_the_line_is_already_past_and_none_when_falling() -> None:
-    late = 0.1 + 0.11 * ELAPSED
-    late[-1] = 0.2  # the last sample dips below 0.25; the fitted line is above it
+    rng = np.random.default_rng(17)
+    late = 0.1 + 0.11 * ELAPSED + rng.normal(0, 0.02, T.size)
+    late[-1] = 0.24  # the last sample is below 0.25; the fitted line is above it
     falling = 0.2 - 0.05 * ELAPSED
     short_t = T[:2]
     report = _analyse_series(
@@ -123,17 +124,17 @@ def test_forecast_is_now_when_the_line_is_already_past_and_none_when_falling() -
     rows = _by_name(report.drift, "1")
     ref = sps.linregress(T, late)
     assert (0.25 - ref.intercept) / ref.slope < END  # the line crossed before the end
-    assert rows["late"].current == 0.2
+    assert rows["late"].shape == "trend" and rows["late"].current == 0.24
     assert rows["late"].forecast_high == END
-    # 0.1 + 0.11·days reaches 0.25 after 0.15/0.11 days = 117,818 s: sample 393 = 117,900 s
-    assert rows["late"].crossed == {"medium": START, "high": START + 117_900}
+    assert rows["late"].crossed == {"medium": START, "high": float(T[np.argmax(late >= 0.25)])}
     assert rows["falling"].trend is not None
     assert rows["falling"].trend.slope * DAY == pytest.approx(-0.05, rel=1e-9)
     assert rows["falling"].trend.significant
     assert rows["falling"].current == pytest.approx(0.1, abs=1e-12)
     assert rows["falling"].forecast_high is None  # falling: never forecast
-    # two samples: no trend (a line needs 3 points), but level, change and crossings
+    # two samples: no trend, but level, change and crossings
     assert rows["short"].trend is None and rows["short"].forecast_high is None
+    assert rows["short"].trend_reason == "range 5m < 1h minimum"
     assert rows["short"].current == 0.31
     assert rows["short"].change == pytest.approx(0.01, abs=1e-15)
     assert rows["short"].crossed == {"medium": START, "high": START}

@@ -146,7 +146,8 @@ def _nan_and_escaping_report() -> HistoryReport:
 def test_text_without_values_shows_dashes() -> None:
     out = text(_nan_and_escaping_report())
     assert out.splitlines()[0] == "mlmon history — model <fraud & co>, version(s) 1"
-    assert _row(out, "1", "dead") == ["1", "dead", "-", "-", "-", "-", "-", "-"]
+    assert _row(out, "1", "dead") == ["1", "dead", "-", "-", "-", "-", "-", "not", "reported",
+                                      "(no", "samples)"]
 
 
 def _check_series_json(doc: dict[str, Any], r: SeriesReport) -> None:
@@ -157,7 +158,9 @@ def _check_series_json(doc: dict[str, Any], r: SeriesReport) -> None:
         "slope_per_second": r.trend.slope, "slope_per_day": r.trend.slope * DAY,
         "ci_low_per_day": r.trend.slope_low * DAY, "ci_high_per_day": r.trend.slope_high * DAY,
         "confidence": 0.95, "pvalue": r.trend.pvalue, "significant": r.trend.significant,
-        "points": T.size}
+        "points": T.size, "span_seconds": 2 * DAY, "extrapolated": False}
+    assert doc["trend_reason"] is None and doc["step"] is None
+    assert doc["shape"] == ("trend" if r.trend.significant else "flat")
     if r.kind == "drift":
         assert doc["first_crossed"] == r.crossed
         assert doc["forecast_high"] == r.forecast_high
@@ -216,7 +219,8 @@ def test_json_has_null_for_missing_and_infinite_values() -> None:
     dead = next(d for d in doc["drift"] if d["name"] == "dead")
     assert dead == {"name": "dead", "version": "1", "current": None, "change": None,
                     "trend": None, "first_crossed": {"medium": None, "high": None},
-                    "forecast_high": None}
+                    "forecast_high": None, "forecast_note": None, "trend_reason": "no samples",
+                    "shape": None, "step": None}
     # two constant accuracies without joined counts: Welch's t is infinite, p = 0
     report = _served([stored("mlmon_accuracy_ratio", np.full(T.size, 0.5), model="m",
                              version="a"),
