@@ -3,7 +3,9 @@
 Canonical form: sorted keys, compact separators, ``repr`` floats, ASCII, no
 timestamps, NaN written as ``null``. The content hash is the sha256 of the
 canonical body without the ``content_hash`` field, so the same input always
-gives byte-identical files and any edit is detected on load.
+gives byte-identical files and any edit is detected on load. Schema 2 stores
+each reference sample in binary (``exporter.profile.sample_codec``); schema 1
+(a JSON list of numbers) is still read, and written for a profile loaded from one.
 """
 
 from __future__ import annotations
@@ -15,6 +17,9 @@ from collections.abc import Iterator
 from itertools import pairwise
 from typing import Any
 
+import msgspec
+import numpy as np
+
 from exporter.metric_names import OTHER_BUCKET
 from exporter.profile.model import (
     SCHEMA_VERSION,
@@ -25,8 +30,10 @@ from exporter.profile.model import (
     Profile,
     ProfileError,
 )
+from exporter.profile.sample_codec import SampleError, decode_sample, encode_sample
 
 JsonObj = dict[str, Any]
+READABLE = (1, SCHEMA_VERSION)
 REBUILD = "rebuild it with `mlmon profile build`"
 
 
@@ -34,14 +41,14 @@ def _num(x: float) -> float | None:
     return float(x) if math.isfinite(x) else None
 
 
-def _feature_body(f: FeatureProfile) -> JsonObj:
+def _feature_body(f: FeatureProfile, schema: int) -> JsonObj:
     if isinstance(f, NumericProfile):
         s = f.summary
         return {
             "name": f.name, "kind": "numeric",
             "edges": [float(e) for e in f.edges],
             "counts": [int(c) for c in f.counts],
-            "sample": [float(v) for v in f.sample],
+            "sample": [float(v) for v in f.sample] if schema == 1 else encode_sample(f.sample),
             "summary": {
                 "count": int(s.count), "missing": int(s.missing),
                 "mean": _num(s.mean), "std": _num(s.std), "min": _num(s.min), "max": _num(s.max),
@@ -57,14 +64,17 @@ def _feature_body(f: FeatureProfile) -> JsonObj:
 
 
 def profile_body(p: Profile) -> JsonObj:
-    """The JSON object of a profile without its content hash."""
+    """The JSON object of a profile without its content hash, in its schema version."""
+    if p.schema_version not in READABLE:
+        raise ProfileError(f"cannot write schema_version {p.schema_version} (known: {READABLE})")
     return {
         "schema_version": p.schema_version,
         "model": p.model,
         "version": p.version,
         "rows": int(p.rows),
-        "features": [_feature_body(f) for f in p.features],
-        "prediction": None if p.prediction is None else _feature_body(p.prediction),
+        "features": [_feature_body(f, p.schema_version) for f in p.features],
+        "prediction": None if p.prediction is None else _feature_body(p.prediction,
+                                                                      p.schema_version),
     }
 
 
@@ -108,8 +118,9 @@ def encode(p: Profile) -> bytes:
 class _Checker:
     """Typed accessors that raise ProfileError with the file and JSON path."""
 
-    def __init__(self, file: str) -> None:
+    def __init__(self, file: str, schema: int = SCHEMA_VERSION) -> None:
         self.file = file
+        self.schema = schema
 
     def fail(self, where: str, problem: str) -> ProfileError:
         return ProfileError(f"{self.file}: {where}: {problem}")
@@ -160,6 +171,29 @@ class _Checker:
             out.append(v)
         return tuple(out)
 
+    def sample(self, obj: JsonObj, where: str) -> tuple[float, ...]:
+        """The sorted reference sample: a list of numbers (schema 1) or binary (schema 2)."""
+        if self.schema == 1:
+            values = np.array(self.floats(obj, "sample", where), dtype=np.float64)
+        else:
+            sw = f"{where}.sample"
+            enc = self.obj(self.get(obj, "sample", where), sw)
+            codec, count = self.str_(enc, "codec", sw), self.int_(enc, "count", sw)
+            scale = self.int_(enc, "scale", sw) if "scale" in enc else None
+            unknown = sorted(set(enc) - {"codec", "count", "scale", "data"})
+            if unknown:
+                raise self.fail(sw, f"unknown fields {unknown}; {REBUILD}")
+            data = self.get(enc, "data", sw)
+            if not isinstance(data, str):
+                raise self.fail(f"{sw}.data", f"expected a base64 string, got {data!r}")
+            try:
+                values = decode_sample(codec, count, scale, data)
+            except SampleError as exc:
+                raise self.fail(sw, str(exc)) from None
+        if np.any(values[1:] < values[:-1]):
+            raise self.fail(f"{where}.sample", "reference sample is not sorted")
+        return tuple(values.tolist())
+
     def opt_float(self, obj: JsonObj, key: str, where: str) -> float:
         v = self.get(obj, key, where)
         if v is None:
@@ -172,14 +206,12 @@ class _Checker:
 def _numeric(c: _Checker, d: JsonObj, where: str, name: str) -> NumericProfile:
     edges = c.floats(d, "edges", where)
     counts = c.counts(d, "counts", where)
-    sample = c.floats(d, "sample", where)
+    sample = c.sample(d, where)
     if len(counts) != len(edges) + 1:
         raise c.fail(where, f"{len(counts)} counts for {len(edges)} edges "
                      f"(expected len(edges) + 1 = {len(edges) + 1})")
     if any(b <= a for a, b in pairwise(edges)):
         raise c.fail(f"{where}.edges", "bin edges are not strictly increasing")
-    if any(b < a for a, b in pairwise(sample)):
-        raise c.fail(f"{where}.sample", "reference sample is not sorted")
     s = c.obj(c.get(d, "summary", where), f"{where}.summary")
     sw = f"{where}.summary"
     quantiles = []
@@ -233,17 +265,17 @@ def _feature(c: _Checker, v: Any, where: str) -> FeatureProfile:
 
 def decode(data: bytes, file: str) -> Profile:
     """Parse and validate a profile file's bytes; raises ProfileError."""
-    c = _Checker(file)
     try:
-        raw = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as exc:
+        raw = msgspec.json.decode(data)
+    except msgspec.DecodeError as exc:
         raise ProfileError(f"{file}: not valid JSON ({exc}); {REBUILD}") from None
-    d = c.obj(raw, "top level")
-    version = c.get(d, "schema_version", "top level")
-    if version != SCHEMA_VERSION:
+    d = _Checker(file).obj(raw, "top level")
+    version = _Checker(file).get(d, "schema_version", "top level")
+    if isinstance(version, bool) or version not in READABLE:
         raise ProfileError(
             f"{file}: schema_version {version!r} is not supported (this mlmon reads "
-            f"version {SCHEMA_VERSION}); {REBUILD} from the training data")
+            f"versions {', '.join(map(str, READABLE))}); {REBUILD} from the training data")
+    c = _Checker(file, version)
     stored = c.str_(d, "content_hash", "top level")
     body = {k: v for k, v in d.items() if k != "content_hash"}
     feats = [_feature(c, f, f"features[{i}]")
@@ -255,7 +287,7 @@ def decode(data: bytes, file: str) -> Profile:
     pred_raw = c.get(d, "prediction", "top level")
     pred = None if pred_raw is None else _feature(c, pred_raw, "prediction")
     profile = Profile(
-        schema_version=SCHEMA_VERSION,
+        schema_version=version,
         model=c.str_(d, "model", "top level"),
         version=c.str_(d, "version", "top level"),
         rows=c.int_(d, "rows", "top level"),

@@ -18,7 +18,7 @@ import numpy as np
 from exporter.metric_names import OTHER_BUCKET
 from exporter.stats.reference import CategoricalReference, NumericReference
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 class ProfileError(ValueError):

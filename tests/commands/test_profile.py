@@ -31,7 +31,7 @@ def test_build_then_show(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     text = capsys.readouterr().out
     sqft = load_profile(out).feature("sqft")
     assert isinstance(sqft, NumericProfile)
-    assert "rows      4000" in text
+    assert "rows      4000" in text and "schema 2" in text
     line = next(row for row in text.splitlines() if row.startswith("sqft"))
     assert f"mean={sqft.summary.mean:.4g}" in line and "numeric" in line
     assert any(row.startswith("neighborhood") and "categorical" in row

@@ -474,3 +474,41 @@ def test_alertmanagerconfig_matches_alertmanager_yml_route_by_route(
     assert {r["name"] for r in spec["receivers"]} <= {r["name"] for r in reference["receivers"]}
     assert _routing(spec["route"], spec["receivers"], camel=True) == \
         _routing(reference["route"], reference["receivers"], camel=False)
+
+
+def test_profile_from_image_patch_follows_its_steps(tmp_path: Path) -> None:
+    """The optional patch for big profiles, applied as its header says, renders a valid pod
+    whose sidecar reads the profile the init container copies, before the sidecar starts."""
+    copy = tmp_path / "k8s"
+    shutil.copytree(k8s.K8S, copy)
+    overlay = copy / "overlays" / "example"
+    kustomization = overlay / "kustomization.yaml"
+    text = kustomization.read_text(encoding="utf-8")
+    assert "      - profile.json=model/profile.json\n" in text and "\npatches:\n" in text
+    text = text.replace("      - profile.json=model/profile.json\n", "").replace(
+        "\npatches:\n", "\npatches:\n  - path: profile-from-image.yaml\n"
+        "    target: {kind: Deployment, name: fraud-model}\n")
+    kustomization.write_text(text, encoding="utf-8")
+    config = overlay / "model" / "mlmon.yaml"
+    config.write_text(config.read_text(encoding="utf-8").replace(
+        "profile: profile.json", "profile: /var/lib/mlmon-profile/profile.json"),
+        encoding="utf-8")
+    objects = k8s.render(overlay)
+    test_every_container_is_limited_and_restricted(objects)
+    test_images_are_pinned_never_latest(objects, [])
+    deployment = one(objects, "Deployment", "fraud-model")
+    kubernetes_validate.validate(deployment, KUBERNETES_VERSION, strict=True)
+    spec, sidecar = _sidecar(objects)
+    fetch = spec["initContainers"][0]
+    assert fetch["name"] == "fetch-profile" and "restartPolicy" not in fetch
+    config_map = one(objects, "ConfigMap", "mlmon-config")
+    assert set(config_map["data"]) == {"mlmon.yaml"}
+    (tmp_path / "mlmon.yaml").write_text(config_map["data"]["mlmon.yaml"])
+    (profile,) = [m.profile for m in load_config(tmp_path / "mlmon.yaml").models]
+    assert profile is not None and fetch["command"][-1] == str(profile)
+    mounts = {c["name"]: {m["name"]: m for m in c["volumeMounts"]} for c in (fetch, sidecar)}
+    (volume,) = [v for v in spec["volumes"] if v["name"] == "mlmon-profile"]
+    assert "emptyDir" in volume
+    for name, mount in ((c, mounts[c]["mlmon-profile"]) for c in mounts):
+        assert Path(mount["mountPath"]) == profile.parent, name
+    assert mounts["mlmon"]["mlmon-profile"]["readOnly"] is True

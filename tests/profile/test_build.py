@@ -30,6 +30,7 @@ from exporter.profile.model import (
     numeric_reference,
     to_reference,
 )
+from exporter.profile.sample_codec import decode_sample, encode_sample
 from exporter.stats.reference import CategoricalReference, NumericReference
 from tests.paths import EXAMPLES
 
@@ -282,6 +283,13 @@ def _swap_first_edges(doc: Any) -> None:
     e[0], e[1] = e[1], e[0]
 
 
+def _reverse_sample(doc: Any) -> None:
+    s = doc["features"][1]["sample"]
+    values = decode_sample(s["codec"], s["count"], s.get("scale"), s["data"])
+    s.clear()
+    s.update(encode_sample(values[::-1].copy()))
+
+
 CORRUPTIONS = [
     ("schema version", _set(("schema_version",), 99),
      r"schema_version 99 is not supported .*rebuild it with `mlmon profile build`"),
@@ -292,7 +300,7 @@ CORRUPTIONS = [
     ("edges order", _swap_first_edges, r"features\[0\]\.edges: bin edges are not strictly"),
     ("negative count", _set(("features", 4, "counts", 0), -3),
      r"features\[4\]\.counts\[0\]: negative count -3"),
-    ("unsorted sample", lambda d: d["features"][1]["sample"].reverse(),
+    ("unsorted sample", _reverse_sample,
      r"features\[1\]\.sample: reference sample is not sorted"),
     ("edited value", _set(("features", 0, "summary", "mean"), 1.0),
      r"content hash mismatch .*edited or corrupted"),
