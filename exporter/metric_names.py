@@ -132,7 +132,19 @@ METRICS: tuple[MetricSpec, ...] = (
     MetricSpec("mlmon_feature_hellinger_distance", "gauge",
                "Hellinger distance between binned distributions.", FEATURE, SB),
     MetricSpec("mlmon_feature_drift_severity", "gauge",
-               "Drift severity: 0 low, 1 medium, 2 high (by PSI thresholds).", FEATURE, SB),
+               "Drift severity: 0 low, 1 medium, 2 high (PSI thresholds, counted only when "
+               "mlmon_feature_drift_significant is 1).", FEATURE, SB),
+    MetricSpec("mlmon_feature_drift_pvalue", "gauge",
+               "p-value the severity rests on: KS (numeric), chi-square with sparse "
+               "categories pooled (categorical), PSI's chi-square limit without a reference "
+               "sample.", FEATURE, SB),
+    MetricSpec("mlmon_feature_psi_noise_floor", "gauge",
+               "PSI an undrifted window of this size exceeds with probability alpha: "
+               "(1/n + 1/N) times the chi-square(k-1) upper-alpha quantile.", FEATURE, SB),
+    MetricSpec("mlmon_feature_drift_significant", "gauge",
+               "1 when the shift is told apart from sampling noise: the test significant "
+               "after Holm over the model's features and PSI above its noise floor; else 0.",
+               FEATURE, SB),
     MetricSpec("mlmon_feature_bucket_total", "counter",
                "Values seen per reference bin or category since start (additive across "
                "pods).", (*FEATURE, "bucket")),
@@ -141,7 +153,8 @@ METRICS: tuple[MetricSpec, ...] = (
     MetricSpec("mlmon_feature_missing_total", "counter",
                "Events without a value for the feature.", FEATURE),
     MetricSpec("mlmon_model_drift_share_ratio", "gauge",
-               "Share of features (the prediction included) with at least medium drift.",
+               "Share of features (the prediction included) with at least medium drift "
+               "(significant after Holm over the model's features).",
                MODEL, SB),
     MetricSpec("mlmon_model_drift_severity", "gauge",
                "Highest drift severity of the model's features and prediction (0, 1, 2).",

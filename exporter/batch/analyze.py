@@ -1,13 +1,15 @@
 """From collected values to the report, with ``exporter.stats`` doing the statistics.
 
-The dataset's severity is the highest severity among features (the prediction
-included) that have a verdict; ``drift_share`` is the share of those features
-at medium or above.
+The features (the prediction included) are judged together by
+``exporter.stats.drift.model_verdict`` (Holm over their tests, as the sidecar does); the
+dataset's severity is then the highest severity among features that have a verdict, and
+``drift_share`` the share of those features at medium or above.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import numpy as np
 
@@ -27,6 +29,7 @@ from exporter.stats.drift import (
     categorical_drift,
     drift_share,
     highest_severity,
+    model_verdict,
     numeric_drift,
 )
 from exporter.stats.summary import class_shares, summarize
@@ -66,8 +69,9 @@ def analyze(profile: Profile, collected: Collected, thresholds: Thresholds,
     keyed: list[tuple[str, FeatureProfile]] = [(f.name, f) for f in profile.features]
     if profile.prediction is not None and collected.prediction is not None:
         keyed.append((PREDICTION_FEATURE, profile.prediction))
-    results = tuple(feature_drift(k, f, collected, thresholds) for k, f in keyed)
-    drifts: list[FeatureDrift] = [r.drift for r in results]
+    single = [feature_drift(k, f, collected, thresholds) for k, f in keyed]
+    drifts: list[FeatureDrift] = model_verdict([r.drift for r in single], thresholds)
+    results = tuple(replace(r, drift=d) for r, d in zip(single, drifts, strict=True))
     return BatchReport(
         model=profile.model,
         version=profile.version,

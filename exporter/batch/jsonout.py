@@ -42,6 +42,9 @@ def feature_dict(f: FeatureResult) -> dict[str, Any]:
         "jensen_shannon": _num(d.jensen_shannon),
         "hellinger": _num(d.hellinger),
         "severity": _severity(d.severity),
+        "drift_pvalue": _num(d.pvalue),
+        "psi_noise_floor": _num(d.psi_noise_floor),
+        "significant": d.significant,
     }
 
 

@@ -65,14 +65,17 @@ class BatchCollector:
             "mlmon_feature_ks_pvalue", "mlmon_feature_chi2_statistic",
             "mlmon_feature_chi2_pvalue", "mlmon_feature_wasserstein_distance",
             "mlmon_feature_jensen_shannon_distance", "mlmon_feature_hellinger_distance",
-            "mlmon_feature_drift_severity")}
+            "mlmon_feature_drift_severity", "mlmon_feature_drift_pvalue",
+            "mlmon_feature_psi_noise_floor", "mlmon_feature_drift_significant")}
         ratios: list[Sample] = []
         for f in self._r.features:
             d = f.drift
             key = (*m, d.name)
             values = (float(d.samples), d.psi, d.ks_statistic, d.ks_pvalue, d.chi2_statistic,
                       d.chi2_pvalue, d.wasserstein, d.jensen_shannon, d.hellinger,
-                      None if d.severity is None else float(d.severity))
+                      None if d.severity is None else float(d.severity), d.pvalue,
+                      d.psi_noise_floor,
+                      None if d.significant is None else float(d.significant))
             for name, value in zip(columns, values, strict=True):
                 columns[name].append((key, value))
             ratios += [((*key, b), p) for b, p in zip(f.bucket_labels,

@@ -17,6 +17,7 @@ from exporter.stats.drift import (
     categorical_drift,
     drift_share,
     highest_severity,
+    model_verdict,
     numeric_drift,
 )
 from exporter.stats.performance import (
@@ -109,9 +110,10 @@ def compute_model(c: ModelCopy, now: float) -> ModelSnapshot:
             drifts.append(_numeric(spec, c.numeric[:, spec.column], thresholds))
         else:
             drifts.append(_categorical(spec, c.categorical[:, spec.column], thresholds))
-    prediction = _prediction_drift(c, thresholds)
-    # The prediction counts like a feature in the model's verdict, as in `mlmon batch`.
-    judged = [*drifts, prediction]
+    # The prediction counts like a feature in the model's verdict, as in `mlmon batch`;
+    # model_verdict decides significance over all of them together (Holm).
+    judged = model_verdict([*drifts, _prediction_drift(c, thresholds)], thresholds)
+    drifts, prediction = judged[:-1], judged[-1]
     severity = highest_severity(judged)
     summary = summarize(c.pred[:, 0])
     shares: tuple[tuple[str, float], ...] = ()

@@ -276,6 +276,10 @@ def _feature(fv: list[str], d: FeatureDrift,
     add("mlmon_feature_jensen_shannon_distance", fv, d.jensen_shannon)
     add("mlmon_feature_hellinger_distance", fv, d.hellinger)
     add("mlmon_feature_drift_severity", fv, None if d.severity is None else int(d.severity))
+    add("mlmon_feature_drift_pvalue", fv, d.pvalue)
+    add("mlmon_feature_psi_noise_floor", fv, d.psi_noise_floor)
+    add("mlmon_feature_drift_significant", fv,
+        None if d.significant is None else int(d.significant))
 
 
 def _model_snapshot(ms: ModelSnapshot, add: Callable[[str, list[str], float | None], None],

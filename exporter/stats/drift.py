@@ -7,23 +7,36 @@ the reference bins. Categorical: PSI, chi-square, Jensen–Shannon and Hellinger
 over the category counts (``__other__`` last). Below ``min_samples`` (or with
 an empty window) every statistic and the severity are None; ``samples`` and
 ``current_counts`` are still reported.
+
+Severity (``exporter.stats.severity``): PSI ≥ ``psi_medium`` / ``psi_high`` AND the
+shift significant: ``pvalue`` < ``alpha`` (KS for numeric, chi-square with sparse
+categories pooled for categorical) and PSI ≥ ``psi_noise_floor``. One feature alone is
+judged at its α; a model's features together go through ``model_verdict`` (Holm over
+their p-values), which both the sidecar and ``mlmon batch`` apply before ``drift_share``
+and ``highest_severity``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import NDArray
 
 from exporter.stats.binning import bin_counts_sorted, sorted_finite
-from exporter.stats.chi2 import chi2_homogeneity
+from exporter.stats.chi2 import chi2_homogeneity, chi2_pooled
 from exporter.stats.distances import hellinger, jensen_shannon
 from exporter.stats.ecdf import merge_sorted, wasserstein_1
 from exporter.stats.ks import DEFAULT_KS_METHOD, KSMethod, ks_from_merged
 from exporter.stats.psi import psi as psi_value
 from exporter.stats.reference import CategoricalReference, NumericReference
-from exporter.stats.severity import Severity, verdict
+from exporter.stats.severity import (
+    Severity,
+    holm,
+    psi_noise_floor,
+    psi_pvalue,
+    verdict,
+)
 from exporter.stats.thresholds import Thresholds
 
 
@@ -42,6 +55,10 @@ class FeatureDrift:
     hellinger: float | None
     severity: Severity | None
     current_counts: NDArray[np.int64]  # per reference bucket
+    pvalue: float | None = None  # the test the verdict rests on (KS / chi-square / PSI χ²)
+    alpha: float | None = None  # the level it is judged at (ks_alpha / chi2_alpha)
+    significant: bool | None = None  # pvalue < alpha (after Holm within a model verdict)
+    psi_noise_floor: float | None = None  # PSI exceeded with probability alpha under no drift
 
 
 def _empty(name: str, kind: str, samples: int, counts: NDArray[np.int64]) -> FeatureDrift:
@@ -49,10 +66,22 @@ def _empty(name: str, kind: str, samples: int, counts: NDArray[np.int64]) -> Fea
                         None, counts)
 
 
-def _severity(psi: float | None, samples: int, t: Thresholds) -> Severity | None:
-    if psi is None:
-        return None
-    return verdict(psi, samples, t.min_samples, t.psi_medium, t.psi_high)
+def _buckets(ref_counts: NDArray[np.int64], counts: NDArray[np.int64]) -> int:
+    """k for PSI's χ²(k − 1): buckets not empty in both (an empty one adds nothing)."""
+    return int(np.count_nonzero(np.asarray(ref_counts) + np.asarray(counts)))
+
+
+def _judge(d: FeatureDrift, pvalue: float, alpha: float, ref_counts: NDArray[np.int64],
+           t: Thresholds) -> FeatureDrift:
+    """Fill in the test, its level, the noise floor and the (one-feature) verdict."""
+    assert d.psi is not None
+    floor = psi_noise_floor(_buckets(ref_counts, d.current_counts), d.samples,
+                            int(ref_counts.sum()), alpha)
+    significant = pvalue < alpha and d.psi >= floor
+    sev = verdict(d.psi, d.samples, t.min_samples, significant=significant,
+                  medium=t.psi_medium, high=t.psi_high)
+    return replace(d, severity=sev, pvalue=pvalue, alpha=alpha, significant=significant,
+                   psi_noise_floor=floor)
 
 
 def numeric_drift(name: str, ref: NumericReference, current: NDArray[np.float64],
@@ -80,8 +109,14 @@ def numeric_drift(name: str, ref: NumericReference, current: NDArray[np.float64]
         ks = ks_from_merged(merged, ks_method)
         ks_d, ks_p = ks.statistic, ks.pvalue
         wd = wasserstein_1(merged)
-    return FeatureDrift(name, "numeric", samples, psi, ks_d, ks_p, None, None, wd, js, hel,
-                        _severity(psi, samples, thresholds), counts)
+    d = FeatureDrift(name, "numeric", samples, psi, ks_d, ks_p, None, None, wd, js, hel,
+                     None, counts)
+    if psi is None:
+        return d
+    # Without a reference sample there is no KS: PSI's own χ² p-value stands in.
+    p = ks_p if ks_p is not None else psi_pvalue(psi, _buckets(ref_counts, counts), samples,
+                                                 ref_total)
+    return _judge(d, p, thresholds.ks_alpha, ref_counts, thresholds)
 
 
 def categorical_drift(name: str, ref: CategoricalReference, current_counts: NDArray[np.int64],
@@ -99,15 +134,43 @@ def categorical_drift(name: str, ref: CategoricalReference, current_counts: NDAr
         return _empty(name, "categorical", samples, counts)
     psi = psi_value(ref_counts, counts)
     chi = chi2_homogeneity(ref_counts, counts)
-    return FeatureDrift(name, "categorical", samples, psi, None, None, chi.statistic,
-                        chi.pvalue, None, jensen_shannon(ref_counts, counts),
-                        hellinger(ref_counts, counts), _severity(psi, samples, thresholds),
-                        counts)
+    d = FeatureDrift(name, "categorical", samples, psi, None, None, chi.statistic,
+                     chi.pvalue, None, jensen_shannon(ref_counts, counts),
+                     hellinger(ref_counts, counts), None, counts)
+    # The verdict rests on the test with sparse categories pooled (Cochran's rule).
+    gate = chi2_pooled(ref_counts, counts)
+    return _judge(d, gate.pvalue, thresholds.chi2_alpha, ref_counts, thresholds)
+
+
+def model_verdict(drifts: list[FeatureDrift], thresholds: Thresholds) -> list[FeatureDrift]:
+    """The features with significance decided by Holm over all judged features together.
+
+    Every feature with a verdict (and a p-value) takes part, each at its own α; a feature
+    Holm does not reject drops to LOW (its PSI is within the model's noise). Features
+    without a verdict are returned unchanged. The family-wise false-alarm rate of the
+    model is then ≤ max(ks_alpha, chi2_alpha) (``exporter.stats.severity.holm``).
+    """
+    judged: list[tuple[int, float, float]] = [
+        (i, d.pvalue, d.alpha) for i, d in enumerate(drifts)
+        if d.severity is not None and d.pvalue is not None and d.alpha is not None]
+    rejected = holm([p for _, p, _ in judged], [a for _, _, a in judged])
+    out = list(drifts)
+    for (i, _, _), rejected_i in zip(judged, rejected, strict=True):
+        d = drifts[i]
+        assert d.psi is not None
+        floor = d.psi_noise_floor
+        significant = rejected_i and (floor is None or d.psi >= floor)
+        sev = verdict(d.psi, d.samples, thresholds.min_samples, significant=significant,
+                      medium=thresholds.psi_medium, high=thresholds.psi_high)
+        out[i] = replace(d, significant=significant, severity=sev)
+    return out
 
 
 def drift_share(drifts: list[FeatureDrift]) -> float:
     """Share of features with a verdict at least MEDIUM among those with a verdict.
 
+    Pass the features through ``model_verdict`` first: a feature then counts only when its
+    PSI reaches ``psi_medium`` and its test is significant after Holm across the model.
     0.0 when no feature has a verdict (no evidence of drift).
     """
     judged = [d.severity for d in drifts if d.severity is not None]

@@ -103,9 +103,14 @@ def test_config_thresholds_change_the_verdict(files: dict[str, Path], tmp_path: 
     cfg = write_config(tmp_path / "mlmon.yaml",
                        "psi_medium: 0.000001, psi_high: 100.0, min_samples: 10")
     report = run_json(files["profile"], files["input"], "--config", str(cfg))
-    # every PSI (all > 1e-6 here) reaches medium, none reaches high
-    assert {f["severity"] for f in report["features"]} == {"medium"}
-    assert report["drift_share"] == 1.0
+    # every PSI (all > 1e-6 here) is large enough for medium, none for high; only the
+    # features whose shift is told apart from sampling noise are medium
+    features = report["features"]
+    assert all(f["psi"] > 1e-6 for f in features)
+    assert {f["severity"] for f in features if f["significant"]} == {"medium"}
+    assert {f["severity"] for f in features if not f["significant"]} <= {"low"}
+    medium = sum(f["severity"] == "medium" for f in features)
+    assert report["drift_share"] == medium / len(features) > 0
     assert report["thresholds"]["psi_high"] == 100.0
 
 

@@ -46,7 +46,9 @@ def test_exposition_matches_json(files: dict[str, Path]) -> None:
              "chi2_pvalue": "mlmon_feature_chi2_pvalue",
              "wasserstein": "mlmon_feature_wasserstein_distance",
              "jensen_shannon": "mlmon_feature_jensen_shannon_distance",
-             "hellinger": "mlmon_feature_hellinger_distance"}
+             "hellinger": "mlmon_feature_hellinger_distance",
+             "drift_pvalue": "mlmon_feature_drift_pvalue",
+             "psi_noise_floor": "mlmon_feature_psi_noise_floor"}
     severity = {"low": 0, "medium": 1, "high": 2}
     for f in report["features"]:
         for key, metric in pairs.items():
@@ -55,6 +57,8 @@ def test_exposition_matches_json(files: dict[str, Path]) -> None:
             else:
                 assert by_feature[(metric, f["name"])] == pytest.approx(f[key], rel=1e-12)
         assert by_feature[("mlmon_feature_drift_severity", f["name"])] == severity[f["severity"]]
+        assert by_feature[("mlmon_feature_drift_significant", f["name"])] == f["significant"]
+        assert f["significant"] or f["severity"] == "low"
     model = {s.name: s.value for fam in families.values() for s in fam.samples
              if set(s.labels) == {"model", "version"}}
     assert model["mlmon_model_drift_share_ratio"] == pytest.approx(report["drift_share"])

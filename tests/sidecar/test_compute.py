@@ -147,3 +147,25 @@ def test_model_verdict_counts_the_prediction_like_a_feature() -> None:
     # by hand: share of the features and the prediction at medium or above, and the highest
     assert ms.drift_share == pytest.approx(sum(v >= 1 for v in verdicts) / len(judged))
     assert ms.severity == max(verdicts)
+
+
+def test_model_verdict_is_holm_over_the_features_and_the_prediction() -> None:
+    store = _store(window=500)
+    _apply(store, fraud_events(800, shift=0.3))
+    ms = compute(store, clock=lambda: 1001.0).models[("fraud", "1")]
+    judged = [*ms.features, ms.prediction]
+    # The oracle: Holm by hand over every judged feature's p-value, each at its alpha.
+    ratios = sorted((f.pvalue / f.alpha, f.name) for f in judged  # type: ignore[operator]
+                    if f.pvalue is not None and f.alpha is not None)
+    assert len(ratios) == len(judged)
+    rejected: set[str] = set()
+    for i, (ratio, name) in enumerate(ratios):
+        if ratio > 1 / (len(ratios) - i):
+            break
+        rejected.add(name)
+    for f in judged:
+        assert f.psi is not None and f.psi_noise_floor is not None
+        assert f.significant == (f.name in rejected and f.psi >= f.psi_noise_floor)
+        if not f.significant:
+            assert f.severity == 0
+    assert any(f.significant for f in judged)

@@ -139,3 +139,18 @@ def test_bucket_counters_and_performance_values() -> None:
     psi = values[("mlmon_feature_psi", (("feature", "amount"), *mv))]
     assert psi == ms.features[0].psi
     assert BY_NAME["mlmon_feature_psi"].type == "gauge"
+
+
+def test_what_the_verdict_rests_on_is_exported() -> None:
+    store = _loaded_store()
+    snap = compute(store, clock=lambda: 1001.0)
+    values = _values(generate_latest(_registry(store, snap)).decode())
+    ms = snap.models[("fraud", "1")]
+    for d in (*ms.features, ms.prediction):
+        if d.psi is None:
+            continue
+        key = (("feature", d.name), ("model", "fraud"), ("version", "1"))
+        assert values[("mlmon_feature_drift_pvalue", key)] == d.pvalue
+        assert values[("mlmon_feature_psi_noise_floor", key)] == d.psi_noise_floor
+        assert values[("mlmon_feature_drift_significant", key)] == float(bool(d.significant))
+        assert d.significant or values[("mlmon_feature_drift_severity", key)] == 0.0

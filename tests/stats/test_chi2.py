@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats as sps
 
-from exporter.stats.chi2 import chi2_homogeneity, contingency_table
+from exporter.stats.chi2 import chi2_homogeneity, chi2_pooled, contingency_table
 
 
 def _scipy(ref: list[int], cur: list[int]) -> tuple[float, float, int]:
@@ -72,3 +72,24 @@ def test_property_equals_scipy_pvalue_in_unit_interval(cols: list[tuple[int, int
     perm = np.random.default_rng(len(cols)).permutation(len(cols))
     swapped = chi2_homogeneity(ref[perm], cur[perm])
     assert swapped.statistic == pytest.approx(got.statistic, rel=1e-9, abs=1e-9)
+
+
+def test_pooled_merges_columns_of_expected_count_below_five() -> None:
+    # n = 200 of N + n = 1200: expected current count of column j is (r_j + c_j) / 6.
+    ref = np.array([500, 300, 150, 20, 10, 8, 12])
+    cur = np.array([90, 60, 35, 6, 2, 7, 0])
+    # Expected: 98.3, 60, 30.8, 4.3, 2, 2.5, 2 -> the last four are pooled by hand.
+    table = np.array([[500, 300, 150, 50], [90, 60, 35, 15]])
+    res = sps.chi2_contingency(table)
+    got = chi2_pooled(ref, cur)
+    assert got.dof == 3 == int(res.dof)
+    assert got.statistic == pytest.approx(float(res.statistic), rel=1e-12)
+    assert got.pvalue == pytest.approx(float(res.pvalue), rel=1e-10)
+
+
+def test_pooled_is_the_plain_test_when_nothing_is_sparse() -> None:
+    ref, cur = np.array([500, 300, 200]), np.array([100, 80, 20])
+    assert chi2_pooled(ref, cur) == chi2_homogeneity(ref, cur)
+    assert chi2_pooled(np.array([0, 0]), np.array([0, 0])).pvalue == 1.0
+    # Everything sparse: one pooled column, no evidence.
+    assert chi2_pooled(np.array([10, 10]), np.array([1, 2])).pvalue == 1.0

@@ -9,11 +9,13 @@ from hypothesis import strategies as st
 from scipy import stats as sps
 from scipy.spatial.distance import jensenshannon
 
+from exporter.stats.chi2 import chi2_pooled
 from exporter.stats.drift import (
     FeatureDrift,
     categorical_drift,
     drift_share,
     highest_severity,
+    model_verdict,
     numeric_drift,
 )
 from exporter.stats.reference import CategoricalReference, NumericReference
@@ -152,3 +154,61 @@ def test_property_window_order_irrelevant(values: list[float], rnd: object) -> N
     assert a.ks_pvalue is not None and 0.0 <= a.ks_pvalue <= 1.0
     assert a.ks_statistic == float(sps.ks_2samp(ref.sample_sorted, values,
                                                 method="asymp").statistic)
+
+
+def _judged(name: str, psi: float, pvalue: float, alpha: float = 0.01,
+            floor: float = 0.0) -> FeatureDrift:
+    return FeatureDrift(name, "categorical", 1_000, psi, None, None, None, None, None, None,
+                        None, Severity.HIGH, np.zeros(2, dtype=np.int64), pvalue, alpha,
+                        True, floor)
+
+
+def test_model_verdict_applies_holm_across_features() -> None:
+    t = Thresholds()
+    drifts = [_judged("a", 0.5, 0.004), _judged("b", 0.15, 0.003), _judged("c", 0.3, 0.2),
+              _judged("d", 0.4, 1e-9, floor=0.45), _fd(None)]
+    got = model_verdict(drifts, t)
+    # m = 4 at alpha 0.01: 1e-9 <= .0025, .003 <= .0033, .004 <= .005, .2 > .01.
+    assert [d.significant for d in got[:4]] == [True, True, False, False]
+    # d is rejected by Holm but its PSI is under its noise floor.
+    assert [d.severity for d in got] == [Severity.HIGH, Severity.MEDIUM, Severity.LOW,
+                                        Severity.LOW, None]
+    assert drift_share(got) == pytest.approx(2 / 4)
+    assert highest_severity(got) is Severity.HIGH
+    # 50 features at p = 0.004: each would pass alone, none passes together.
+    many = model_verdict([_judged(f"f{i}", 0.3, 0.004) for i in range(50)], t)
+    assert highest_severity(many) is Severity.LOW and drift_share(many) == 0.0
+
+
+def test_categorical_verdict_rests_on_pooled_chi2_and_noise_floor() -> None:
+    ref = CategoricalReference(np.array([600, 300, 100, 0]))
+    cur = np.array([200, 150, 0, 150])
+    got = categorical_drift("country", ref, cur, Thresholds(min_samples=100))
+    assert got.pvalue == chi2_pooled(ref.counts, cur).pvalue and got.alpha == 0.01
+    # k = 4 buckets not empty in both; n = 500, N = 1000.
+    floor = (1 / 500 + 1 / 1000) * sps.chi2.ppf(0.99, 3)
+    assert got.psi_noise_floor == pytest.approx(floor, rel=1e-10)
+    assert got.significant is True
+    # 100 categories at n = 600 without drift: PSI ~ 0.17 >= psi_medium, still LOW.
+    rng = np.random.default_rng(3)
+    p = np.full(101, 1 / 101)
+    ref100 = CategoricalReference(rng.multinomial(100_000, p).astype(np.int64))
+    same = categorical_drift("c", ref100, rng.multinomial(600, p).astype(np.int64),
+                             Thresholds())
+    assert same.psi is not None and same.psi >= 0.1 and same.severity is Severity.LOW
+    assert same.significant is False and same.psi_noise_floor is not None
+    assert same.psi < same.psi_noise_floor
+
+
+def test_numeric_without_reference_sample_uses_psi_chi2_pvalue() -> None:
+    full = _reference(REF)
+    ref = NumericReference(full.edges, full.counts, np.empty(0))
+    cur = np.random.default_rng(8).normal(0.5, 1.0, size=2_000)
+    got = numeric_drift("x", ref, cur, Thresholds())
+    assert got.ks_pvalue is None and got.psi is not None
+    scale = 1 / 2_000 + 1 / int(full.counts.sum())
+    assert got.pvalue == pytest.approx(sps.chi2.sf(got.psi / scale, 9), rel=1e-9,
+                                       abs=1e-300)
+    assert got.severity is Severity.MEDIUM or got.severity is Severity.HIGH
+    with_ks = numeric_drift("x", full, cur, Thresholds())
+    assert with_ks.pvalue == with_ks.ks_pvalue and with_ks.alpha == 0.01

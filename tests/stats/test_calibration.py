@@ -1,0 +1,87 @@
+"""The severity's calibration, on small seeded simulations (bench/calibration.py has the
+full table). Rates print with ``pytest -s``.
+
+Targets: without drift a feature is MEDIUM+ in ≤ 2 % of windows (window sizes 500 to
+10,000, 2 to 100 categories + __other__, numeric shapes with ties and heavy tails), a
+50-feature model in ≤ 5 %; with drift of population PSI 1.5 × psi_medium, ≥ 90 % of
+2,000+-row windows are flagged; at population PSI = psi_medium the significance check
+keeps every window whose PSI reaches psi_medium (same power as PSI alone).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bench.calibration import (
+    REF_ROWS,
+    SHAPES,
+    THRESHOLDS,
+    categorical_rates,
+    category_shares,
+    model_rates,
+    numeric_rates,
+    numeric_reference,
+    numeric_shift,
+    tilted_shares,
+)
+from exporter.stats.psi import psi
+
+SIZES = (500, 2_000, 10_000)
+
+
+@pytest.mark.parametrize("k", [2, 10, 50, 100])
+def test_categorical_false_alarms_at_most_2_percent(k: int) -> None:
+    for n in SIZES:
+        r = categorical_rates(k, n, windows=600, seed=k * n)
+        print(f"\ncategorical k={k} n={n}: false alarms {r.new:.2%} (PSI alone {r.old:.2%})")
+        assert r.new <= 0.02
+    if k == 100:  # what the old rule did at min_samples
+        assert categorical_rates(k, 500, windows=200, seed=1).old == 1.0
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_numeric_false_alarms_at_most_2_percent(shape: str) -> None:
+    for n in SIZES:
+        r = numeric_rates(shape, n, windows=60, seed=n)
+        print(f"\nnumeric {shape} n={n}: false alarms {r.new:.2%} (PSI alone {r.old:.2%})")
+        assert r.new <= 0.02
+
+
+def test_model_of_50_features_false_alarms_at_most_5_percent() -> None:
+    r = model_rates(500, windows=40, seed=11)
+    print(f"\n50-feature model n=500: false alarms {r.new:.2%} (PSI alone {r.old:.2%})")
+    assert r.new <= 0.05 and r.old == 1.0
+
+
+@pytest.mark.parametrize("k", [2, 10, 100])
+def test_categorical_power(k: int) -> None:
+    strong = categorical_rates(k, 2_000, windows=200, seed=k, target_psi=0.15)
+    edge = categorical_rates(k, 2_000, windows=200, seed=k, target_psi=0.1)
+    print(f"\ncategorical k={k} n=2000: power {strong.new:.1%} at PSI 0.15; "
+          f"{edge.new:.1%} at PSI 0.1 (PSI alone {edge.old:.1%})")
+    assert strong.new >= 0.9
+    assert edge.new == edge.old
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_numeric_power(shape: str) -> None:
+    strong = numeric_rates(shape, 2_000, windows=40, seed=3, target_psi=0.15, draws=60_000)
+    edge = numeric_rates(shape, 2_000, windows=40, seed=3, target_psi=0.1, draws=60_000)
+    print(f"\nnumeric {shape} n=2000: power {strong.new:.1%} at PSI 0.15; "
+          f"{edge.new:.1%} at PSI 0.1 (PSI alone {edge.old:.1%})")
+    assert strong.new >= 0.9
+    assert edge.new == edge.old
+
+
+def test_drift_generators_hit_the_population_psi() -> None:
+    p = category_shares(10)
+    assert psi(p, tilted_shares(p, 0.15), eps=1e-12) == pytest.approx(0.15, rel=1e-6)
+    rng = np.random.default_rng(5)
+    ref = numeric_reference("poisson", rng)
+    assert int(ref.counts.sum()) == REF_ROWS
+    delta = numeric_shift("poisson", ref, 0.15, draws=100_000)
+    x = np.random.default_rng(6).poisson(3.0 * (1 + delta), 400_000)
+    c = np.bincount(np.searchsorted(ref.edges, x, side="right"), minlength=ref.counts.size)
+    assert psi(ref.counts, c, eps=1e-12) == pytest.approx(0.15, abs=0.005)
+    assert THRESHOLDS.psi_medium == 0.1
