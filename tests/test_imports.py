@@ -57,3 +57,13 @@ def test_command_imports_only_what_it_needs(argv: list[str], forbidden: set[str]
 def test_probe_sees_the_heavy_imports_of_a_command_that_needs_them() -> None:
     # serve needs aiohttp: the probe must report it (guards against a probe that sees nothing)
     assert "aiohttp" in _imported(["serve", "--config", f"{MISSING}.yaml"])
+
+
+def test_the_decoder_child_imports_neither_numpy_nor_scipy() -> None:
+    """The decoder process decodes bytes to columns; numpy alone would add ~30 MB to it."""
+    code = ("import sys, exporter.sidecar.ingest.decode_process; "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'numpy', 'scipy', "
+            "'aiohttp', 'prometheus_client'}))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                         text=True, check=True).stdout
+    assert out.strip() == "[]"

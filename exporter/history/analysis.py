@@ -11,7 +11,7 @@ import numpy as np
 from exporter.history.promapi import PrometheusAPI, PrometheusError, Series
 from exporter.history.shape import FORECAST_SPANS, assess, duration
 from exporter.metric_names import MACRO_CLASS
-from exporter.stats.severity import DEFAULT_PSI_HIGH, DEFAULT_PSI_MEDIUM
+from exporter.stats.thresholds import DEFAULT_PSI_HIGH, DEFAULT_PSI_MEDIUM
 from exporter.stats.trend import (
     Comparison,
     Trend,

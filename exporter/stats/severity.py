@@ -42,12 +42,7 @@ from enum import IntEnum
 
 from scipy import special
 
-# Defaults: the one place these numbers live (config, docs and rules tests read them).
-DEFAULT_PSI_MEDIUM = 0.1
-DEFAULT_PSI_HIGH = 0.25
-DEFAULT_KS_ALPHA = 0.01
-DEFAULT_CHI2_ALPHA = 0.01
-DEFAULT_MIN_SAMPLES = 500
+from exporter.stats.thresholds import DEFAULT_PSI_HIGH, DEFAULT_PSI_MEDIUM
 
 
 class Severity(IntEnum):

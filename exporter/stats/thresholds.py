@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-from exporter.stats.severity import (
-    DEFAULT_CHI2_ALPHA,
-    DEFAULT_KS_ALPHA,
-    DEFAULT_MIN_SAMPLES,
-    DEFAULT_PSI_HIGH,
-    DEFAULT_PSI_MEDIUM,
-)
+# Defaults: the one place these numbers live (config, docs and rules tests read them).
+# Kept free of numpy and scipy: the config, and so the decoder process, import this module.
+DEFAULT_PSI_MEDIUM = 0.1
+DEFAULT_PSI_HIGH = 0.25
+DEFAULT_KS_ALPHA = 0.01
+DEFAULT_CHI2_ALPHA = 0.01
+DEFAULT_MIN_SAMPLES = 500
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,7 @@ import pytest
 
 from exporter.batch.prom import JOB as BATCH_JOB
 from exporter.metric_names import METRICS
-from exporter.stats.severity import DEFAULT_PSI_HIGH, DEFAULT_PSI_MEDIUM
-from exporter.stats.thresholds import Thresholds
+from exporter.stats.thresholds import DEFAULT_PSI_HIGH, DEFAULT_PSI_MEDIUM, Thresholds
 from tests.deploy import grafana
 from tests.deploy.promql import FUNCTIONS, analyse
 from tests.rules.rule_files import records
