@@ -209,7 +209,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     _table("False alarms, numeric, no drift:", SHAPES, WINDOW_SIZES,
            lambda r, n: numeric_rates(r, n, w // 4, seed=n + len(r)))
     big = WINDOW_SIZES[2:]
-    for psi in (0.1, 0.15, 0.25):
+    for psi in (0.07, 0.1, 0.15, 0.25):
         def cat(r: str, n: int, psi: float = psi) -> Rates:
             return categorical_rates(int(r[4:]), n, w // 4, seed=n + 1, target_psi=psi)
 

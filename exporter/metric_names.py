@@ -141,6 +141,9 @@ METRICS: tuple[MetricSpec, ...] = (
     MetricSpec("mlmon_feature_psi_noise_floor", "gauge",
                "PSI an undrifted window of this size exceeds with probability alpha: "
                "(1/n + 1/N) times the chi-square(k-1) upper-alpha quantile.", FEATURE, SB),
+    MetricSpec("mlmon_feature_psi_upper_bound", "gauge",
+               "One-sided 97.5 % upper confidence bound on the population PSI; a significant "
+               "shift is medium when it reaches psi_medium.", FEATURE, SB),
     MetricSpec("mlmon_feature_drift_significant", "gauge",
                "1 when the shift is told apart from sampling noise: the test significant "
                "after Holm over the model's features and PSI above its noise floor; else 0.",

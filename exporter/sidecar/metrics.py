@@ -278,6 +278,7 @@ def _feature(fv: list[str], d: FeatureDrift,
     add("mlmon_feature_drift_severity", fv, None if d.severity is None else int(d.severity))
     add("mlmon_feature_drift_pvalue", fv, d.pvalue)
     add("mlmon_feature_psi_noise_floor", fv, d.psi_noise_floor)
+    add("mlmon_feature_psi_upper_bound", fv, d.psi_upper)
     add("mlmon_feature_drift_significant", fv,
         None if d.significant is None else int(d.significant))
 

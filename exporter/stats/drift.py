@@ -8,8 +8,8 @@ over the category counts (``__other__`` last). Below ``min_samples`` (or with
 an empty window) every statistic and the severity are None; ``samples`` and
 ``current_counts`` are still reported.
 
-Severity (``exporter.stats.severity``): PSI ≥ ``psi_medium`` / ``psi_high`` AND the
-shift significant: ``pvalue`` < ``alpha`` (KS for numeric, chi-square with sparse
+Severity (``exporter.stats.severity``): PSI (MEDIUM: or its upper 97.5 % confidence bound,
+``psi_upper``) ≥ ``psi_medium``, PSI ≥ ``psi_high`` for HIGH, AND the shift significant: ``pvalue`` < ``alpha`` (KS for numeric, chi-square with sparse
 categories pooled for categorical) and PSI ≥ ``psi_noise_floor``. One feature alone is
 judged at its α; a model's features together go through ``model_verdict`` (Holm over
 their p-values), which both the sidecar and ``mlmon batch`` apply before ``drift_share``
@@ -29,12 +29,14 @@ from exporter.stats.distances import hellinger, jensen_shannon
 from exporter.stats.ecdf import merge_sorted, wasserstein_1
 from exporter.stats.ks import DEFAULT_KS_METHOD, KSMethod, ks_from_merged
 from exporter.stats.psi import psi as psi_value
+from exporter.stats.psi import psi_standard_error
 from exporter.stats.reference import CategoricalReference, NumericReference
 from exporter.stats.severity import (
     Severity,
     holm,
     psi_noise_floor,
     psi_pvalue,
+    psi_upper_bound,
     verdict,
 )
 from exporter.stats.thresholds import Thresholds
@@ -59,6 +61,7 @@ class FeatureDrift:
     alpha: float | None = None  # the level it is judged at (ks_alpha / chi2_alpha)
     significant: bool | None = None  # pvalue < alpha (after Holm within a model verdict)
     psi_noise_floor: float | None = None  # PSI exceeded with probability alpha under no drift
+    psi_upper: float | None = None  # one-sided 97.5 % upper confidence bound on the PSI
 
 
 def _empty(name: str, kind: str, samples: int, counts: NDArray[np.int64]) -> FeatureDrift:
@@ -77,11 +80,12 @@ def _judge(d: FeatureDrift, pvalue: float, alpha: float, ref_counts: NDArray[np.
     assert d.psi is not None
     floor = psi_noise_floor(_buckets(ref_counts, d.current_counts), d.samples,
                             int(ref_counts.sum()), alpha)
+    upper = psi_upper_bound(d.psi, psi_standard_error(ref_counts, d.current_counts))
     significant = pvalue < alpha and d.psi >= floor
     sev = verdict(d.psi, d.samples, t.min_samples, significant=significant,
-                  medium=t.psi_medium, high=t.psi_high)
+                  medium=t.psi_medium, high=t.psi_high, psi_upper=upper)
     return replace(d, severity=sev, pvalue=pvalue, alpha=alpha, significant=significant,
-                   psi_noise_floor=floor)
+                   psi_noise_floor=floor, psi_upper=upper)
 
 
 def numeric_drift(name: str, ref: NumericReference, current: NDArray[np.float64],
@@ -161,7 +165,8 @@ def model_verdict(drifts: list[FeatureDrift], thresholds: Thresholds) -> list[Fe
         floor = d.psi_noise_floor
         significant = rejected_i and (floor is None or d.psi >= floor)
         sev = verdict(d.psi, d.samples, thresholds.min_samples, significant=significant,
-                      medium=thresholds.psi_medium, high=thresholds.psi_high)
+                      medium=thresholds.psi_medium, high=thresholds.psi_high,
+                      psi_upper=d.psi_upper)
         out[i] = replace(d, significant=significant, severity=sev)
     return out
 

@@ -46,3 +46,34 @@ def psi(reference_counts: NDArray[np.float64] | NDArray[np.int64],
     r = smoothed_proportions(reference_counts, eps)
     c = smoothed_proportions(current_counts, eps)
     return float(np.sum((c - r) * np.log(c / r)))
+
+
+def psi_standard_error(reference_counts: NDArray[np.float64] | NDArray[np.int64],
+                       current_counts: NDArray[np.float64] | NDArray[np.int64],
+                       eps: float = EPSILON) -> float:
+    """Standard error of the sample PSI, for a confidence bound on the population's.
+
+    Delta method over the two independent multinomial samples: with
+    aᵢ = ∂PSI/∂cᵢ = ln(cᵢ/rᵢ) + 1 − rᵢ/cᵢ and bᵢ = ∂PSI/∂rᵢ = −ln(cᵢ/rᵢ) + 1 − cᵢ/rᵢ,
+
+        Var ≈ (Σ cᵢaᵢ² − (Σ cᵢaᵢ)²)/n + (Σ rᵢbᵢ² − (Σ rᵢbᵢ)²)/N + 2(k − 1)(1/n + 1/N)²
+
+    The last term is the variance of PSI's χ²(k − 1)·(1/n + 1/N) noise (Yurdakul 2018),
+    which dominates where the first-order terms vanish (no drift). k counts the buckets
+    not empty in both samples.
+    """
+    ref = np.asarray(reference_counts, dtype=np.float64)
+    cur = np.asarray(current_counts, dtype=np.float64)
+    if ref.shape != cur.shape:
+        raise ValueError(f"bucket count mismatch: reference {ref.size}, current {cur.size}")
+    n, big_n = float(cur.sum()), float(ref.sum())
+    r = smoothed_proportions(ref, eps)
+    c = smoothed_proportions(cur, eps)
+    log_ratio = np.log(c / r)
+    a = log_ratio + 1.0 - r / c
+    b = -log_ratio + 1.0 - c / r
+    var_c = float(np.sum(c * a * a) - np.sum(c * a) ** 2) / n
+    var_r = float(np.sum(r * b * b) - np.sum(r * b) ** 2) / big_n
+    k = int(np.count_nonzero(ref + cur))
+    noise = 2.0 * max(k - 1, 0) * (1.0 / n + 1.0 / big_n) ** 2
+    return float(np.sqrt(max(var_c, 0.0) + max(var_r, 0.0) + noise))

@@ -70,13 +70,44 @@ def severity(
     return Severity.LOW
 
 
+# One-sided level of the PSI confidence bound MEDIUM rests on: a window drawn from a
+# population at PSI = psi_medium reaches it with probability ≈ 97.5 % (the target is
+# ≥ 90 %; 95 % fell to 90 % for two categories at 10,000 rows, where the reference's own
+# sampling error counts most).
+PSI_BOUND_Z = 1.959963984540054  # Φ⁻¹(0.975)
+
+
+def psi_upper_bound(psi: float, standard_error: float, z: float = PSI_BOUND_Z) -> float:
+    """Upper one-sided confidence bound on the population's PSI, built on √PSI's scale.
+
+    PSI is a sum of squares (≈ Σ (cᵢ − rᵢ)²/rᵢ for small shifts), so its sampling
+    distribution is skewed where √PSI's is nearly normal; by the delta method
+    SE(√PSI) = SE/(2√PSI), and the bound is (√PSI + z·SE(√PSI))² = PSI + z·SE + (z·SE)²/(4·PSI).
+    """
+    if psi <= 0.0:
+        return z * standard_error
+    half_width = z * standard_error / (2.0 * math.sqrt(psi))
+    return (math.sqrt(psi) + half_width) ** 2
+
+
 def verdict(psi: float, samples: int, min_samples: int, *, significant: bool,
-            medium: float = DEFAULT_PSI_MEDIUM, high: float = DEFAULT_PSI_HIGH) -> Severity | None:
-    """None (no verdict) below ``min_samples``; LOW unless ``significant``; else by PSI."""
+            medium: float = DEFAULT_PSI_MEDIUM, high: float = DEFAULT_PSI_HIGH,
+            psi_upper: float | None = None) -> Severity | None:
+    """None (no verdict) below ``min_samples``; LOW unless ``significant``; else by size.
+
+    Size: HIGH when PSI ≥ ``high``; MEDIUM when PSI ≥ ``medium`` or its upper confidence
+    bound ``psi_upper`` is (the window is consistent with a population shift of at least
+    ``medium``, so a shift of exactly that size is found in ≈ 97.5 % of windows rather than
+    about half); else LOW.
+    """
     if samples < min_samples:
         return None
+    if not significant:
+        return Severity.LOW
     size = severity(psi, medium, high)
-    return size if significant else Severity.LOW
+    if size is Severity.LOW and psi_upper is not None and psi_upper >= medium:
+        return Severity.MEDIUM
+    return size
 
 
 def _scale(n_cur: int, n_ref: int) -> float:

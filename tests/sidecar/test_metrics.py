@@ -152,5 +152,6 @@ def test_what_the_verdict_rests_on_is_exported() -> None:
         key = (("feature", d.name), ("model", "fraud"), ("version", "1"))
         assert values[("mlmon_feature_drift_pvalue", key)] == d.pvalue
         assert values[("mlmon_feature_psi_noise_floor", key)] == d.psi_noise_floor
+        assert values[("mlmon_feature_psi_upper_bound", key)] == d.psi_upper
         assert values[("mlmon_feature_drift_significant", key)] == float(bool(d.significant))
         assert d.significant or values[("mlmon_feature_drift_severity", key)] == 0.0

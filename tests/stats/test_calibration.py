@@ -3,9 +3,9 @@ full table). Rates print with ``pytest -s``.
 
 Targets: without drift a feature is MEDIUM+ in ≤ 2 % of windows (window sizes 500 to
 10,000, 2 to 100 categories + __other__, numeric shapes with ties and heavy tails), a
-50-feature model in ≤ 5 %; with drift of population PSI 1.5 × psi_medium, ≥ 90 % of
-2,000+-row windows are flagged; at population PSI = psi_medium the significance check
-keeps every window whose PSI reaches psi_medium (same power as PSI alone).
+50-feature model in ≤ 5 %; with drift of population PSI = psi_medium (and 1.5 × it),
+≥ 90 % of 2,000+-row windows are flagged (PSI alone finds about half at psi_medium: the
+verdict uses PSI's upper confidence bound).
 """
 
 from __future__ import annotations
@@ -58,20 +58,23 @@ def test_model_of_50_features_false_alarms_at_most_5_percent() -> None:
 def test_categorical_power(k: int) -> None:
     strong = categorical_rates(k, 2_000, windows=200, seed=k, target_psi=0.15)
     edge = categorical_rates(k, 2_000, windows=200, seed=k, target_psi=0.1)
+    big = categorical_rates(k, 10_000, windows=100, seed=k, target_psi=0.1)
     print(f"\ncategorical k={k} n=2000: power {strong.new:.1%} at PSI 0.15; "
-          f"{edge.new:.1%} at PSI 0.1 (PSI alone {edge.old:.1%})")
+          f"{edge.new:.1%} at PSI 0.1 (PSI alone {edge.old:.1%}); n=10000 {big.new:.1%}")
     assert strong.new >= 0.9
-    assert edge.new == edge.old
+    assert edge.new >= 0.9 and big.new >= 0.9
+    if k <= 10:  # PSI ≥ psi_medium alone misses a shift of exactly that size
+        assert edge.old < 0.9
 
 
 @pytest.mark.parametrize("shape", SHAPES)
 def test_numeric_power(shape: str) -> None:
     strong = numeric_rates(shape, 2_000, windows=40, seed=3, target_psi=0.15, draws=60_000)
-    edge = numeric_rates(shape, 2_000, windows=40, seed=3, target_psi=0.1, draws=60_000)
+    edge = numeric_rates(shape, 2_000, windows=60, seed=3, target_psi=0.1, draws=60_000)
     print(f"\nnumeric {shape} n=2000: power {strong.new:.1%} at PSI 0.15; "
           f"{edge.new:.1%} at PSI 0.1 (PSI alone {edge.old:.1%})")
     assert strong.new >= 0.9
-    assert edge.new == edge.old
+    assert edge.new >= 0.9
 
 
 def test_drift_generators_hit_the_population_psi() -> None:

@@ -19,7 +19,8 @@ from exporter.stats.drift import (
     numeric_drift,
 )
 from exporter.stats.reference import CategoricalReference, NumericReference
-from exporter.stats.severity import Severity
+from exporter.stats.psi import psi_standard_error
+from exporter.stats.severity import Severity, psi_upper_bound
 from exporter.stats.thresholds import Thresholds
 
 REF = np.random.default_rng(21).normal(size=20_000)
@@ -189,6 +190,9 @@ def test_categorical_verdict_rests_on_pooled_chi2_and_noise_floor() -> None:
     floor = (1 / 500 + 1 / 1000) * sps.chi2.ppf(0.99, 3)
     assert got.psi_noise_floor == pytest.approx(floor, rel=1e-10)
     assert got.significant is True
+    assert got.psi is not None and got.psi_upper is not None
+    upper = psi_upper_bound(got.psi, psi_standard_error(ref.counts, got.current_counts))
+    assert got.psi_upper == pytest.approx(upper, rel=1e-12) and got.psi_upper > got.psi
     # 100 categories at n = 600 without drift: PSI ~ 0.17 >= psi_medium, still LOW.
     rng = np.random.default_rng(3)
     p = np.full(101, 1 / 101)

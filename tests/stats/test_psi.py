@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from exporter.stats.psi import EPSILON, psi, smoothed_proportions
+from exporter.stats.psi import EPSILON, psi, psi_standard_error, smoothed_proportions
 
 
 def test_psi_hand_computed() -> None:
@@ -67,3 +67,33 @@ def test_psi_non_negative_and_zero_for_identical(ref: list[int], data: st.DataOb
     assert psi(r * 3, r) == pytest.approx(0.0, abs=1e-12)  # proportions, not counts
     perm = np.random.default_rng(len(ref)).permutation(len(ref))
     assert psi(r[perm], c[perm]) == pytest.approx(psi(r, c), rel=1e-9, abs=1e-15)
+
+
+@pytest.mark.parametrize(("k", "shift"), [(3, 0.5), (10, 0.3), (50, 0.3)])
+def test_psi_standard_error_matches_the_spread_over_repeated_windows(k: int, shift: float,
+                                                                     ) -> None:
+    """Oracle: the standard deviation of PSI over 1,500 simulated windows."""
+    rng = np.random.default_rng(k)
+    p = np.full(k, 1.0 / k)
+    q = p * np.exp(shift * rng.normal(size=k))
+    q /= q.sum()
+    values, errors = [], []
+    for _ in range(1_500):
+        ref = rng.multinomial(100_000, p)
+        cur = rng.multinomial(2_000, q)
+        values.append(psi(ref, cur))
+        errors.append(psi_standard_error(ref, cur))
+    assert float(np.mean(errors)) == pytest.approx(float(np.std(values)), rel=0.15)
+
+
+def test_psi_standard_error_without_drift_is_the_chi2_noise_term() -> None:
+    """Equal proportions: the first-order terms vanish, leaving √(2(k − 1))·(1/n + 1/N)."""
+    ref = np.array([250, 250, 250, 250])
+    cur = np.array([100, 100, 100, 100])
+    expected = np.sqrt(2 * 3) * (1 / 400 + 1 / 1000)
+    assert psi_standard_error(ref, cur) == pytest.approx(expected, rel=1e-9)
+
+
+def test_psi_standard_error_rejects_mismatched_buckets() -> None:
+    with pytest.raises(ValueError, match="mismatch"):
+        psi_standard_error(np.array([1, 2]), np.array([1, 2, 3]))

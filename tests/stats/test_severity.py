@@ -12,6 +12,7 @@ from exporter.stats.severity import (
     holm,
     psi_noise_floor,
     psi_pvalue,
+    psi_upper_bound,
     severity,
     verdict,
 )
@@ -45,6 +46,23 @@ def test_verdict_is_low_unless_significant() -> None:
     assert verdict(0.5, samples=500, min_samples=500, significant=False) is Severity.LOW
     assert verdict(0.12, samples=500, min_samples=500, significant=True) is Severity.MEDIUM
     assert verdict(0.05, samples=500, min_samples=500, significant=True) is Severity.LOW
+
+
+def test_medium_from_the_upper_confidence_bound_high_from_the_estimate() -> None:
+    kw = {"samples": 2_000, "min_samples": 500}
+    assert verdict(0.08, significant=True, psi_upper=0.11, **kw) is Severity.MEDIUM
+    assert verdict(0.08, significant=True, psi_upper=0.09, **kw) is Severity.LOW
+    assert verdict(0.08, significant=False, psi_upper=0.3, **kw) is Severity.LOW
+    # a bound over psi_high is still only MEDIUM: HIGH acts (rollback), it needs the estimate
+    assert verdict(0.2, significant=True, psi_upper=0.3, **kw) is Severity.MEDIUM
+    assert verdict(0.25, significant=True, psi_upper=0.3, **kw) is Severity.HIGH
+
+
+def test_psi_upper_bound_on_the_square_root_scale() -> None:
+    z = sps.norm.ppf(0.975)
+    # hand calculation: (√0.09 + z·0.01/(2·0.3))² = (0.3 + z/60)²
+    assert psi_upper_bound(0.09, 0.01) == pytest.approx((0.3 + z / 60) ** 2, rel=1e-12)
+    assert psi_upper_bound(0.0, 0.01) == pytest.approx(z * 0.01, rel=1e-12)
 
 
 def test_psi_noise_floor_and_pvalue_against_scipy_chi2() -> None:
