@@ -4,7 +4,8 @@ Every rate is the share of simulated windows in which a feature (or a model) rea
 MEDIUM or above, through the same ``exporter.stats.drift`` functions the sidecar and
 ``mlmon batch`` call (``numeric_drift`` / ``categorical_drift``, then ``model_verdict``
 for a model). The reference is built as ``mlmon profile build`` builds it: 100,000 rows,
-a 10,000-value reference sample, 10 quantile bins of that sample (fewer when values tie),
+a 10,000-value reference sample, 10 bins of that sample (``quantile_edges``: heavy ties
+in bins of their own),
 category counts with ``__other__`` last. Windows are drawn from the reference
 population (no drift) or from a shifted one whose population PSI against the reference
 is a given value (power). "old" is the previous rule, PSI ≥ psi_medium alone.
@@ -31,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from exporter.stats.binning import bin_counts_sorted
+from exporter.stats.binning import bin_counts_sorted, quantile_edges, value_edges
 from exporter.stats.drift import (
     FeatureDrift,
     categorical_drift,
@@ -79,9 +80,12 @@ def draw(shape: str, rng: Rng, size: int | tuple[int, int], drift: float = 0.0,
 
 
 def numeric_reference(shape: str, rng: Rng) -> NumericReference:
+    """As ``mlmon profile build`` bins it: by value when at most BINS distinct values,
+    else ``quantile_edges`` of the sample (heavy ties in bins of their own)."""
     values = draw(shape, rng, REF_ROWS)
     sample = np.sort(values[:SAMPLE_SIZE])
-    edges = np.unique(np.quantile(sample, np.arange(1, BINS) / BINS))
+    distinct = np.unique(values)
+    edges = value_edges(distinct) if distinct.size <= BINS else quantile_edges(sample, BINS)
     return NumericReference(edges, bin_counts_sorted(np.sort(values), edges), sample)
 
 

@@ -6,9 +6,13 @@ bottom-k sample: the ``sample_size`` values whose splitmix64 hash of (row
 index, feature) is smallest. The hash is a bijection of the row index, so the
 sample is a uniform sample without replacement that does not depend on how
 the file is chunked. Categorical features keep value counts (pruned to the
-most frequent when a column has very many distinct values). Bin edges are the
-sample's quantiles; pass 2 counts every value into those bins exactly, and
-recounts pruned categorical columns exactly.
+most frequent when a column has very many distinct values). Pass 1 also keeps
+a numeric feature's distinct values while there are at most ``bins`` of them:
+such a feature is binned by value (``exporter.stats.binning.value_edges``), so
+even a value too rare to be sampled gets its own bin. Otherwise bin edges come
+from the sample (``quantile_edges``: quantiles, heavy ties in bins of their
+own). Pass 2 counts every value into those bins exactly, and recounts pruned
+categorical columns exactly.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from exporter.profile.model import (
     Profile,
     ProfileError,
 )
+from exporter.profile.sample_codec import compact
 from exporter.readers.chunks import (
     DEFAULT_CHUNK_ROWS,
     Chunk,
@@ -42,7 +47,7 @@ from exporter.readers.chunks import (
     class_name,
     read_chunks,
 )
-from exporter.stats.binning import bin_counts, quantile_edges
+from exporter.stats.binning import bin_counts, quantile_edges, value_edges
 from exporter.stats.summary import QUANTILES
 
 U64 = np.uint64
@@ -62,9 +67,13 @@ def _splitmix64(x: NDArray[np.uint64]) -> NDArray[np.uint64]:
 
 
 class NumericAcc:
-    def __init__(self, name: str, sample_size: int) -> None:
+    def __init__(self, name: str, sample_size: int, bins: int) -> None:
         self.name = name
         self.k = sample_size
+        self.bins = bins
+        # every distinct value while there are at most `bins` of them, then None
+        self.distinct: NDArray[np.float64] | None = (np.empty(0, dtype=np.float64)
+                                                     if bins > 1 else None)
         self.salt = _salt(name)
         self.n = 0
         self.missing = 0
@@ -91,6 +100,7 @@ class NumericAcc:
         self.n = n
         self.min = min(self.min, float(x.min()))
         self.max = max(self.max, float(x.max()))
+        self._track_distinct(x)
         rows = np.flatnonzero(ok).astype(np.uint64) + U64(start)
         new_keys = _splitmix64(rows ^ self.salt)
         if self.keys.size == self.k:  # full: only keys below the current k-th can enter
@@ -103,10 +113,21 @@ class NumericAcc:
             keys, vals = keys[keep], vals[keep]
         self.keys, self.values = keys, vals
 
-    def finish(self, bins: int) -> tuple[NDArray[np.float64], NumericSummary, tuple[float, ...]]:
+    def _track_distinct(self, x: NDArray[np.float64]) -> None:
+        if self.distinct is None:
+            return
+        new = x[~np.isin(x, self.distinct)]  # few known values: one comparison each
+        if new.size:
+            merged = np.union1d(self.distinct, new)
+            self.distinct = merged if merged.size <= self.bins else None
+
+    def finish(self) -> tuple[NDArray[np.float64], NumericSummary, tuple[float, ...]]:
         """Bin edges, summary and the sorted sample."""
         sample = np.sort(self.values)
-        edges = quantile_edges(sample, bins) if sample.size else np.empty(0)
+        if self.distinct is not None and self.distinct.size:
+            edges = value_edges(self.distinct)
+        else:
+            edges = quantile_edges(sample, self.bins) if sample.size else np.empty(0)
         empty = self.n == 0
         qs = np.quantile(sample, QUANTILES) if sample.size else [np.nan] * len(QUANTILES)
         summary = NumericSummary(
@@ -116,7 +137,7 @@ class NumericAcc:
             min=np.nan if empty else self.min, max=np.nan if empty else self.max,
             quantiles=tuple((float(q), float(v)) for q, v in zip(QUANTILES, qs, strict=True)),
         )
-        return edges, summary, tuple(float(v) for v in sample)
+        return edges, summary, tuple(float(v) for v in compact(sample))
 
 
 class CategoricalAcc:
@@ -156,7 +177,7 @@ class PredictionAcc:
 
     def __init__(self, config: ModelConfig) -> None:
         self.config = config
-        self.numeric = NumericAcc(PREDICTION_FEATURE, config.sample_size)
+        self.numeric = NumericAcc(PREDICTION_FEATURE, config.sample_size, config.bins)
         self.classes: Counter[str] = Counter()
         self.rows = 0
 
@@ -195,7 +216,7 @@ def _build(config: ModelConfig, path: Path, chunk_rows: int) -> Profile:
     has_prediction = pcol in available_columns(path) and pcol not in columns
     if has_prediction:
         columns[pcol] = "prediction"
-    nums = {f.name: NumericAcc(f.name, config.sample_size)
+    nums = {f.name: NumericAcc(f.name, config.sample_size, config.bins)
             for f in config.features if f.kind == "numeric"}
     cats = {f.name: CategoricalAcc(f.name, config.max_categories)
             for f in config.features if f.kind == "categorical"}
@@ -212,10 +233,10 @@ def _build(config: ModelConfig, path: Path, chunk_rows: int) -> Profile:
 
     if rows == 0:
         raise ProfileError(f"{path}: no data rows; a profile needs training data")
-    finished = {name: acc.finish(config.bins) for name, acc in nums.items()}
+    finished = {name: acc.finish() for name, acc in nums.items()}
     bins = {name: np.zeros(len(e) + 1, dtype=np.int64) for name, (e, _, _) in finished.items()}
     pred_numeric = pred is not None and not pred.categorical
-    pred_finished = pred.numeric.finish(config.bins) if pred is not None else None
+    pred_finished = pred.numeric.finish() if pred is not None else None
     pred_bins = np.zeros(len(pred_finished[0]) + 1 if pred_finished else 1, dtype=np.int64)
     chosen = {name: acc.categories() for name, acc in cats.items()}
     recount = {name for name, acc in cats.items() if acc.pruned}

@@ -1,11 +1,14 @@
 """Reference profiles: the per-model-version picture of the training data.
 
-A profile is a versioned JSON document. Numeric features keep inner quantile
-bin edges (outer edges are open: bin 0 is (-inf, edges[0]), the last bin is
+A profile is a versioned JSON document. Numeric features keep inner bin edges
+(outer edges are open: bin 0 is (-inf, edges[0]), the last bin is
 [edges[-1], +inf)), reference counts per bin, summary statistics and a bounded,
-sorted, deterministic reference sample for exact KS. Categorical features keep
-category counts (the ``__other__`` bucket, last, holds categories beyond
-``max_categories``).
+sorted, deterministic reference sample for exact KS. The edges are chosen by
+``exporter.stats.binning`` (one bin per value when a feature has at most
+``bins`` distinct values, else quantiles with heavy ties in bins of their own);
+only the edges are stored, so profiles of every schema bucket the same way.
+Categorical features keep category counts (the ``__other__`` bucket, last,
+holds categories beyond ``max_categories``).
 """
 
 from __future__ import annotations

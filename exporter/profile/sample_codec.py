@@ -26,6 +26,7 @@ from numpy.typing import NDArray
 SIGN = np.uint64(1 << 63)
 MAX_SCALE = 15
 EXACT = 2.0**53
+KEPT_MANTISSA_BITS = 36  # of float64's 52: see ``compact``
 FloatArray = NDArray[np.float64]
 U64Array = NDArray[np.uint64]
 
@@ -77,6 +78,32 @@ def decimal_scale(values: FloatArray) -> int | None:
         if np.array_equal((k / 10.0**scale).view(np.uint64), bits):
             return scale
     return None
+
+
+def compact(sample: FloatArray, bits: int = KEPT_MANTISSA_BITS) -> FloatArray:
+    """The sorted sample rounded to ``bits`` mantissa bits, where that loses nothing that counts.
+
+    Reference values that are not exact decimals (``decimal_scale`` is None) carry ~40 bits
+    of noise each that no compressor removes; rounding the 52-bit mantissa to nearest at
+    36 bits (relative error ≤ 2⁻³⁷ ≈ 7.3e-12, 10,000× finer than float32) shrinks the encoded
+    sample by a third. The values are returned unchanged when they are exact decimals (the
+    ``decimal`` codec stores them smaller as they are), when rounding would merge two
+    distinct values (KS sees ties where there were none) or make one non-finite. The
+    profile builder applies this before hashing, so a built profile and its file agree.
+    """
+    values = np.asarray(sample, dtype=np.float64)
+    if values.size == 0 or not 0 < bits < 52 or decimal_scale(values) is not None:
+        return values
+    drop = 52 - bits
+    raw = values.view(np.uint64)
+    rounded = ((raw + np.uint64(1 << (drop - 1))) & ~np.uint64((1 << drop) - 1)).view(
+        np.float64)
+    if not np.all(np.isfinite(rounded)):
+        return values
+    if np.count_nonzero(np.diff(rounded)) != np.count_nonzero(np.diff(values)):
+        return values
+    out: FloatArray = rounded
+    return out
 
 
 def encode_sample(sample: tuple[float, ...] | FloatArray) -> dict[str, Any]:

@@ -8,9 +8,10 @@ over the category counts (``__other__`` last). Below ``min_samples`` (or with
 an empty window) every statistic and the severity are None; ``samples`` and
 ``current_counts`` are still reported.
 
-Severity (``exporter.stats.severity``): PSI (MEDIUM: or its upper 97.5 % confidence bound,
-``psi_upper``) ≥ ``psi_medium``, PSI ≥ ``psi_high`` for HIGH, AND the shift significant: ``pvalue`` < ``alpha`` (KS for numeric, chi-square with sparse
-categories pooled for categorical) and PSI ≥ ``psi_noise_floor``. One feature alone is
+Severity (``exporter.stats.severity``): PSI (MEDIUM: or its upper 97.5 % confidence
+bound, ``psi_upper``) ≥ ``psi_medium``, PSI ≥ ``psi_high`` for HIGH, AND the shift
+significant: ``pvalue`` < ``alpha`` (KS for numeric, chi-square with sparse categories
+pooled for categorical) and PSI ≥ ``psi_noise_floor``. One feature alone is
 judged at its α; a model's features together go through ``model_verdict`` (Holm over
 their p-values), which both the sidecar and ``mlmon batch`` apply before ``drift_share``
 and ``highest_severity``.

@@ -94,7 +94,17 @@ def test_schema1_file_loads_equal_to_the_schema2_example(tmp_path: Path) -> None
     old = load_profile(SCHEMA1_HOUSING)
     new = load_profile(EXAMPLES / "housing" / "profile.json")
     assert (old.schema_version, new.schema_version, SCHEMA_VERSION) == (1, 2, 2)
-    assert replace(old, schema_version=2, content_hash=new.content_hash) == new
+    # mlmon 0.1 binned the integer `rooms` by collapsed deciles; it now has a bin per value
+    # (exporter.stats.binning). The old file keeps its own edges: nothing else differs.
+    i = [f.name for f in new.features].index("rooms")
+    old_rooms, new_rooms = old.features[i], new.features[i]
+    assert isinstance(old_rooms, NumericProfile) and isinstance(new_rooms, NumericProfile)
+    assert old_rooms.edges == (2.0, 3.0, 4.0, 5.0, 6.0)
+    assert new_rooms.edges == (1.5, 2.5, 3.5, 4.5, 5.5, 6.5, 7.5, 8.5)
+    assert replace(old_rooms, edges=new_rooms.edges, counts=new_rooms.counts) == new_rooms
+    features = (*old.features[:i], new_rooms, *old.features[i + 1:])
+    assert replace(old, schema_version=2, content_hash=new.content_hash,
+                   features=features) == new
     # An independently written schema-1 file of the same profile loads to the same values.
     path = tmp_path / "v1.json"
     path.write_bytes(_schema1_doc(new))

@@ -18,8 +18,8 @@ from exporter.stats.drift import (
     model_verdict,
     numeric_drift,
 )
-from exporter.stats.reference import CategoricalReference, NumericReference
 from exporter.stats.psi import psi_standard_error
+from exporter.stats.reference import CategoricalReference, NumericReference
 from exporter.stats.severity import Severity, psi_upper_bound
 from exporter.stats.thresholds import Thresholds
 
