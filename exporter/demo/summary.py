@@ -37,19 +37,30 @@ def fmt_pvalue(value: float | None) -> str:
     return f"{value:.4f}"
 
 
-def _feature_rows(features: Sequence[Mapping[str, Any]]) -> list[str]:
-    # Most drifted first; features without a verdict yet (too few samples) last.
+def _yes_no(value: bool | None) -> str:
+    return "—" if value is None else ("yes" if value else "no")
+
+
+def _feature_rows(features: Sequence[Mapping[str, Any]],
+                  prediction: Mapping[str, Any] | None) -> list[str]:
+    """PSI, its upper confidence bound and noise floor, the test p-value the verdict rests
+    on, significant (after Holm), severity. Most drifted first; features without a verdict
+    yet (too few samples) last; then the prediction, which counts in the drift share."""
     ordered = sorted(features, key=lambda f: (f.get("psi") is None, -(f.get("psi") or 0.0),
                                              str(f.get("name"))))
-    w = max([16, *(len(str(f.get("name"))) for f in features)])
-    rows = [f"  {'feature':<{w}} {'kind':<12} {'samples':>7} {'PSI':>7} {'KS p':>8} "
-            f"{'chi2 p':>8}  severity"]
+    if prediction is not None:
+        ordered.append(prediction)
+    w = max([16, *(len(str(f.get("name"))) for f in ordered)])
+    rows = [f"  {'feature':<{w}} {'kind':<12} {'samples':>7} {'PSI':>7} {'upper':>7} "
+            f"{'floor':>7} {'test p':>8} {'signif':>6}  severity"]
     for f in ordered:
         severity = f.get("severity")
         mark = SEVERITY_MARK.get(str(severity), "—") if severity is not None else "—"
         rows.append(f"  {f.get('name')!s:<{w}} {f.get('kind')!s:<12} "
                     f"{int(f.get('samples') or 0):>7} {fmt_float(f.get('psi')):>7} "
-                    f"{fmt_pvalue(f.get('ks_pvalue')):>8} {fmt_pvalue(f.get('chi2_pvalue')):>8}"
+                    f"{fmt_float(f.get('psi_upper_bound')):>7} "
+                    f"{fmt_float(f.get('psi_noise_floor')):>7} "
+                    f"{fmt_pvalue(f.get('pvalue')):>8} {_yes_no(f.get('significant')):>6}"
                     f"  {mark}")
     return rows
 
@@ -75,7 +86,7 @@ def format_model(model: Mapping[str, Any], now: float) -> list[str]:
         f"drift share {fmt_float(share, 2)}  computed {age}",
         f"  predictions {model.get('predictions_total')}  labels joined "
         f"{model.get('labels_joined')}",
-        *_feature_rows(model.get("features") or ()),
+        *_feature_rows(model.get("features") or (), model.get("prediction")),
         _performance(model.get("performance") or {}),
     ]
     return lines

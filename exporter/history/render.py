@@ -10,7 +10,7 @@ from typing import Any
 
 from exporter.history.analysis import HistoryReport, SeriesReport, VersionComparison
 from exporter.history.shape import duration
-from exporter.history.svg import line_chart
+from exporter.history.svg import Guide, line_chart
 
 DAY = 86_400.0
 
@@ -170,7 +170,8 @@ def to_html(report: HistoryReport) -> str:
             f"<td{cls}>{esc(_trend_text(r))}</td></tr>")
     parts.append("</table>")
     for r in report.drift:
-        parts.append(_chart(r, [report.thresholds["psi_medium"], report.thresholds["psi_high"]]))
+        parts.append(_chart(r, [("medium", report.thresholds["psi_medium"]),
+                                ("high", report.thresholds["psi_high"])]))
     parts.append("<h2>Performance</h2><table><tr><th>version</th><th>metric</th>"
                  "<th>current</th><th>change</th><th>trend (95% CI)</th></tr>")
     for r in report.performance:
@@ -189,6 +190,6 @@ def to_html(report: HistoryReport) -> str:
     return "".join(parts)
 
 
-def _chart(r: SeriesReport, guides: list[float]) -> str:
+def _chart(r: SeriesReport, guides: list[Guide]) -> str:
     title = f"{r.name} (v{r.version})"
     return "<div class='chart'>" + line_chart(r.t, r.y, title, guides) + "</div>"

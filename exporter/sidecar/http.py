@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections import Counter
 from concurrent.futures import Future
@@ -21,6 +22,7 @@ from exporter.sidecar.ingest.queue import Item
 from exporter.sidecar.snapshot import ModelSnapshot, Snapshot
 from exporter.sidecar.state import SidecarState
 from exporter.sidecar.status_page import render as render_status_page
+from exporter.stats.drift import FeatureDrift
 from exporter.types import ModelKey
 
 
@@ -62,6 +64,20 @@ async def readyz(request: web.Request) -> web.Response:
     return web.json_response({"status": "starting"}, status=503)
 
 
+def _finite(v: float | None) -> float | None:
+    return None if v is None or math.isnan(v) else v
+
+
+def _drift_status(f: FeatureDrift) -> dict[str, Any]:
+    """One feature's (or the prediction's) drift and what its verdict rests on."""
+    return {"name": f.name, "kind": f.kind, "samples": f.samples, "psi": _finite(f.psi),
+            "ks_pvalue": _finite(f.ks_pvalue), "chi2_pvalue": _finite(f.chi2_pvalue),
+            "pvalue": _finite(f.pvalue), "alpha": f.alpha,
+            "psi_upper_bound": _finite(f.psi_upper),
+            "psi_noise_floor": _finite(f.psi_noise_floor), "significant": f.significant,
+            "severity": f.severity.label if f.severity is not None else None}
+
+
 def _model_status(rt: Runtime, ms: ModelSnapshot | None, key: ModelKey) -> dict[str, Any]:
     state = rt.store.models[key]
     out: dict[str, Any] = {
@@ -70,18 +86,15 @@ def _model_status(rt: Runtime, ms: ModelSnapshot | None, key: ModelKey) -> dict[
         "window_fill": state.pred.count / state.config.window.size,
         "last_compute": None, "predictions_total": state.predictions_total,
         "labels_joined": state.join_counters.joined, "severity": None, "drift_share": None,
-        "features": [], "top_drifted": [], "performance": {},
+        "features": [], "prediction": None, "top_drifted": [], "performance": {},
     }
     if ms is None:
         return out
     out["last_compute"] = ms.computed_at
     out["severity"] = ms.severity.label if ms.severity is not None else None
     out["drift_share"] = ms.drift_share
-    out["features"] = [
-        {"name": f.name, "kind": f.kind, "samples": f.samples, "psi": f.psi,
-         "ks_pvalue": f.ks_pvalue, "chi2_pvalue": f.chi2_pvalue,
-         "severity": f.severity.label if f.severity is not None else None}
-        for f in ms.features]
+    out["features"] = [_drift_status(f) for f in ms.features]
+    out["prediction"] = _drift_status(ms.prediction)
     out["top_drifted"] = ms.top_drifted()
     p = ms.performance
     if p is not None:

@@ -29,6 +29,7 @@ th{background:#eceff4}
 .sev-low{background:#dff3e3}.sev-medium{background:#fff1c2}
 .sev-high{background:#f9d0cc}.sev-none{background:#eceff4;color:#5b6475}
 .badge{display:inline-block;padding:0 .5em;border-radius:.6em;font-size:.9em}
+tr.prediction td{border-top:2px solid #8a93a3}
 .bar{display:inline-block;width:10em;height:.7em;background:#e3e6eb;vertical-align:middle}
 .bar span{display:block;height:100%;background:#1f5fbf}
 section.model{margin-bottom:1.5em}
@@ -69,23 +70,55 @@ def _badge(label: str | None) -> str:
     return f'<span class="badge {severity_class(label)}">{_e(label or "no verdict")}</span>'
 
 
-def _features(features: Sequence[Mapping[str, Any]]) -> str:
-    if not features:
+def _yes_no(value: bool | None) -> str:
+    return "–" if value is None else ("yes" if value else "no")
+
+
+def _feature_row(f: Mapping[str, Any], prediction: bool = False) -> str:
+    label = f.get("severity")
+    kind = "prediction" if prediction else "feature"  # tr.feature: the features only
+    alpha = f.get("alpha")
+    return (
+        f'<tr class="{kind} {severity_class(label)}" data-feature="{_e(f["name"])}">'
+        f'<td class="name">{_e(f["name"])}</td><td class="kind">{_e(f["kind"])}</td>'
+        f'<td class="num samples">{_e(f.get("samples", 0))}</td>'
+        f'<td class="num psi">{fmt_number(f.get("psi"))}</td>'
+        f'<td class="num upper">{fmt_number(f.get("psi_upper_bound"))}</td>'
+        f'<td class="num floor">{fmt_number(f.get("psi_noise_floor"))}</td>'
+        f'<td class="num ks">{fmt_p(f.get("ks_pvalue"))}</td>'
+        f'<td class="num chi2">{fmt_p(f.get("chi2_pvalue"))}</td>'
+        f'<td class="num pvalue">{fmt_p(f.get("pvalue"))}</td>'
+        f'<td class="num alpha">{"–" if alpha is None else _e(f"{alpha:g}")}</td>'
+        f'<td class="significant">{_yes_no(f.get("significant"))}</td>'
+        f'<td class="severity">{_e(label or "no verdict")}</td></tr>')
+
+
+_DRIFT_HEAD = (
+    "<tr><th>feature</th><th>kind</th><th>samples</th><th>PSI</th>"
+    '<th title="one-sided 97.5 % upper confidence bound on the PSI">PSI upper</th>'
+    '<th title="PSI an undrifted window of this size exceeds with probability α">'
+    "noise floor</th><th>KS p</th><th>χ² p</th>"
+    '<th title="KS (numeric), χ² with sparse categories pooled (categorical), '
+    "PSI's χ² limit without a reference sample\">test p</th><th>α</th>"
+    '<th title="test significant after Holm across the model, and PSI ≥ noise floor">'
+    "significant</th><th>severity</th></tr>")
+
+VERDICT_NOTE = (
+    '<p class="note verdict">Medium when PSI or its upper bound reaches psi_medium, high '
+    "when PSI reaches psi_high, and either only when the shift is significant: the test "
+    "p-value significant after Holm across the model's features and the prediction (each "
+    "at its α) and PSI at or above its noise floor; otherwise low.</p>")
+
+
+def _features(features: Sequence[Mapping[str, Any]],
+              prediction: Mapping[str, Any] | None) -> str:
+    if not features and prediction is None:
         return '<p class="note">No feature has been computed yet.</p>'
-    rows = []
-    for f in features:
-        label = f.get("severity")
-        rows.append(
-            f'<tr class="feature {severity_class(label)}" data-feature="{_e(f["name"])}">'
-            f'<td class="name">{_e(f["name"])}</td><td class="kind">{_e(f["kind"])}</td>'
-            f'<td class="num psi">{fmt_number(f.get("psi"))}</td>'
-            f'<td class="num ks">{fmt_p(f.get("ks_pvalue"))}</td>'
-            f'<td class="num chi2">{fmt_p(f.get("chi2_pvalue"))}</td>'
-            f'<td class="num samples">{_e(f.get("samples", 0))}</td>'
-            f'<td class="severity">{_e(label or "no verdict")}</td></tr>')
-    return ('<table class="drift"><thead><tr><th>feature</th><th>kind</th><th>PSI</th>'
-            '<th>KS p</th><th>χ² p</th><th>samples</th><th>severity</th></tr></thead>'
-            f'<tbody>{"".join(rows)}</tbody></table>')
+    rows = [_feature_row(f) for f in features]
+    if prediction is not None:
+        rows.append(_feature_row(prediction, prediction=True))
+    return (f'<table class="drift"><thead>{_DRIFT_HEAD}</thead>'
+            f'<tbody>{"".join(rows)}</tbody></table>{VERDICT_NOTE}')
 
 
 def _performance(perf: Mapping[str, Any]) -> str:
@@ -117,7 +150,7 @@ def _model(m: Mapping[str, Any], now: float) -> str:
         f'<tr><th>drift share</th><td class="num">{share_text}</td></tr>'
         f'<tr><th>top drifted</th><td>{top}</td></tr>'
         '</tbody></table>'
-        f'<h3>Drift</h3>{_features(m.get("features", []))}'
+        f'<h3>Drift</h3>{_features(m.get("features", []), m.get("prediction"))}'
         f'<h3>Performance</h3>{_performance(m.get("performance", {}))}'
         '</section>')
 

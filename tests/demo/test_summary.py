@@ -1,14 +1,27 @@
 from __future__ import annotations
 
+import json
+import urllib.request
+from pathlib import Path
 from typing import Any
 
+from prometheus_client.parser import text_string_to_metric_families as parse_text
+
 from exporter.demo.summary import Rates, fmt_pvalue, format_summary
+from exporter.sidecar.runtime import Sidecar
+from tests.factories import config, fraud_events, fraud_model, fraud_profile
+from tests.procs import post_events
+from tests.sidecar.threaded import ndjson, running
 
 
 def _feature(name: str, kind: str, psi: float | None, ks: float | None, chi2: float | None,
-             severity: str | None, samples: int = 3000) -> dict[str, Any]:
+             severity: str | None, samples: int = 3000, floor: float | None = None,
+             significant: bool | None = None, upper: float | None = None) -> dict[str, Any]:
+    pvalue = ks if ks is not None else chi2
     return {"name": name, "kind": kind, "samples": samples, "psi": psi, "ks_pvalue": ks,
-            "chi2_pvalue": chi2, "severity": severity}
+            "chi2_pvalue": chi2, "pvalue": pvalue, "alpha": None if pvalue is None else 0.01,
+            "psi_upper_bound": upper, "psi_noise_floor": floor, "significant": significant,
+            "severity": severity}
 
 
 STATUS: dict[str, Any] = {
@@ -18,11 +31,16 @@ STATUS: dict[str, Any] = {
         "window_fill": 0.8, "last_compute": 1000.0, "predictions_total": 6000,
         "labels_joined": 5500, "severity": "high", "drift_share": 0.25,
         "features": [
-            _feature("age", "numeric", 0.0012, 0.93, None, "low"),
-            _feature("amount", "numeric", 0.41, 1e-30, None, "high"),
-            _feature("country", "categorical", 0.17, None, 0.0021, "medium"),
+            _feature("age", "numeric", 0.0012, 0.93, None, "low", floor=0.0071,
+                     significant=False, upper=0.0064),
+            _feature("amount", "numeric", 0.41, 1e-30, None, "high", floor=0.0071,
+                     significant=True, upper=0.5210),
+            _feature("country", "categorical", 0.07, None, 0.0021, "medium", floor=0.0042,
+                     significant=True, upper=0.1130),
             _feature("late", "numeric", None, None, None, None, samples=10),
         ],
+        "prediction": _feature("__prediction__", "numeric", 0.052, 0.0003, None, "low",
+                               floor=0.0071, significant=False, upper=0.0912),
         "top_drifted": ["amount", "country", "age"],
         "performance": {"samples": 5400, "accuracy": 0.8123, "macro_f1": 0.5,
                         "log_loss": None},
@@ -39,12 +57,21 @@ def test_feature_rows_most_drifted_first_with_their_values() -> None:
                           urls={"metrics": "http://127.0.0.1:9847/metrics"})
     lines = text.splitlines()
     rows = [ln.split() for ln in lines if ln.startswith("  ") and ln.split()[0] in
-            ("age", "amount", "country", "late")]
-    assert [r[0] for r in rows] == ["amount", "country", "age", "late"]
-    assert rows[0] == ["amount", "numeric", "3000", "0.410", "<1e-4", "—", "HIGH", "!"]
-    assert rows[1] == ["country", "categorical", "3000", "0.170", "—", "0.0021", "MEDIUM"]
-    assert rows[2] == ["age", "numeric", "3000", "0.001", "0.9300", "—", "low"]
-    assert rows[3] == ["late", "numeric", "10", "—", "—", "—", "—"]
+            ("age", "amount", "country", "late", "__prediction__")]
+    # the features most drifted first, then the prediction (it counts in the drift share)
+    assert [r[0] for r in rows] == ["amount", "country", "age", "late", "__prediction__"]
+    header = next(ln for ln in lines if ln.lstrip().startswith("feature")).split()
+    assert header == ["feature", "kind", "samples", "PSI", "upper", "floor", "test", "p",
+                      "signif", "severity"]
+    assert rows[0] == ["amount", "numeric", "3000", "0.410", "0.521", "0.007", "<1e-4", "yes",
+                       "HIGH", "!"]
+    assert rows[1] == ["country", "categorical", "3000", "0.070", "0.113", "0.004", "0.0021",
+                       "yes", "MEDIUM"]
+    assert rows[2] == ["age", "numeric", "3000", "0.001", "0.006", "0.007", "0.9300", "no",
+                       "low"]
+    assert rows[3] == ["late", "numeric", "10", "—", "—", "—", "—", "—", "—"]
+    assert rows[4] == ["__prediction__", "numeric", "3000", "0.052", "0.091", "0.007",
+                       "0.0003", "no", "low"]
 
 
 def test_header_rates_performance_and_urls() -> None:
@@ -61,7 +88,8 @@ def test_header_rates_performance_and_urls() -> None:
 
 def test_before_first_compute_and_without_sidecar() -> None:
     fresh = {"models": [{**STATUS["models"][0], "last_compute": None, "severity": None,
-                         "drift_share": None, "features": [], "performance": {}}],
+                         "drift_share": None, "features": [], "prediction": None,
+                         "performance": {}}],
              "events": {"rejected": {}}}
     text = format_summary(fresh, RATES, now=0.0, urls={})
     assert "computed not yet" in text and "severity —" in text
@@ -84,3 +112,42 @@ def test_long_names_keep_columns_and_large_errors_read_well() -> None:
 def test_pvalue_format() -> None:
     assert [fmt_pvalue(v) for v in (None, 0.0, 9.9e-5, 1e-4, 0.5)] == \
         ["—", "<1e-4", "<1e-4", "0.0001", "0.5000"]
+
+
+def _get(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=10) as resp:
+        return str(resp.read().decode())
+
+
+def test_prediction_row_from_a_real_sidecar(tmp_path: Path) -> None:
+    """The demo's table, from a real sidecar's /v1/status, has the prediction's row with
+    the values /metrics exports; the drift share it prints counts that row."""
+    fraud = fraud_model(window=500, min_samples=100)
+    events = fraud_events(500, shift=1.0)
+    for i, e in enumerate(events):  # the scores drift too: mostly high
+        e["prediction"] = round(0.6 + 0.39 * ((i * 37) % 100) / 100, 4)
+    with running(Sidecar(config(fraud, tmp=tmp_path), {fraud.key: fraud_profile(fraud)})) as r:
+        assert post_events(f"{r.http}/v1/events", ndjson(events))[0] == 202
+        r.settle(len(events))
+        r.compute()
+        status = json.loads(_get(f"{r.http}/v1/status"))
+        exposition = _get(f"{r.http}/metrics")
+    exported = {(s.name, s.labels["feature"]): s.value for fam in parse_text(exposition)
+                for s in fam.samples if "feature" in s.labels}
+    text = format_summary(status, RATES, now=status["models"][0]["last_compute"], urls={})
+    rows = {ln.split()[0]: ln.split() for ln in text.splitlines()
+            if ln.startswith("  ") and ln.split()[0] in ("amount", "age", "country",
+                                                         "__prediction__")}
+    pred = rows["__prediction__"]
+    name = "__prediction__"
+    assert pred[:3] == ["__prediction__", "numeric", "500"]
+    assert pred[3] == f"{exported[('mlmon_feature_psi', name)]:.3f}"
+    assert pred[4] == f"{exported[('mlmon_feature_psi_upper_bound', name)]:.3f}"
+    assert pred[5] == f"{exported[('mlmon_feature_psi_noise_floor', name)]:.3f}"
+    assert pred[6] == fmt_pvalue(exported[("mlmon_feature_drift_pvalue", name)])
+    assert exported[("mlmon_feature_drift_significant", name)] == 1.0 and pred[7] == "yes"
+    assert exported[("mlmon_feature_drift_severity", name)] == 2.0 and pred[8:] == ["HIGH", "!"]
+    # amount and the prediction flagged of four rows with a verdict (age, country as sent)
+    flagged = sum(rows[n][8] in ("MEDIUM", "HIGH") for n in rows)
+    share = status["models"][0]["drift_share"]
+    assert share == flagged / 4 and f"drift share {share:.2f}" in text

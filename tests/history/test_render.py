@@ -259,6 +259,10 @@ def test_html_has_one_chart_per_series_with_one_point_per_sample(prom: FakeProme
         assert xs == sorted(xs)
         # drift charts carry the two PSI thresholds as guides; performance charts none
         assert len(list(svg.iter(f"{SVG}line"))) == (2 if r.kind == "drift" else 0)
+        # ... each named with its value
+        texts = {t.text for t in svg.iter(f"{SVG}text")}
+        named = {"medium 0.1", "high 0.25"}  # the fraud data set's thresholds
+        assert (named <= texts) if r.kind == "drift" else not named & texts
     # the exact line rises: its first point is the lowest on the chart, its last the highest
     amount = _points(svgs[0])
     assert amount[0][1] == max(y for _, y in amount) and amount[-1][1] == min(y for _, y in amount)

@@ -176,15 +176,17 @@ def test_status_shape_and_health(sidecar: Running) -> None:
     m = status["models"][0]
     assert set(m) == {"model", "version", "window_size", "window_samples", "window_fill",
                       "last_compute", "predictions_total", "labels_joined", "severity",
-                      "drift_share", "features", "top_drifted", "performance"}
+                      "drift_share", "features", "prediction", "top_drifted", "performance"}
     send_unix(sidecar.sidecar.config.server.socket,  # type: ignore[arg-type]
               ndjson(fraud_events(200, shift=1.0)))
     sidecar.settle(200)
     sidecar.compute()
     m = json.loads(_get(sidecar.http + "/v1/status")[2])["models"][0]
     assert m["window_fill"] == 200 / 400 and m["severity"] == "high"
-    assert set(m["features"][0]) == {"name", "kind", "samples", "psi", "ks_pvalue",
-                                     "chi2_pvalue", "severity"}
+    drift_keys = {"name", "kind", "samples", "psi", "ks_pvalue", "chi2_pvalue", "pvalue",
+                  "alpha", "psi_upper_bound", "psi_noise_floor", "significant", "severity"}
+    assert set(m["features"][0]) == set(m["prediction"]) == drift_keys
+    assert m["prediction"]["name"] == "__prediction__"
     assert m["top_drifted"][0] == max(m["features"], key=lambda f: f["psi"])["name"]
     assert isinstance(m["last_compute"], float)
 
