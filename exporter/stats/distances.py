@@ -19,6 +19,7 @@ from numpy.typing import NDArray
 
 from exporter.stats.binning import sorted_finite
 from exporter.stats.ecdf import check_sorted, merge_sorted, wasserstein_1
+from exporter.stats.special import rel_entr
 
 
 def wasserstein_sorted_pair(reference_sorted: NDArray[np.float64],
@@ -58,19 +59,12 @@ def _normalised_pair(p: Weights, q: Weights) -> tuple[NDArray[np.float64], NDArr
     return pa / sp, qa / sq
 
 
-def _kl_terms(a: NDArray[np.float64], b: NDArray[np.float64]) -> NDArray[np.float64]:
-    # a·ln(a/b) with the convention 0·ln(0/b) = 0 (as scipy.special.rel_entr).
-    out = np.zeros_like(a)
-    pos = a > 0
-    out[pos] = a[pos] * np.log(a[pos] / b[pos])
-    return out
-
-
 def jensen_shannon(p: Weights, q: Weights) -> float:
     """Equal to scipy.spatial.distance.jensenshannon(p, q, base=2)."""
     pn, qn = _normalised_pair(p, q)
     m = (pn + qn) / 2.0
-    js = (np.sum(_kl_terms(pn, m)) + np.sum(_kl_terms(qn, m))) / np.log(2.0)
+    # a·ln(a/b) with 0·ln(0/b) = 0; m > 0 wherever p or q is
+    js = (np.sum(rel_entr(pn, m)) + np.sum(rel_entr(qn, m))) / np.log(2.0)
     return float(np.sqrt(max(js, 0.0) / 2.0))
 
 

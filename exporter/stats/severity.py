@@ -40,8 +40,7 @@ import math
 from collections.abc import Sequence
 from enum import IntEnum
 
-from scipy import special
-
+from exporter.stats.special import chdtrc, chdtri
 from exporter.stats.thresholds import DEFAULT_PSI_HIGH, DEFAULT_PSI_MEDIUM
 
 
@@ -120,17 +119,18 @@ def psi_pvalue(psi: float, buckets: int, n_cur: int, n_ref: int) -> float:
     """P(χ²(k − 1) ≥ PSI·(1/n + 1/N)⁻¹): PSI's asymptotic p-value under no drift (Yurdakul 2018)."""
     if buckets < 2:
         return 1.0
-    return float(special.chdtrc(buckets - 1, psi / _scale(n_cur, n_ref)))
+    return float(chdtrc(buckets - 1, psi / _scale(n_cur, n_ref)))
 
 
 def psi_noise_floor(buckets: int, n_cur: int, n_ref: int, alpha: float) -> float:
     """(1/n + 1/N)·χ²₁₋α(k − 1): the PSI an undrifted window exceeds with probability α.
 
-    χ²₁₋α(k − 1) is the upper-α quantile, ``scipy.special.chdtri(k − 1, α)``; 0 for k < 2.
+    χ²₁₋α(k − 1) is the upper-α quantile, ``exporter.stats.special.chdtri(k − 1, α)``
+    (scipy's ``chdtri`` to < 1e-9); 0 for k < 2.
     """
     if buckets < 2:
         return 0.0
-    return float(_scale(n_cur, n_ref) * special.chdtri(buckets - 1, alpha))
+    return float(_scale(n_cur, n_ref) * chdtri(buckets - 1, alpha))
 
 
 def holm(pvalues: Sequence[float], alphas: Sequence[float]) -> list[bool]:

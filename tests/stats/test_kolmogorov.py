@@ -15,6 +15,7 @@ from scipy import stats as sps
 from exporter.stats.kolmogorov import (
     durbin_cdf,
     kstwo_sf,
+    kstwobign_sf,
     log_factorial_over_power,
     pelz_good_cdf,
     region,
@@ -121,3 +122,13 @@ def test_durbin_is_exact_where_pelz_good_is_not() -> None:
         assert pelz_good_cdf(n, d) == pytest.approx(exact, rel=want_rel)
     assert pelz_good_cdf(150, math.sqrt(1.0 / 150)) != pytest.approx(
         durbin_cdf(150, math.sqrt(1.0 / 150)), rel=1e-9)
+
+
+def test_kstwobign_equals_scipy_kolmogorov() -> None:
+    xs = [*np.linspace(0.0, 6.0, 3001).tolist(), *np.geomspace(1e-3, 27.0, 800).tolist()]
+    errors = [(rel_err(kstwobign_sf(x), float(special.kolmogorov(x))), x) for x in xs]
+    assert max(errors) < (TOL, 0.0)
+    # the two series agree where they meet, and the tail is 2e^{−2x²} to first order
+    assert kstwobign_sf(0.82) == pytest.approx(kstwobign_sf(0.8200000001), rel=1e-9)
+    assert kstwobign_sf(5.0) == pytest.approx(2 * math.exp(-50.0), rel=1e-15)
+    assert kstwobign_sf(0.0) == 1.0 and kstwobign_sf(0.04) == 1.0
