@@ -64,14 +64,21 @@ def _prediction_stats(profile: Profile, collected: Collected) -> PredictionStats
     return PredictionStats(None, ())
 
 
-def analyze(profile: Profile, collected: Collected, thresholds: Thresholds,
-            performance: Performance | None, now: float | None = None) -> BatchReport:
+def judge(profile: Profile, collected: Collected,
+          thresholds: Thresholds) -> tuple[FeatureResult, ...]:
+    """Every feature (the prediction last) judged together: Holm across them."""
     keyed: list[tuple[str, FeatureProfile]] = [(f.name, f) for f in profile.features]
     if profile.prediction is not None and collected.prediction is not None:
         keyed.append((PREDICTION_FEATURE, profile.prediction))
     single = [feature_drift(k, f, collected, thresholds) for k, f in keyed]
     drifts: list[FeatureDrift] = model_verdict([r.drift for r in single], thresholds)
-    results = tuple(replace(r, drift=d) for r, d in zip(single, drifts, strict=True))
+    return tuple(replace(r, drift=d) for r, d in zip(single, drifts, strict=True))
+
+
+def analyze(profile: Profile, collected: Collected, thresholds: Thresholds,
+            performance: Performance | None, now: float | None = None) -> BatchReport:
+    results = judge(profile, collected, thresholds)
+    drifts = [r.drift for r in results]
     return BatchReport(
         model=profile.model,
         version=profile.version,

@@ -39,8 +39,21 @@ class Values:
     probabilities: tuple[dict[str, float] | None, ...] | None
 
     def keys(self) -> list[str | None]:
-        """Class name per row; numbers become their integer text (1.0 -> "1")."""
-        return [c if c is not None else class_key(float(n))
+        """Class name per row; numbers become their integer text (1.0 -> "1").
+
+        One string object per distinct number: a list over millions of rows then costs
+        a pointer per row, not a new string per row.
+        """
+        names: dict[float, str] = {}
+
+        def name(n: float) -> str | None:
+            if math.isnan(n):  # never equal to itself: would add a key per row
+                return None
+            if n not in names:
+                names[n] = class_name(n)
+            return names[n]
+
+        return [c if c is not None else name(n)
                 for c, n in zip(self.classes.tolist(), self.numbers.tolist(), strict=True)]
 
     @property
@@ -52,7 +65,9 @@ class Values:
 class _Parts:
     numbers: list[FloatArray] = field(default_factory=list)
     classes: list[ObjectArray] = field(default_factory=list)
-    probabilities: list[dict[str, float] | None] = field(default_factory=list)
+    # per chunk its probabilities, or its row count when it has none (no None per row)
+    probabilities: list[tuple[dict[str, float] | None, ...] | int] = field(
+        default_factory=list)
     any_probabilities: bool = False
 
     def add(self, p: Predictions) -> None:
@@ -60,16 +75,20 @@ class _Parts:
         self.classes.append(p.classes)
         if p.probabilities is not None:
             self.any_probabilities = True
-            self.probabilities.extend(p.probabilities)
+            self.probabilities.append(p.probabilities)
         else:
-            self.probabilities.extend([None] * len(p.numbers))
+            self.probabilities.append(len(p.numbers))
 
     def values(self) -> Values:
         numbers = np.concatenate(self.numbers) if self.numbers else np.empty(0)
         classes = (np.concatenate(self.classes) if self.classes
                    else np.empty(0, dtype=object))
-        return Values(numbers, classes,
-                      tuple(self.probabilities) if self.any_probabilities else None)
+        if not self.any_probabilities:
+            return Values(numbers, classes, None)
+        probabilities: list[dict[str, float] | None] = []
+        for part in self.probabilities:
+            probabilities.extend([None] * part if isinstance(part, int) else part)
+        return Values(numbers, classes, tuple(probabilities))
 
 
 @dataclass(frozen=True)

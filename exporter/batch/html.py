@@ -5,8 +5,10 @@ from __future__ import annotations
 from html import escape
 from itertools import pairwise
 
+from exporter.batch import chunk_chart
 from exporter.batch.jsonout import performance_dict
 from exporter.batch.report import BatchReport, FeatureResult
+from exporter.batch.text import flagged
 from exporter.stats.severity import Severity
 
 _CSS = """
@@ -62,7 +64,7 @@ def histogram_svg(f: FeatureResult) -> str:
                          f'{value:.3%}</title></rect>')
         if n <= 12:
             parts.append(f'<text class="tick" x="{x + bar:.1f}" y="{_H + 12}" '
-                         f'text-anchor="middle">{escape(_short(f.bucket_labels[i]))}</text>')
+                         f'text-anchor="middle">{escape(_short(f, i))}</text>')
     parts.append(f'<line class="axis" x1="{_PAD}" y1="{_H}" x2="{_W}" y2="{_H}"/>')
     parts.append(f'<text class="tick" x="0" y="10">{top:.0%}</text>')
     parts.append(f'<text class="tick" x="{_PAD}" y="{_H + 26}">■ reference (grey) vs '
@@ -83,11 +85,12 @@ def _bucket_titles(f: FeatureResult) -> list[str]:
             f"≥ {edges[-1]}"]
 
 
-def _short(label: str) -> str:
-    try:
+def _short(f: FeatureResult, i: int) -> str:
+    """Tick label: a numeric bin by its upper edge, a category by its value."""
+    label = f.bucket_labels[i]
+    if f.drift.kind == "numeric":
         return f"<{float(label):.3g}" if label != "+Inf" else "+Inf"
-    except ValueError:
-        return label if len(label) <= 10 else label[:9] + "…"
+    return label if len(label) <= 10 else label[:9] + "…"
 
 
 def _feature_table(r: BatchReport) -> str:
@@ -129,9 +132,10 @@ def render(r: BatchReport) -> str:
     figures = "".join(f"<figure><figcaption>{escape(f.drift.name)} ({_text(f.drift.severity)})"
                       f"</figcaption>{histogram_svg(f)}</figure>" for f in r.features)
     return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<title>{title}</title><style>{_CSS}</style></head><body>"
+            f"<title>{title}</title><style>{_CSS}{chunk_chart.CSS}</style></head><body>"
             f"<h1>{title}</h1><p>{r.rows} rows; drift share {r.drift_share:.1%}; "
             f'dataset severity <span class="sev-{_css(r.severity)}">{_text(r.severity)}</span></p>'
+            f'<p class="top">top drifted: {escape(flagged(r.drifted()))}</p>'
             f"<h2>Features</h2>{_feature_table(r)}<h2>Histograms</h2>"
-            f'<div class="grid">{figures}</div>'
+            f'<div class="grid">{figures}</div>{chunk_chart.section(r)}'
             f"<h2>Performance</h2>{_performance_table(r)}</body></html>\n")

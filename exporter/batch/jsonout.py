@@ -11,7 +11,14 @@ import math
 from typing import Any
 
 from exporter.batch.perf import Performance
-from exporter.batch.report import BatchReport, FeatureResult, PredictionStats
+from exporter.batch.report import (
+    BatchReport,
+    Chunking,
+    ChunkResult,
+    FeatureResult,
+    PredictionStats,
+)
+from exporter.batch.timestamps import iso
 from exporter.stats.performance import ClassificationMetrics
 from exporter.stats.severity import Severity
 
@@ -44,6 +51,7 @@ def feature_dict(f: FeatureResult) -> dict[str, Any]:
         "severity": _severity(d.severity),
         "drift_pvalue": _num(d.pvalue),
         "psi_noise_floor": _num(d.psi_noise_floor),
+        "psi_upper_bound": _num(d.psi_upper),
         "significant": d.significant,
     }
 
@@ -78,8 +86,33 @@ def performance_dict(p: Performance | None) -> dict[str, Any] | None:
             "rmse": _num(p.rmse), "mape": _num(p.mape), "r2": _num(p.r2)}
 
 
-def report_dict(r: BatchReport) -> dict[str, Any]:
+def no_verdict_note(min_samples: int) -> str:
+    return f"no verdict: fewer than min_samples ({min_samples}) values in every feature"
+
+
+def chunk_dict(c: ChunkResult, chunking: Chunking, min_samples: int) -> dict[str, Any]:
+    by_time = chunking.by_time
     return {
+        "index": c.index,
+        "start": iso(c.start) if by_time else c.start,
+        "end": iso(c.end) if by_time else c.end,
+        "first_row": c.first_row,
+        "rows": c.rows,
+        "features": [feature_dict(f) for f in c.features],
+        "drift_share": _num(c.drift_share),
+        "severity": _severity(c.severity),
+        "note": no_verdict_note(min_samples) if c.severity is None else None,
+    }
+
+
+def chunking_dict(c: Chunking) -> dict[str, Any]:
+    if c.by_time:
+        return {"column": c.column, "period_seconds": c.period}
+    return {"rows": c.rows}
+
+
+def report_dict(r: BatchReport) -> dict[str, Any]:
+    out = {
         "model": r.model,
         "version": r.version,
         "rows": r.rows,
@@ -92,6 +125,10 @@ def report_dict(r: BatchReport) -> dict[str, Any]:
         "performance": performance_dict(r.performance),
         "analysed_at": r.analysed_at,
     }
+    if r.chunking is not None:
+        out["chunking"] = chunking_dict(r.chunking)
+        out["chunks"] = [chunk_dict(c, r.chunking, r.thresholds.min_samples) for c in r.chunks]
+    return out
 
 
 def render(r: BatchReport) -> str:

@@ -10,15 +10,16 @@ from __future__ import annotations
 import math
 import platform
 from collections.abc import Iterable, Iterator
-
-from prometheus_client import CollectorRegistry
-from prometheus_client.core import GaugeMetricFamily, Metric
-from prometheus_client.exposition import generate_latest, push_to_gateway
+from typing import TYPE_CHECKING
 
 from exporter import __version__
 from exporter.batch.report import BatchReport
 from exporter.metric_names import BY_NAME, MACRO_CLASS
 from exporter.stats.performance import ClassificationMetrics
+
+if TYPE_CHECKING:  # prometheus_client (~40 ms) is imported only when metrics are made
+    from prometheus_client import CollectorRegistry
+    from prometheus_client.core import GaugeMetricFamily, Metric
 
 JOB = "mlmon-batch"
 
@@ -26,6 +27,8 @@ Sample = tuple[tuple[str, ...], float | None]
 
 
 def _family(name: str, samples: Iterable[Sample]) -> GaugeMetricFamily:
+    from prometheus_client.core import GaugeMetricFamily
+
     spec = BY_NAME[name]
     family = GaugeMetricFamily(spec.family, spec.help, labels=list(spec.labels))
     for labels, value in samples:
@@ -66,7 +69,8 @@ class BatchCollector:
             "mlmon_feature_chi2_pvalue", "mlmon_feature_wasserstein_distance",
             "mlmon_feature_jensen_shannon_distance", "mlmon_feature_hellinger_distance",
             "mlmon_feature_drift_severity", "mlmon_feature_drift_pvalue",
-            "mlmon_feature_psi_noise_floor", "mlmon_feature_drift_significant")}
+            "mlmon_feature_psi_noise_floor", "mlmon_feature_psi_upper_bound",
+            "mlmon_feature_drift_significant")}
         ratios: list[Sample] = []
         for f in self._r.features:
             d = f.drift
@@ -74,7 +78,7 @@ class BatchCollector:
             values = (float(d.samples), d.psi, d.ks_statistic, d.ks_pvalue, d.chi2_statistic,
                       d.chi2_pvalue, d.wasserstein, d.jensen_shannon, d.hellinger,
                       None if d.severity is None else float(d.severity), d.pvalue,
-                      d.psi_noise_floor,
+                      d.psi_noise_floor, d.psi_upper,
                       None if d.significant is None else float(d.significant))
             for name, value in zip(columns, values, strict=True):
                 columns[name].append((key, value))
@@ -121,12 +125,16 @@ class BatchCollector:
 
 
 def registry(report: BatchReport, build_info: bool = True) -> CollectorRegistry:
+    from prometheus_client import CollectorRegistry
+
     reg = CollectorRegistry(auto_describe=False)
     reg.register(BatchCollector(report, build_info))
     return reg
 
 
 def render(report: BatchReport) -> str:
+    from prometheus_client.exposition import generate_latest
+
     return generate_latest(registry(report)).decode("utf-8")
 
 
@@ -136,6 +144,8 @@ def push(report: BatchReport, url: str, timeout: float = 10.0) -> None:
     ``mlmon_build_info`` is left out: its ``version`` label (mlmon's version)
     would clash with the ``version`` grouping label (the model's version).
     """
+    from prometheus_client.exposition import push_to_gateway
+
     push_to_gateway(url, job=JOB, registry=registry(report, build_info=False),
                     grouping_key={"model": report.model, "version": report.version},
                     timeout=timeout)

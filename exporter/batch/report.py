@@ -35,6 +35,43 @@ class PredictionStats:
 
 
 @dataclass(frozen=True)
+class ChunkResult:
+    """One chunk judged alone against the profile (Holm over its features, as the file)."""
+
+    index: int  # 0, 1, … over the chunks reported
+    start: int | float  # first row offset (--chunk-size) or period start, unix seconds
+    end: int | float  # row offset after the last row, or period end (exclusive)
+    first_row: int  # 0-based offset in the file of the chunk's first row
+    rows: int
+    features: tuple[FeatureResult, ...]
+    drift_share: float | None  # None when no feature has a verdict
+    severity: Severity | None  # None when no feature has a verdict (too few samples)
+
+    def drifted(self) -> list[FeatureResult]:
+        return drifted(self.features)
+
+
+@dataclass(frozen=True)
+class Chunking:
+    """How the file was cut: ``rows`` per chunk, or ``period`` seconds of ``column``."""
+
+    rows: int | None = None
+    column: str | None = None
+    period: float | None = None
+
+    @property
+    def by_time(self) -> bool:
+        return self.column is not None
+
+
+def drifted(features: tuple[FeatureResult, ...]) -> list[FeatureResult]:
+    """Features at medium or above, the most severe first (then by PSI)."""
+    flagged = [f for f in features
+               if f.drift.severity is not None and f.drift.severity >= Severity.MEDIUM]
+    return sorted(flagged, key=lambda f: (-int(f.drift.severity or 0), -(f.drift.psi or 0.0)))
+
+
+@dataclass(frozen=True)
 class BatchReport:
     model: str
     version: str
@@ -46,7 +83,18 @@ class BatchReport:
     prediction: PredictionStats
     performance: Performance | None
     analysed_at: float  # unix time
+    chunking: Chunking | None = None
+    chunks: tuple[ChunkResult, ...] = ()
 
     def reaches(self, level: Severity) -> bool:
-        return any(f.drift.severity is not None and f.drift.severity >= level
-                   for f in self.features)
+        return _reaches(self.features, level)
+
+    def chunks_reaching(self, level: Severity) -> list[ChunkResult]:
+        return [c for c in self.chunks if _reaches(c.features, level)]
+
+    def drifted(self) -> list[FeatureResult]:
+        return drifted(self.features)
+
+
+def _reaches(features: tuple[FeatureResult, ...], level: Severity) -> bool:
+    return any(f.drift.severity is not None and f.drift.severity >= level for f in features)

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from exporter.batch.analyze import analyze
-from exporter.batch.collect import Collector, collect
+from exporter.batch.chunked import ChunkAnalyzer
+from exporter.batch.collect import Collector
 from exporter.batch.errors import BatchInputError
 from exporter.batch.perf import evaluate, infer_task
-from exporter.batch.report import BatchReport
+from exporter.batch.report import BatchReport, Chunking
+from exporter.batch.timestamps import column_kind
 from exporter.config.model import ModelConfig
 from exporter.profile.model import Profile
 from exporter.readers.chunks import (
@@ -28,7 +30,8 @@ class BatchOptions:
     prediction_column: str
     label_column: str
     label_named: bool  # the user named the label column: say so when it is absent
-    chunk_rows: int = DEFAULT_CHUNK_ROWS
+    chunk_rows: int = DEFAULT_CHUNK_ROWS  # the reader's, not the analysis chunks
+    chunking: Chunking | None = None  # analysis chunks, besides the whole file
 
 
 def run_batch(profile: Profile, model: ModelConfig | None, options: BatchOptions,
@@ -49,15 +52,34 @@ def run_batch(profile: Profile, model: ModelConfig | None, options: BatchOptions
         if options.label_named:
             print(f"mlmon batch: {source} has no column {options.label_column!r}; "
                   "performance not computed", file=sys.stderr)
+    chunking = options.chunking
+    if chunking is not None and chunking.column is not None and chunking.column not in available:
+        raise BatchInputError(f"{source}: no column {chunking.column!r} to chunk by "
+                              f"(--chunk-by); the file has: {', '.join(sorted(available))}")
     collector = Collector(profile, source, prediction_column, label_column)
+    chunks = None
+    if chunking is not None:
+        kind = (column_kind(options.input, chunking.column) if chunking.column is not None
+                else "categorical")
+        chunks = ChunkAnalyzer(chunking, profile, thresholds, source, prediction_column, kind)
+    columns = collector.columns()
+    if chunks is not None:
+        columns = {**chunks.columns(), **columns}  # a profiled time column keeps its kind
     try:
-        collected = collect(read_chunks(options.input, collector.columns(),
-                                        chunk_rows=options.chunk_rows), collector)
+        for chunk in read_chunks(options.input, columns, chunk_rows=options.chunk_rows):
+            collector.update(chunk)
+            if chunks is not None:
+                chunks.update(chunk)
     except ReadError as exc:  # read_chunks reports format errors as ReadError too
         raise BatchInputError(str(exc)) from None
+    results = chunks.finish() if chunks is not None else ()  # the last chunk's rows go
+    collected = collector.snapshot()
     performance = None
     if collected.labels is not None and collected.prediction is not None:
         task = infer_task(profile, model, collected.prediction, collected.labels)
         performance = evaluate(task, collected.prediction, collected.labels, source,
                                options.label_column)
-    return analyze(profile, collected, thresholds, performance)
+    report = analyze(profile, collected, thresholds, performance)
+    if chunking is None:
+        return report
+    return replace(report, chunking=chunking, chunks=results)

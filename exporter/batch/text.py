@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from exporter.batch.report import BatchReport
+from exporter.batch.report import BatchReport, Chunking, ChunkResult, FeatureResult
+from exporter.batch.timestamps import iso
 from exporter.stats.performance import ClassificationMetrics
 
 _HEADER = ("feature", "kind", "n", "psi", "ks_D", "ks_p", "chi2", "chi2_p",
@@ -39,8 +40,40 @@ def render(r: BatchReport) -> str:
     out.append(f"dataset: drift share {r.drift_share:.1%}, severity {verdict} "
                f"(psi medium >= {t.psi_medium:g}, high >= {t.psi_high:g}, "
                f"min samples {t.min_samples})")
+    out.append(f"top drifted: {flagged(r.drifted())}")
+    if r.chunking is not None:
+        out.extend(["", chunking_title(r.chunking, len(r.chunks))])
+        out.extend(chunk_line(c, r.chunking, t.min_samples) for c in r.chunks)
     out.extend(_performance(r))
     return "\n".join(out) + "\n"
+
+
+def flagged(features: list[FeatureResult]) -> str:
+    """The features at medium or above with severity and PSI, or that there are none."""
+    if not features:
+        return "none (no feature at medium or above)"
+    return ", ".join(f"{f.drift.name} ({_label(f)}, "
+                     f"psi {_fmt(f.drift.psi)})" for f in features)
+
+
+def chunking_title(c: Chunking, count: int) -> str:
+    if c.by_time:
+        return f"{count} chunks by {c.column!r}, periods of {c.period:g} s (UTC):"
+    return f"{count} chunks of {c.rows} rows:"
+
+
+def chunk_span(c: ChunkResult, chunking: Chunking) -> str:
+    if chunking.by_time:
+        return f"{iso(c.start)} to {iso(c.end)}"
+    return f"rows {c.start}-{c.end}"
+
+
+def chunk_line(c: ChunkResult, chunking: Chunking, min_samples: int) -> str:
+    head = f"chunk {c.index}: {chunk_span(c, chunking)}, {c.rows} rows:"
+    if c.severity is None or c.drift_share is None:
+        return f"{head} n/a (too few samples, min samples {min_samples})"
+    return (f"{head} severity {c.severity.label}, drift share {c.drift_share:.1%}; "
+            f"drifted: {flagged(c.drifted()) if c.drifted() else 'none'}")
 
 
 def _performance(r: BatchReport) -> list[str]:
@@ -57,3 +90,7 @@ def _performance(r: BatchReport) -> list[str]:
                 *_table(rows, left=(0,))]
     return ["", f"performance ({p.samples} labelled rows): MAE {_fmt(p.mae)}, "
                 f"RMSE {_fmt(p.rmse)}, MAPE {_fmt(p.mape)}, R² {_fmt(p.r2)}"]
+
+
+def _label(f: FeatureResult) -> str:
+    return f.drift.severity.label if f.drift.severity is not None else "n/a"

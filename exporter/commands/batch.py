@@ -2,7 +2,7 @@
 
 Exit codes: 0 done; 2 usage or input error (message names the file/column),
 unreachable Pushgateway; 3 ``--fail-on`` reached (some feature, the prediction
-included, has at least that severity).
+included, has at least that severity in the whole file or in any chunk).
 """
 
 from __future__ import annotations
@@ -11,6 +11,10 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from exporter.batch.report import Chunking
 
 HELP = "analyse a CSV/Parquet/JSONL batch against a reference profile (drift, performance)"
 
@@ -38,7 +42,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="also write the self-contained HTML report here (one analysis, "
                              "two reports)")
     parser.add_argument("--fail-on", choices=("medium", "high"),
-                        help="exit 3 when any feature reaches this drift severity")
+                        help="exit 3 when any feature reaches this drift severity, in the "
+                             "whole file or in any chunk")
+    parser.add_argument("--chunk-size", metavar="ROWS",
+                        help="also judge every ROWS rows on their own (JSON `chunks`)")
+    parser.add_argument("--chunk-by", metavar="COLUMN",
+                        help="also judge each period of this time column on its own "
+                             "(ISO 8601 or epoch seconds, rows sorted by time); "
+                             "needs --chunk-period")
+    parser.add_argument("--chunk-period", metavar="DURATION",
+                        help="period of --chunk-by: 1h, 1d, 7d, … (aligned on UTC epoch "
+                             "multiples: 1d starts at midnight UTC)")
     parser.add_argument("--pushgateway", metavar="URL",
                         help="push the batch's metrics (job=mlmon-batch, grouped by model "
                              "and version)")
@@ -58,6 +72,35 @@ def _error(message: str) -> int:
     return EXIT_INPUT
 
 
+def _chunking(args: argparse.Namespace) -> Chunking | None:
+    """The --chunk-* options; ValueError with the message to print."""
+    from exporter.batch.report import Chunking
+    from exporter.config.durations import ALLOWED, parse_duration
+
+    if args.chunk_size is not None and (args.chunk_by is not None
+                                        or args.chunk_period is not None):
+        raise ValueError("--chunk-size and --chunk-by/--chunk-period exclude each other; "
+                         "chunk by rows or by time")
+    if args.chunk_size is not None:
+        try:
+            rows = int(args.chunk_size)
+        except ValueError:
+            rows = 0
+        if rows < 1:
+            raise ValueError(f"--chunk-size {args.chunk_size!r}: give a number of rows >= 1")
+        return Chunking(rows=rows)
+    if (args.chunk_by is None) != (args.chunk_period is None):
+        raise ValueError("--chunk-by COLUMN and --chunk-period DURATION go together "
+                         "(e.g. --chunk-by ts --chunk-period 1d)")
+    if args.chunk_by is None:
+        return None
+    try:
+        period = parse_duration(args.chunk_period)
+    except ValueError:
+        raise ValueError(f"--chunk-period {args.chunk_period!r}: give {ALLOWED}") from None
+    return Chunking(column=args.chunk_by, period=period)
+
+
 def run(args: argparse.Namespace) -> int:
     from exporter.atomic import write_atomic
     from exporter.batch import html, jsonout, prom, text
@@ -71,6 +114,10 @@ def run(args: argparse.Namespace) -> int:
     from exporter.stats.severity import Severity
     from exporter.stats.thresholds import Thresholds
 
+    try:
+        chunking = _chunking(args)
+    except ValueError as exc:
+        return _error(str(exc))
     try:
         profile = load_profile(args.profile)
     except ProfileError as exc:
@@ -92,6 +139,7 @@ def run(args: argparse.Namespace) -> int:
             model.prediction_column if model else "prediction"),
         label_column=args.label_column or (model.label_column if model else "label"),
         label_named=args.label_column is not None,
+        chunking=chunking,
     )
     try:
         report = run_batch(profile, model, options, thresholds)
@@ -118,11 +166,16 @@ def run(args: argparse.Namespace) -> int:
         code = _log_to_mlflow(args, jsonout.render(report), html.render(report))
         if code:
             return code
-    if args.fail_on is not None and report.reaches(Severity[args.fail_on.upper()]):
-        reached = report.severity.label if report.severity is not None else "n/a"
-        print(f"mlmon batch: drift severity {args.fail_on} or above reached "
-              f"(dataset severity {reached})", file=sys.stderr)
-        return EXIT_DRIFT
+    if args.fail_on is not None:
+        level = Severity[args.fail_on.upper()]
+        chunks = [str(c.index) for c in report.chunks_reaching(level)]
+        if report.reaches(level) or chunks:
+            reached = report.severity.label if report.severity is not None else "n/a"
+            more = f" and {len(chunks) - 10} more" if len(chunks) > 10 else ""
+            where = f"; chunks {', '.join(chunks[:10])}{more}" if chunks else ""
+            print(f"mlmon batch: drift severity {args.fail_on} or above reached "
+                  f"(dataset severity {reached}{where})", file=sys.stderr)
+            return EXIT_DRIFT
     return 0
 
 

@@ -18,7 +18,8 @@ Every chunk except the last has exactly ``chunk_rows`` rows whatever the format,
 so anything computed chunk by chunk is identical for the same data in CSV,
 Parquet or JSONL. Memory holds about one chunk (plus one CSV block).
 
-Numeric columns accept numbers (and, in CSV/JSONL, numeric text); anything else
+Numeric columns accept numbers (and, in CSV/JSONL, numeric text; in Parquet,
+timestamp and date columns as unix seconds); anything else
 raises ReadError naming the file, the column and the row (1-based data row:
 the CSV header and blank JSONL lines are not rows). Categorical values that
 are numbers become their string form (1 -> "1", 2.5 -> "2.5", true -> "true").
@@ -61,7 +62,8 @@ ColumnKind = Literal["numeric", "categorical", "prediction"]
 DEFAULT_CHUNK_ROWS = 16_384
 
 __all__ = ["DEFAULT_CHUNK_ROWS", "FORMATS", "Chunk", "ColumnKind", "InputFormat", "Predictions",
-           "ReadError", "available_columns", "class_name", "input_format", "read_chunks"]
+           "ReadError", "available_columns", "class_name", "cut_rows", "input_format",
+           "read_chunks"]
 
 
 class ReadError(ValueError):
@@ -194,7 +196,8 @@ def _convert(file: Path, columns: Mapping[str, ColumnKind], data: dict[str, RawC
     return Chunk(start, rows, numeric, categorical, predictions)
 
 
-def _cut(c: Chunk, a: int, b: int) -> Chunk:
+def cut_rows(c: Chunk, a: int, b: int) -> Chunk:
+    """Rows ``a`` to ``b`` (exclusive) of a chunk, as a chunk (array views, no copy)."""
     return Chunk(
         c.start + a, b - a,
         {k: v[a:b] for k, v in c.numeric.items()},
@@ -257,8 +260,9 @@ def read_chunks(path: str | Path, columns: Mapping[str, ColumnKind], *,
                 have += b - a
                 while have >= chunk_rows:
                     joined = _join(pending)
-                    yield _cut(joined, 0, chunk_rows)
-                    pending = [_cut(joined, chunk_rows, joined.rows)] if have > chunk_rows else []
+                    yield cut_rows(joined, 0, chunk_rows)
+                    pending = ([cut_rows(joined, chunk_rows, joined.rows)]
+                               if have > chunk_rows else [])
                     have -= chunk_rows
                     start += chunk_rows
         if have:

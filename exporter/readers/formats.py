@@ -38,10 +38,22 @@ def _missing(path: Path, missing: list[str], available: list[str]) -> FormatErro
                        f"{', '.join(available[:30])}{' …' if len(available) > 30 else ''})")
 
 
+def _need_pyarrow(path: Path, fmt: InputFormat) -> None:
+    """CSV and Parquet are read with pyarrow, an optional dependency (``mlmon[files]``):
+    the sidecar image leaves it out."""
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        raise FormatError(f"{path}: reading {fmt.upper()} needs pyarrow: "
+                          "pip install 'mlmon[files]'") from None
+
+
 def raw_batches(path: Path, fmt: InputFormat, numeric: list[str], other: list[str],
                 batch_rows: int, numbers_first: frozenset[str] = frozenset()) -> Iterator[RawBatch]:
     """``numbers_first``: text columns (predictions) handed over as float64 when every
     value of a batch parses as a number, sparing a Python object per row."""
+    if fmt != "jsonl":
+        _need_pyarrow(path, fmt)
     if fmt == "csv":
         return _csv(path, numeric, other, numbers_first)
     if fmt == "parquet":
@@ -138,11 +150,26 @@ def _parquet(path: Path, numeric: list[str], other: list[str],
             if c in numeric and (pa.types.is_integer(t) or pa.types.is_floating(t)
                                  or pa.types.is_boolean(t) or pa.types.is_decimal(t)):
                 cols[c] = arr.cast(pa.float64()).to_numpy(zero_copy_only=False)
+            elif c in numeric and (pa.types.is_timestamp(t) or pa.types.is_date(t)):
+                cols[c] = _unix_seconds(arr)
             elif c not in numeric and (pa.types.is_string(t) or pa.types.is_large_string(t)):
                 cols[c] = arr.to_numpy(zero_copy_only=False)
             else:
                 cols[c] = arr.to_pylist()
         yield batch.num_rows, cols
+
+
+def _unix_seconds(arr: Any) -> np.ndarray[Any, Any]:
+    """A Parquet timestamp (any unit, any zone: stored as UTC) or date column as float
+    unix seconds, NaN where null."""
+    import pyarrow as pa
+
+    if pa.types.is_date(arr.type):
+        arr, per_second = arr.cast(pa.date64()), 1e3  # date64: milliseconds
+    else:
+        per_second = {"s": 1.0, "ms": 1e3, "us": 1e6, "ns": 1e9}[arr.type.unit]
+    ticks = arr.cast(pa.int64()).cast(pa.float64(), safe=False).to_numpy(zero_copy_only=False)
+    return np.asarray(ticks, dtype=np.float64) / per_second
 
 
 def _jsonl(path: Path, columns: list[str], batch_rows: int) -> Iterator[RawBatch]:
@@ -182,6 +209,8 @@ def _jsonl(path: Path, columns: list[str], batch_rows: int) -> Iterator[RawBatch
 
 def columns_in(path: Path, fmt: InputFormat, probe_rows: int = 1000) -> list[str]:
     """Column names (JSONL: keys seen in the first ``probe_rows`` records)."""
+    if fmt != "jsonl":
+        _need_pyarrow(path, fmt)
     if fmt == "csv":
         import pyarrow.csv as pacsv
 

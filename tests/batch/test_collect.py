@@ -11,11 +11,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from exporter.batch.collect import Collector
 from exporter.batch.jsonout import report_dict
 from exporter.batch.run import BatchOptions, run_batch
 from exporter.cli import main
 from exporter.profile.files import load_profile
 from exporter.profile.model import SCHEMA_VERSION, Profile
+from exporter.readers.chunks import read_chunks
 from exporter.stats.thresholds import Thresholds
 from tests.batch.conftest import run_json
 from tests.factories import categorical_profile, current, numeric_profile, write_profile
@@ -90,3 +92,19 @@ def test_header_only_file_is_an_input_error(files: dict[str, Path], tmp_path: Pa
     empty.write_text("x,y,color,prediction\n")
     assert main(["batch", "--profile", str(files["profile"]), "--input", str(empty)]) == 2
     assert "empty.csv" in capsys.readouterr().err
+
+
+def test_probabilities_line_up_with_rows_across_chunks_with_and_without_them(
+        tmp_path: Path) -> None:
+    prof = Profile(SCHEMA_VERSION, "m", "1", 30, (numeric_profile("x", np.linspace(0, 1, 30)),),
+                   categorical_profile("__prediction__", ["a", "b"] * 15, ["a", "b"]), "")
+    predictions: list[Any] = ["a", "b", "b", {"a": 0.3, "b": 0.7}, "a", {"a": 0.9, "b": 0.1}]
+    data = _write(tmp_path / "mixed.jsonl", {"x": [0.1] * 6, "prediction": predictions,
+                                             "label": ["a"] * 6})
+    collector = Collector(prof, str(data), "prediction", "label")
+    for chunk in read_chunks(data, collector.columns(), chunk_rows=2):  # 1st chunk: none
+        collector.update(chunk)
+    values = collector.snapshot().prediction
+    assert values is not None and values.probabilities is not None
+    assert values.probabilities == (None, None, None, {"a": 0.3, "b": 0.7}, None,
+                                    {"a": 0.9, "b": 0.1})

@@ -148,3 +148,21 @@ def test_out_in_missing_directory(files: dict[str, Path], tmp_path: Path,
     err = _error(capsys, "--profile", str(files["profile"]), "--input", str(files["input"]),
                  "--out", str(tmp_path / "no" / "r.txt"))
     assert "r.txt" in err
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    (["--chunk-size", "0"], "--chunk-size '0': give a number of rows >= 1"),
+    (["--chunk-size", "ten"], "--chunk-size 'ten': give a number of rows >= 1"),
+    (["--chunk-size", "100", "--chunk-by", "ts", "--chunk-period", "1h"],
+     "--chunk-size and --chunk-by/--chunk-period exclude each other"),
+    (["--chunk-by", "ts"], "--chunk-by COLUMN and --chunk-period DURATION go together"),
+    (["--chunk-period", "1d"], "--chunk-by COLUMN and --chunk-period DURATION go together"),
+    (["--chunk-by", "ts", "--chunk-period", "1x"], "--chunk-period '1x': give a duration"),
+    (["--chunk-by", "ts", "--chunk-period", "0s"], "--chunk-period '0s': give a duration"),
+])
+def test_bad_chunk_options_exit_2_with_the_fix(files: dict[str, Path], extra: list[str],
+                                               message: str,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    err = _error(capsys, "--profile", str(files["profile"]), "--input", str(files["input"]),
+                 *extra)
+    assert message in err
