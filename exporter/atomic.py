@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import tempfile
 from pathlib import Path
 
@@ -14,13 +15,35 @@ def _temp_prefix(path: Path) -> str:
     return f".{path.name}."
 
 
+def _special(path: Path) -> bool:
+    """An existing target that is not a regular file: /dev/null, /dev/stdout, a FIFO."""
+    try:
+        return not stat.S_ISREG(os.stat(path).st_mode)
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+
+
+def _write_through(path: Path, content: str | bytes) -> None:
+    """Write into a device or pipe as it is: renaming a file over it would replace the
+    device (``--out /dev/null`` once swapped the machine's /dev/null for a file)."""
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"{path} is a directory")
+    with open(path, "wb") as fh:
+        fh.write(content.encode("utf-8") if isinstance(content, str) else content)
+
+
 def write_atomic(path: Path, content: str | bytes, mode: int | None = None) -> None:
     """Write to a temporary file beside ``path``, fsync it, rename it over ``path`` and
     fsync the directory, so that neither the content nor the rename is lost in a crash.
 
-    Text is written as UTF-8. ``mode`` sets exact permissions (0o600 for files holding
-    ids or alert data); None gives the umask's ordinary permissions (reports, profiles).
+    A target that exists and is not a regular file (a device such as /dev/null, a FIFO)
+    is written through instead. Text is written as UTF-8. ``mode`` sets exact permissions
+    (0o600 for files holding ids or alert data); None gives the umask's ordinary
+    permissions (reports, profiles).
     """
+    if _special(path):
+        _write_through(path, content)
+        return
     directory = path.parent if str(path.parent) else Path(".")
     fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(path), suffix=TEMP_SUFFIX, dir=directory)
     try:

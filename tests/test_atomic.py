@@ -57,3 +57,20 @@ def test_leftover_temp_files_of_one_target_are_removed(tmp_path: Path) -> None:
     assert sorted(remove_temp_files(target)) == sorted(orphans)
     assert sorted(tmp_path.iterdir()) == sorted(others)
     assert remove_temp_files(tmp_path / "missing" / "state.bin") == []
+
+
+def test_a_fifo_or_device_is_written_through_not_replaced(tmp_path: Path) -> None:
+    """`--out /dev/null` once renamed a file over the machine's /dev/null: a target that
+    is not a regular file (here a FIFO, like a device) keeps its kind and gets the bytes."""
+    import threading
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
+    reader.start()
+    write_atomic(fifo, "report\n")
+    reader.join(timeout=10)
+    assert got == [b"report\n"]
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe"]  # no temp file left
