@@ -6,14 +6,15 @@ STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 IMAGE ?= mlmon:0.1.0
 
-.PHONY: demo test lint typecheck pytest tools bench image clean
+.PHONY: demo test lint typecheck pytest tools bench bench-peers image clean mutate
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# The files extra (pyarrow): the demo and the benchmarks read CSV files.
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet -e '.[files]'
 	touch $@
 
 $(TEST_STAMP): pyproject.toml | $(BIN)/python
@@ -46,14 +47,39 @@ typecheck: $(TEST_STAMP)
 pytest: $(TEST_STAMP)
 	$(BIN)/python -m pytest
 
+## mutate: mutation testing (mutmut, setup.cfg) of the statistics core, the label join, the
+## ingest accounting and the responder's admission; not part of `make test`. Narrow it with
+## MUTANTS='exporter.sidecar.label_join*'
+mutate: $(TEST_STAMP)
+	set -f; VENV=$(VENV) bash scripts/mutate.sh $(MUTANTS)
+
 ## bench: run the benchmarks (figures printed, never pass/fail on timing)
-bench: $(STAMP)
+bench: $(TEST_STAMP)  # bench/stats.py compares with scipy (a test dependency)
 	$(BIN)/python bench/stats.py
 	$(BIN)/python bench/ingest.py
 
-## image: build the container image (needs a Docker engine)
-image:
-	docker build -t $(IMAGE) .
+## bench-peers: the same workload through Evidently, Alibi Detect, NannyML and Frouros,
+## side by side with mlmon (one virtualenv per peer, pins in bench/peers-requirements/)
+PEERS := evidently alibi nannyml frouros
+
+bench-peers: $(STAMP) $(foreach p,$(PEERS),.venv-peer-$(p)/.installed)
+	$(BIN)/python bench/peers.py
+
+.venv-peer-%/.installed: bench/peers-requirements/%.txt
+	$(PYTHON) -m venv .venv-peer-$*
+	.venv-peer-$*/bin/python -m pip install --quiet --upgrade pip
+	.venv-peer-$*/bin/python -m pip install --quiet -r $<
+	touch $@
+
+## image: build the sidecar image $(IMAGE) and the batch image (NAME-batch:TAG): with
+## buildah + mmdebstrap as root (scripts/build-image.sh), else with a Docker engine
+image: | $(BIN)/python
+	if command -v buildah >/dev/null && command -v mmdebstrap >/dev/null; then \
+		PYTHON=$(BIN)/python bash scripts/build-image.sh --image $(IMAGE); \
+	else \
+		docker build --target sidecar -t $(IMAGE) . && \
+		docker build --target batch -t $$(echo '$(IMAGE)' | sed 's/:\([^:/]*\)$$/-batch:\1/') .; \
+	fi
 
 clean:
 	rm -rf $(VENV) .venv-* .mypy_cache .ruff_cache .pytest_cache build *.egg-info

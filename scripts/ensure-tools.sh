@@ -9,12 +9,17 @@ command -v promtool >/dev/null || need+=(prometheus)
 command -v prometheus-alertmanager >/dev/null || need+=(prometheus-alertmanager)
 command -v amtool >/dev/null || need+=(prometheus-alertmanager)
 command -v prometheus-pushgateway >/dev/null || need+=(prometheus-pushgateway)
+# openssl makes the self-signed API-server certificate (tests/responder/test_kubernetes.py)
+command -v openssl >/dev/null || need+=(openssl)
 # Headless Chromium renders the status page (tests/e2e/test_status_page_browser.py); a font
 # keeps its screenshot readable. Only in CI or as root: a developer's desktop is left alone.
 case "${CI:-}" in 1 | true | TRUE | True | yes) ci=1 ;; *) ci=0 ;; esac
 if [ "$ci" -eq 1 ] || [ "$(id -u)" -eq 0 ]; then
     command -v chromium >/dev/null || need+=(chromium)
     [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
+    # The images are built for real, without Docker (tests/deploy/test_image.py).
+    command -v buildah >/dev/null || need+=(buildah)
+    command -v mmdebstrap >/dev/null || need+=(mmdebstrap)
 fi
 
 if [ ${#need[@]} -eq 0 ]; then

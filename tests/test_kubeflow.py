@@ -41,6 +41,9 @@ def test_component_follows_the_component_spec() -> None:
     assert ":" in container["image"] and not container["image"].endswith(":latest")
     version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
     assert container["image"].rpartition(":")[2] == version, "tag the mlmon image " + version
+    # `mlmon batch` reads CSV/Parquet: the batch image (NAME-batch:TAG, scripts/build-image.sh),
+    # not the sidecar image, which leaves pyarrow out
+    assert container["image"].rpartition(":")[0].endswith("/mlmon-batch"), container["image"]
     for kind, name in _placeholders(container["args"]):
         assert kind in ("inputValue", "inputPath", "outputPath")
         assert name in (outputs if kind == "outputPath" else inputs), name
