@@ -27,7 +27,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from ingest import Sidecar, make_events, write_config  # bench/ingest.py, beside this script
+from sidecar_proc import Sidecar  # bench/sidecar_proc.py, beside this script
+from synthetic import make_events, write_config  # bench/synthetic.py
 
 SLICE = 1000  # events per write
 

@@ -19,6 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from exporter.atomic import write_atomic
+from exporter.sidecar.label_join import JoinTable
 from exporter.sidecar.state import ModelState, SidecarState
 from exporter.sidecar.window import Ring
 
@@ -34,8 +35,11 @@ class StateFileError(ValueError):
 
 
 def _arr(a: NDArray[Any]) -> dict[str, Any]:
+    """An array's document; ``data`` is a view of the array (msgpack writes it as the same
+    bytes as ``tobytes()`` would), so encoding a state copies no array a second time."""
     a = np.ascontiguousarray(a)
-    return {"dtype": str(a.dtype), "shape": list(a.shape), "data": a.tobytes()}
+    data = a.data.cast("B") if a.size else b""
+    return {"dtype": str(a.dtype), "shape": list(a.shape), "data": data}
 
 
 def _unarr(d: Any) -> NDArray[Any]:
@@ -67,19 +71,28 @@ def fingerprint(m: ModelState) -> list[Any]:
 
 @dataclass(frozen=True)
 class PendingCopy:
-    """The join table's id -> slot map and slot rows, copied as they are (not yet ordered)."""
+    """The join table's id -> slot map and its live rows (in slot order), copied as they
+    are: only the live rows, not the whole preallocated table, and nothing ordered yet."""
 
     slots: dict[str, int]
-    data: NDArray[np.float64]
+    live: NDArray[np.bool_]
+    rows: NDArray[np.float64]  # the live slots' rows, in slot order
     next: int
     cap: int
+
+    @classmethod
+    def of(cls, join: JoinTable) -> PendingCopy:
+        """Copies cheap enough to take under the store's lock."""
+        live = join.live.copy()
+        return cls(dict(join.slots), live, join.data[live], join.next, join.cap)
 
     def encode(self) -> dict[str, Any]:
         """Ids and rows oldest first, as ``JoinTable.items`` orders them."""
         at = np.fromiter(self.slots.values(), dtype=np.int64, count=len(self.slots))
         order = np.argsort((at - self.next) % self.cap, kind="stable")
         ids = np.array(list(self.slots), dtype=object)[order].tolist()
-        return {"ids": ids, "rows": _arr(self.data[at[order]])}
+        row_of_slot = np.cumsum(self.live) - 1  # a live slot's row in ``rows``
+        return {"ids": ids, "rows": _arr(self.rows[row_of_slot[at[order]]])}
 
 
 def capture_model(m: ModelState) -> dict[str, Any]:
@@ -95,8 +108,7 @@ def capture_model(m: ModelState) -> dict[str, Any]:
         "missing": dict(m.missing), "predictions_total": m.predictions_total,
         "labels": jc.labels, "joined": jc.joined, "unjoined": dict(jc.unjoined),
         "delay_buckets": jc.delay_buckets.copy(), "delay_sum": jc.delay_sum,
-        "pending": PendingCopy(dict(m.join.slots), m.join.data.copy(), m.join.next,
-                               m.join.cap),
+        "pending": PendingCopy.of(m.join),
         "early_counts": dict(jc.early),
         "early": list(m.join.early.labels.items()),  # (id, (label, received)), oldest first
     }

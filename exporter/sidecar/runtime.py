@@ -34,6 +34,7 @@ from exporter.sidecar.metrics import IngestLoad, RuntimeStats, SidecarCollector
 from exporter.sidecar.persist import restore, save
 from exporter.sidecar.snapshot import EMPTY, Snapshot
 from exporter.sidecar.state import SidecarState
+from exporter.sidecar.trim import trim
 from exporter.types import ModelKey
 
 log = logging.getLogger("mlmon.serve")
@@ -210,7 +211,8 @@ class Sidecar:
 
     async def compute_now(self) -> Snapshot:
         loop = asyncio.get_running_loop()
-        snap = await loop.run_in_executor(self._executor, compute, self.store, self.clock)
+        snap = await loop.run_in_executor(self._executor, _compute_and_trim, self.store,
+                                          self.clock)
         self._snapshot = snap
         self.stats.observe_compute(snap.duration)
         return snap
@@ -227,7 +229,7 @@ class Sidecar:
         """Write the state file; False (logged, counted) when it could not be written."""
         loop = asyncio.get_running_loop()
         try:
-            size = await loop.run_in_executor(None, save, self.store, path)
+            size = await loop.run_in_executor(None, _save_and_trim, self.store, path)
             log.debug("state written to %s (%d bytes)", path, size)
             result = "ok"
         except OSError as exc:
@@ -275,6 +277,19 @@ class Sidecar:
                 sock.unlink()
         self._executor.shutdown(wait=False, cancel_futures=True)
         return saved
+
+
+def _compute_and_trim(store: SidecarState, clock: Callable[[], float]) -> Snapshot:
+    snap = compute(store, clock)
+    trim()  # the cycle's temporaries: back to the system, not kept as free heap
+    return snap
+
+
+def _save_and_trim(store: SidecarState, path: Path) -> int:
+    try:
+        return save(store, path)
+    finally:
+        trim()
 
 
 async def serve(sidecar: Sidecar, stop: asyncio.Event | None = None) -> int:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter, deque
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 
 MAX_BATCH_LINES = 2048
+LINGER_BELOW_LINES = MAX_BATCH_LINES // 2  # a smaller batch may wait for more (``get``)
 
 
 @dataclass
@@ -108,11 +110,23 @@ class IngestQueue:
             self._waiting = True
             return False
 
-    def get(self, timeout: float) -> list[Item]:
-        """Items to process together (up to MAX_BATCH_LINES lines); [] on timeout or close."""
+    def get(self, timeout: float, linger: float = 0.0) -> list[Item]:
+        """Items to process together (up to MAX_BATCH_LINES lines); [] on timeout or close.
+
+        With ``linger``, a batch that would be small (a trickle of events, not a backlog)
+        waits that long for more lines first, so a low event rate is applied in a few
+        larger batches instead of many tiny ones, each with its fixed cost. An HTTP post
+        at the head is never held back, nor anything once the queue is closed.
+        """
         with self.cond:
             if not self.items:
                 self.cond.wait(timeout)
+            trickle = (linger > 0 and bool(self.items) and not self.closed
+                       and self.items[0].reply is None and self.size < LINGER_BELOW_LINES
+                       and self._low())
+        if trickle:
+            time.sleep(linger)
+        with self.cond:
             out: list[Item] = []
             lines = 0
             while self.items:

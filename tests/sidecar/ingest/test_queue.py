@@ -1,10 +1,13 @@
-"""IngestQueue: bounded in lines and bytes, never blocking, HTTP items alone."""
+"""IngestQueue: bounded in lines and bytes, never blocking, HTTP items alone, a trickle
+batched."""
 
 from __future__ import annotations
 
+import threading
+import time
 from concurrent.futures import Future
 
-from exporter.sidecar.ingest.queue import MAX_BATCH_LINES, IngestQueue, Item
+from exporter.sidecar.ingest.queue import LINGER_BELOW_LINES, MAX_BATCH_LINES, IngestQueue, Item
 
 
 def test_queue_drops_what_does_not_fit_and_never_blocks() -> None:
@@ -79,3 +82,35 @@ def test_forced_put_takes_everything_and_room_is_announced_at_half() -> None:
     assert q.want_room()  # room already: the caller resumes itself, no callback needed
     q.get(0.0)
     assert woken == [0, 0]
+
+
+def _trickle(q: IngestQueue, n: int, every: float) -> threading.Thread:
+    def run() -> None:
+        for i in range(n):
+            time.sleep(every)
+            q.put(Item([b"%d" % i]))
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    return t
+
+
+def test_a_trickle_lingers_into_one_batch() -> None:
+    q = IngestQueue(1000)
+    q.put(Item([b"first"]))
+    writer = _trickle(q, 5, 0.01)
+    items = q.get(timeout=1.0, linger=0.5)  # the five arrive within the linger
+    writer.join()
+    assert [line for i in items for line in i.lines] == [b"first", b"0", b"1", b"2", b"3", b"4"]
+    q.put(Item([b"x"]))
+    assert [i.lines for i in q.get(timeout=0.0)] == [[b"x"]]  # no linger: at once
+
+
+def test_a_backlog_or_an_http_post_does_not_linger() -> None:
+    q = IngestQueue(MAX_BATCH_LINES * 4)
+    q.put(Item([b"y"] * LINGER_BELOW_LINES))
+    t0 = time.monotonic()
+    assert len(q.get(timeout=1.0, linger=5.0)[0].lines) == LINGER_BELOW_LINES
+    reply: Future[object] = Future()
+    q.put(Item([b"p"], reply))  # type: ignore[arg-type]
+    assert [i.lines for i in q.get(timeout=1.0, linger=5.0)] == [[b"p"]]
+    assert time.monotonic() - t0 < 2.5
