@@ -11,11 +11,11 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 
-import numpy as np
-
 from exporter.batch.collect import Collected
+from exporter.batch.column import NumericColumn
 from exporter.batch.perf import Performance
 from exporter.batch.report import BatchReport, FeatureResult, PredictionStats
+from exporter.batch.sampled import sampled_drift, sampled_summary
 from exporter.metric_names import PREDICTION_FEATURE
 from exporter.profile.model import (
     CategoricalProfile,
@@ -32,7 +32,7 @@ from exporter.stats.drift import (
     model_verdict,
     numeric_drift,
 )
-from exporter.stats.summary import class_shares, summarize
+from exporter.stats.summary import Summary, class_shares, summarize
 from exporter.stats.thresholds import Thresholds
 
 
@@ -43,10 +43,18 @@ def feature_drift(key: str, f: FeatureProfile, collected: Collected,
                                   thresholds)
         missing = collected.categorical_missing[key]
     else:
-        values = collected.numeric[key]
-        drift = numeric_drift(key, numeric_reference(f), values, thresholds)
-        missing = int(np.isnan(values).sum())
+        column = collected.numeric[key]
+        if column.sampled:
+            drift = sampled_drift(key, numeric_reference(f), column, thresholds)
+            return FeatureResult(drift, f.bucket_labels, f.proportions, column.missing,
+                                 len(column.values))
+        drift = numeric_drift(key, numeric_reference(f), column.values, thresholds)
+        missing = column.missing
     return FeatureResult(drift, f.bucket_labels, f.proportions, missing)
+
+
+def _summary(column: NumericColumn) -> Summary:
+    return sampled_summary(column) if column.sampled else summarize(column.values)
 
 
 def _prediction_stats(profile: Profile, collected: Collected) -> PredictionStats:
@@ -58,10 +66,16 @@ def _prediction_stats(profile: Profile, collected: Collected) -> PredictionStats
         return PredictionStats(None, tuple(zip(profile.prediction.bucket_labels,
                                                (float(s) for s in shares), strict=True)))
     if profile.prediction is not None:
-        return PredictionStats(summarize(collected.numeric[PREDICTION_FEATURE]), ())
-    if not collected.prediction.has_class_names:
-        return PredictionStats(summarize(collected.prediction.numbers), ())
+        column = collected.numeric[PREDICTION_FEATURE]
+        return PredictionStats(_summary(column), (), _sample(column))
+    numbers = collected.prediction.numbers
+    if not collected.prediction.has_class_names and numbers is not None:
+        return PredictionStats(_summary(numbers), (), _sample(numbers))
     return PredictionStats(None, ())
+
+
+def _sample(column: NumericColumn) -> int | None:
+    return len(column.values) if column.sampled else None
 
 
 def judge(profile: Profile, collected: Collected,

@@ -53,6 +53,8 @@ def feature_dict(f: FeatureResult) -> dict[str, Any]:
         "psi_noise_floor": _num(d.psi_noise_floor),
         "psi_upper_bound": _num(d.psi_upper),
         "significant": d.significant,
+        # only when sampled (column.SAMPLE_CAP): files within the cap keep their shape
+        **({} if f.ks_sample is None else {"ks_sample": f.ks_sample}),
     }
 
 
@@ -61,7 +63,9 @@ def prediction_dict(p: PredictionStats) -> dict[str, Any] | None:
         s = p.summary
         return {"count": s.count, "mean": _num(s.mean), "std": _num(s.std),
                 "min": _num(s.min), "max": _num(s.max),
-                "quantiles": {repr(q): _num(v) for q, v in s.quantiles}}
+                "quantiles": {repr(q): _num(v) for q, v in s.quantiles},
+                **({} if p.quantile_sample is None
+                   else {"quantile_sample": p.quantile_sample})}
     if p.class_shares:
         return {"class_shares": {c: _num(v) for c, v in p.class_shares}}
     return None

@@ -20,6 +20,7 @@ class FeatureResult:
     bucket_labels: tuple[str, ...]  # profile buckets, in order
     reference_proportions: tuple[float, ...]
     missing: int  # rows without a value
+    ks_sample: int | None = None  # KS and Wasserstein on a sample of this many values
 
     @property
     def current_proportions(self) -> NDArray[np.float64]:
@@ -32,6 +33,7 @@ class FeatureResult:
 class PredictionStats:
     summary: Summary | None  # numeric predictions (scores or regression values)
     class_shares: tuple[tuple[str, float], ...]  # categorical predictions
+    quantile_sample: int | None = None  # quantiles from a sample of this many values
 
 
 @dataclass(frozen=True)

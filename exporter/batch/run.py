@@ -10,7 +10,7 @@ from exporter.batch.analyze import analyze
 from exporter.batch.chunked import ChunkAnalyzer
 from exporter.batch.collect import Collector
 from exporter.batch.errors import BatchInputError
-from exporter.batch.perf import evaluate, infer_task
+from exporter.batch.perf import PerfCollector
 from exporter.batch.report import BatchReport, Chunking
 from exporter.batch.timestamps import column_kind
 from exporter.config.model import ModelConfig
@@ -62,23 +62,23 @@ def run_batch(profile: Profile, model: ModelConfig | None, options: BatchOptions
         kind = (column_kind(options.input, chunking.column) if chunking.column is not None
                 else "categorical")
         chunks = ChunkAnalyzer(chunking, profile, thresholds, source, prediction_column, kind)
+    perf = (PerfCollector(profile, model, prediction_column, label_column)
+            if prediction_column is not None and label_column is not None else None)
     columns = collector.columns()
     if chunks is not None:
         columns = {**chunks.columns(), **columns}  # a profiled time column keeps its kind
     try:
         for chunk in read_chunks(options.input, columns, chunk_rows=options.chunk_rows):
             collector.update(chunk)
+            if perf is not None:
+                perf.update(chunk)
             if chunks is not None:
                 chunks.update(chunk)
     except ReadError as exc:  # read_chunks reports format errors as ReadError too
         raise BatchInputError(str(exc)) from None
     results = chunks.finish() if chunks is not None else ()  # the last chunk's rows go
     collected = collector.snapshot()
-    performance = None
-    if collected.labels is not None and collected.prediction is not None:
-        task = infer_task(profile, model, collected.prediction, collected.labels)
-        performance = evaluate(task, collected.prediction, collected.labels, source,
-                               options.label_column)
+    performance = perf.performance(source) if perf is not None else None
     report = analyze(profile, collected, thresholds, performance)
     if chunking is None:
         return report

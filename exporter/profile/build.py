@@ -27,6 +27,7 @@ from numpy.typing import NDArray
 
 from exporter.config.model import ModelConfig
 from exporter.metric_names import PREDICTION_FEATURE
+from exporter.profile.bottomk import U64, BottomK, splitmix64
 from exporter.profile.codec import content_hash, profile_body
 from exporter.profile.model import (
     SCHEMA_VERSION,
@@ -50,20 +51,9 @@ from exporter.readers.chunks import (
 from exporter.stats.binning import bin_counts, quantile_edges, value_edges
 from exporter.stats.summary import QUANTILES
 
-U64 = np.uint64
-
 
 def _salt(name: str) -> np.uint64:
     return U64(int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "little"))
-
-
-def _splitmix64(x: NDArray[np.uint64]) -> NDArray[np.uint64]:
-    """Steele et al.'s SplitMix64 finalizer: a bijection on 64-bit integers."""
-    z = x + U64(0x9E3779B97F4A7C15)
-    z = (z ^ (z >> U64(30))) * U64(0xBF58476D1CE4E5B9)
-    z = (z ^ (z >> U64(27))) * U64(0x94D049BB133111EB)
-    out: NDArray[np.uint64] = z ^ (z >> U64(31))
-    return out
 
 
 class NumericAcc:
@@ -81,8 +71,7 @@ class NumericAcc:
         self.m2 = 0.0
         self.min = np.inf
         self.max = -np.inf
-        self.keys = np.empty(0, dtype=np.uint64)
-        self.values = np.empty(0, dtype=np.float64)
+        self.sample = BottomK(sample_size)
 
     def update(self, values: NDArray[np.float64], start: int) -> None:
         ok = ~np.isnan(values)
@@ -102,16 +91,7 @@ class NumericAcc:
         self.max = max(self.max, float(x.max()))
         self._track_distinct(x)
         rows = np.flatnonzero(ok).astype(np.uint64) + U64(start)
-        new_keys = _splitmix64(rows ^ self.salt)
-        if self.keys.size == self.k:  # full: only keys below the current k-th can enter
-            enter = new_keys < self.keys.max()
-            new_keys, x = new_keys[enter], x[enter]
-        keys = np.concatenate((self.keys, new_keys))
-        vals = np.concatenate((self.values, x))
-        if keys.size > self.k:
-            keep = np.argpartition(keys, self.k - 1)[: self.k]
-            keys, vals = keys[keep], vals[keep]
-        self.keys, self.values = keys, vals
+        self.sample.add(splitmix64(rows ^ self.salt), x)
 
     def _track_distinct(self, x: NDArray[np.float64]) -> None:
         if self.distinct is None:
@@ -123,7 +103,7 @@ class NumericAcc:
 
     def finish(self) -> tuple[NDArray[np.float64], NumericSummary, tuple[float, ...]]:
         """Bin edges, summary and the sorted sample."""
-        sample = np.sort(self.values)
+        sample = np.sort(self.sample.values)
         if self.distinct is not None and self.distinct.size:
             edges = value_edges(self.distinct)
         else:

@@ -13,11 +13,13 @@ import pytest
 
 from exporter.batch.collect import Collector
 from exporter.batch.jsonout import report_dict
+from exporter.batch.perf import PerfCollector
 from exporter.batch.run import BatchOptions, run_batch
 from exporter.cli import main
 from exporter.profile.files import load_profile
 from exporter.profile.model import SCHEMA_VERSION, Profile
 from exporter.readers.chunks import read_chunks
+from exporter.stats.performance import ClassificationMetrics
 from exporter.stats.thresholds import Thresholds
 from tests.batch.conftest import run_json
 from tests.factories import categorical_profile, current, numeric_profile, write_profile
@@ -99,12 +101,14 @@ def test_probabilities_line_up_with_rows_across_chunks_with_and_without_them(
     prof = Profile(SCHEMA_VERSION, "m", "1", 30, (numeric_profile("x", np.linspace(0, 1, 30)),),
                    categorical_profile("__prediction__", ["a", "b"] * 15, ["a", "b"]), "")
     predictions: list[Any] = ["a", "b", "b", {"a": 0.3, "b": 0.7}, "a", {"a": 0.9, "b": 0.1}]
+    # only the rows with probabilities have a label: the log loss is theirs alone
     data = _write(tmp_path / "mixed.jsonl", {"x": [0.1] * 6, "prediction": predictions,
-                                             "label": ["a"] * 6})
+                                             "label": [None, None, None, "a", None, "a"]})
     collector = Collector(prof, str(data), "prediction", "label")
+    perf = PerfCollector(prof, None, "prediction", "label")
     for chunk in read_chunks(data, collector.columns(), chunk_rows=2):  # 1st chunk: none
-        collector.update(chunk)
-    values = collector.snapshot().prediction
-    assert values is not None and values.probabilities is not None
-    assert values.probabilities == (None, None, None, {"a": 0.3, "b": 0.7}, None,
-                                    {"a": 0.9, "b": 0.1})
+        perf.update(chunk)
+    metrics = perf.performance(str(data))
+    assert isinstance(metrics, ClassificationMetrics)
+    assert metrics.samples == 2
+    assert metrics.log_loss == pytest.approx(-(np.log(0.3) + np.log(0.9)) / 2, rel=1e-15)

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
+from exporter.batch import column, perfacc
+from exporter.batch.jsonout import report_dict
+from exporter.batch.run import BatchOptions, run_batch
+from exporter.cli import main
+from exporter.profile.files import load_profile
 from exporter.profile.model import SCHEMA_VERSION, Profile
+from exporter.stats.thresholds import Thresholds
 from tests.batch.conftest import run_json
 from tests.factories import categorical_profile, numeric_profile, write_csv, write_profile
 
@@ -92,3 +100,102 @@ def test_label_column_option(tmp_path: Path) -> None:
     perf = run_json(_profile(tmp_path), data, "--label-column", "truth",
                     "--prediction-column", "score")["performance"]
     assert perf["accuracy"] == pytest.approx(3 / 4)
+
+
+# Files over many reader chunks, with the cap small enough that the per-row inputs are
+# folded into running sums: the metrics still equal numpy's over every row.
+
+def _streamed(monkeypatch: pytest.MonkeyPatch, profile: Path, data: Path,
+              chunk_rows: int = 101) -> Any:
+    monkeypatch.setattr(column, "SAMPLE_CAP", 300)
+    report = run_batch(load_profile(profile), None, BatchOptions(
+        data, "prediction", "label", False, chunk_rows=chunk_rows), Thresholds())
+    return report_dict(report)["performance"]
+
+
+def test_binary_scores_over_many_chunks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(11)
+    n = 5000
+    score = np.round(rng.random(n), 4)
+    label = (rng.random(n) < score).astype(int)
+    data = write_csv(tmp_path / "s.csv", {"x": [0.5] * n, "label": label.tolist(),
+                                          "prediction": score.tolist()})
+    perf = _streamed(monkeypatch, _profile(tmp_path), data)
+    pred = (score >= 0.5).astype(int)
+    assert perf["samples"] == n
+    assert perf["accuracy"] == pytest.approx(np.mean(pred == label), rel=1e-15)
+    for c in (0, 1):
+        tp = np.sum((pred == c) & (label == c))
+        got = perf["classes"][str(c)]
+        assert got["precision"] == pytest.approx(tp / np.sum(pred == c), rel=1e-15)
+        assert got["recall"] == pytest.approx(tp / np.sum(label == c), rel=1e-15)
+    p_true = np.clip(np.where(label == 1, score, 1 - score), 1e-15, 1 - 1e-15)
+    assert perf["log_loss"] == pytest.approx(-np.mean(np.log(p_true)), rel=1e-12)
+
+
+def test_probabilities_over_many_chunks(tmp_path: Path,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(12)
+    n = 2000
+    names = ["a", "b", "c"]
+    probs = rng.dirichlet([1, 1, 1], n)
+    label = rng.integers(0, 3, n)
+    rows = [{"x": 0.5, "label": names[k],
+             "prediction": {c: float(v) for c, v in zip(names, p, strict=True)
+                            if not (c == "c" and i % 7 == 0)}}  # "c" absent: p = 0
+            for i, (k, p) in enumerate(zip(label, probs, strict=True))]
+    path = tmp_path / "p.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    perf = _streamed(monkeypatch, _profile(tmp_path, categorical_prediction=True), path)
+    p = probs.copy()
+    p[::7, 2] = 0.0
+    pred = np.argmax(p, axis=1)
+    assert perf["samples"] == n
+    assert perf["accuracy"] == pytest.approx(np.mean(pred == label), rel=1e-15)
+    p_true = np.clip(p[np.arange(n), label], 1e-15, 1 - 1e-15)
+    assert perf["log_loss"] == pytest.approx(-np.mean(np.log(p_true)), rel=1e-12)
+
+
+def test_regression_over_many_chunks_on_a_large_offset(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(13)
+    n = 4000
+    y = 1e6 + rng.normal(0, 3, n)
+    y_hat = y + rng.normal(0.2, 1.0, n)
+    data = write_csv(tmp_path / "r.csv", {"x": [0.5] * n, "label": y.tolist(),
+                                          "prediction": y_hat.tolist()})
+    perf = _streamed(monkeypatch, _profile(tmp_path), data)
+    e = y - y_hat
+    assert perf["kind"] == "regression" and perf["samples"] == n
+    assert perf["mae"] == pytest.approx(np.mean(np.abs(e)), rel=1e-12)
+    assert perf["rmse"] == pytest.approx(np.sqrt(np.mean(e * e)), rel=1e-12)
+    assert perf["mape"] == pytest.approx(np.mean(np.abs(e) / np.abs(y)), rel=1e-12)
+    r2 = 1 - np.sum(e * e) / np.sum((y - y.mean()) ** 2)
+    assert perf["r2"] == pytest.approx(r2, rel=1e-9)
+
+
+def test_the_last_chunk_can_change_the_task(tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """0/1 labels and scores until the last row, whose label 2 makes it a regression."""
+    rng = np.random.default_rng(14)
+    n = 3000
+    score = rng.random(n)
+    label = (rng.random(n) < score).astype(float)
+    label[-1] = 2.0
+    data = write_csv(tmp_path / "t.csv", {"x": [0.5] * n, "label": label.tolist(),
+                                          "prediction": score.tolist()})
+    perf = _streamed(monkeypatch, _profile(tmp_path), data)
+    e = label - score
+    assert perf["kind"] == "regression"
+    assert perf["rmse"] == pytest.approx(np.sqrt(np.mean(e * e)), rel=1e-12)
+
+
+def test_more_classes_than_a_confusion_holds_is_an_input_error(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(perfacc, "MAX_CLASSES", 4)
+    data = write_csv(tmp_path / "k.csv", {"x": [0.5] * 6, "label": list("abcdef"),
+                                          "prediction": list("abcdef")})
+    profile = _profile(tmp_path, categorical_prediction=True)
+    assert main(["batch", "--profile", str(profile), "--input", str(data)]) == 2
+    assert "more than 4 distinct classes" in capsys.readouterr().err

@@ -1,0 +1,93 @@
+"""One numeric column of a batch in bounded memory: exact counts, a capped sample.
+
+Per column, over all rows: the missing count, the count, mean and M2 of the values
+(Chan et al.'s pairwise merge of per-chunk two-pass moments), min, max and the counts
+per reference bin (``bin_counts`` per chunk: the same bins as ``numeric_drift``).
+The values themselves are kept while there are at most ``SAMPLE_CAP`` of them, in
+file order; beyond that a uniform sample of ``SAMPLE_CAP`` without replacement: the
+values whose row index has the smallest SplitMix64 hash (``exporter.profile.bottomk``),
+the same rows however the file is chunked.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from exporter.profile.bottomk import U64, BottomK, splitmix64
+from exporter.stats.binning import bin_counts
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+
+SAMPLE_CAP = 250_000  # values kept per numeric column; more are sampled down to this
+
+
+def row_keys(start: int, rows: int) -> NDArray[np.uint64]:
+    """The sampling key of each row of a chunk: SplitMix64 of its 0-based file row."""
+    return splitmix64(np.arange(rows, dtype=np.uint64) + U64(start))
+
+
+@dataclass(frozen=True)
+class NumericColumn:
+    """What the statistics get for one numeric column."""
+
+    values: FloatArray  # every value (NaN dropped) in file order, or the sample
+    count: int  # values in the whole file (missing not counted)
+    missing: int
+    sampled: bool  # ``values`` is a sample of ``count`` values
+    counts: IntArray | None  # exact counts per reference bin, when edges were given
+    mean: float
+    std: float  # population (ddof=0)
+    min: float
+    max: float
+
+
+class ColumnAcc:
+    """``update`` with each chunk's values (NaN = missing); ``finish`` at the end."""
+
+    def __init__(self, edges: FloatArray | None, cap: int | None = None) -> None:
+        self._edges = edges
+        self._counts = None if edges is None else np.zeros(len(edges) + 1, dtype=np.int64)
+        self._sample = BottomK(SAMPLE_CAP if cap is None else cap)
+        self._n = 0
+        self._missing = 0
+        self._mean = 0.0
+        self._m2 = 0.0
+        self._min = math.inf
+        self._max = -math.inf
+
+    def update(self, values: FloatArray, keys: NDArray[np.uint64]) -> None:
+        """``keys``: ``row_keys`` of the chunk the values come from."""
+        ok = ~np.isnan(values)
+        x = values[ok]
+        self._missing += int(values.size - x.size)
+        if not x.size:
+            return
+        if self._counts is not None and self._edges is not None:
+            self._counts += bin_counts(x, self._edges)
+        n_b = int(x.size)
+        mean_b = float(x.mean())
+        m2_b = float(np.square(x - mean_b).sum())
+        n = self._n + n_b
+        delta = mean_b - self._mean
+        self._mean += delta * n_b / n
+        self._m2 += m2_b + delta * delta * self._n * n_b / n
+        self._n = n
+        self._min = min(self._min, float(x.min()))
+        self._max = max(self._max, float(x.max()))
+        self._sample.add(keys[ok], x)
+
+    def finish(self) -> NumericColumn:
+        empty = self._n == 0
+        nan = math.nan
+        return NumericColumn(
+            values=self._sample.values, count=self._n, missing=self._missing,
+            sampled=self._n > self._sample.k,
+            counts=None if self._counts is None else self._counts.copy(),
+            mean=nan if empty else self._mean,
+            std=nan if empty else math.sqrt(self._m2 / self._n),
+            min=nan if empty else self._min, max=nan if empty else self._max)

@@ -1,0 +1,212 @@
+"""Streaming accumulators for the performance metrics: memory bounded by the file's classes.
+
+Each keeps its per-row inputs while there are at most ``column.SAMPLE_CAP`` rows, and
+then computes exactly what ``exporter.stats.performance`` does on them; beyond that it
+folds them (and every later chunk) into running sums: Neumaier-compensated sums of the
+per-chunk (pairwise) sums, and for the variance of the labels Chan et al.'s merge of
+per-chunk (count, mean, M2). The confusion counts are exact in both regimes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable
+
+import numpy as np
+from numpy.typing import NDArray
+
+from exporter.batch import column
+from exporter.stats.performance import (
+    LOG_LOSS_EPS,
+    ClassificationMetrics,
+    RegressionMetrics,
+    regression_metrics,
+)
+
+FloatArray = NDArray[np.float64]
+
+MAX_CLASSES = 10_000  # distinct class names a confusion matrix holds
+
+
+class Total:
+    """A Neumaier-compensated running sum of floats."""
+
+    def __init__(self) -> None:
+        self.sum = 0.0
+        self._c = 0.0
+
+    def add(self, x: float) -> None:
+        t = self.sum + x
+        if abs(self.sum) >= abs(x):
+            self._c += (self.sum - t) + x
+        else:
+            self._c += (x - t) + self.sum
+        self.sum = t
+
+    @property
+    def value(self) -> float:
+        return self.sum + self._c
+
+
+class Confusion:
+    """Counts per (true class, predicted class); None once there are too many classes."""
+
+    def __init__(self) -> None:
+        self.pairs: Counter[tuple[str, str]] | None = Counter()
+        self._names: set[str] = set()
+
+    def add(self, pairs: Iterable[tuple[str, str]]) -> None:
+        if self.pairs is None:
+            return
+        chunk = Counter(pairs)
+        for t, p in chunk:
+            self._names.add(t)
+            self._names.add(p)
+        if len(self._names) > MAX_CLASSES:
+            self.pairs = None  # not a classification (or too large a one to hold)
+            self._names = set()
+            return
+        self.pairs.update(chunk)
+
+    @property
+    def overflowed(self) -> bool:
+        return self.pairs is None
+
+
+def _ratios(num: NDArray[np.int64], den: NDArray[np.int64]) -> FloatArray:
+    out = np.zeros(num.shape, dtype=np.float64)
+    nz = den > 0
+    out[nz] = num[nz] / den[nz]
+    return out
+
+
+def from_confusion(pairs: Counter[tuple[str, str]], configured: tuple[str, ...],
+                   loss: float | None) -> ClassificationMetrics:
+    """``classification_metrics`` from the counts (the same arithmetic, so equal floats).
+
+    Classes: the configured ones, then the others seen, sorted.
+    """
+    seen = {c for pair in pairs for c in pair}
+    classes = (*configured, *sorted(seen - set(configured)))
+    index = {c: i for i, c in enumerate(classes)}
+    k = len(classes)
+    confusion = np.zeros((k, k), dtype=np.int64)
+    for (t, p), count in pairs.items():
+        confusion[index[t], index[p]] += count
+    n = int(confusion.sum())
+    tp = np.diag(confusion).astype(np.int64)
+    predicted = confusion.sum(axis=0).astype(np.int64)
+    actual = confusion.sum(axis=1).astype(np.int64)
+    precision = _ratios(tp, predicted)
+    recall = _ratios(tp, actual)
+    f1 = _ratios(2 * tp, predicted + actual)
+    return ClassificationMetrics(
+        samples=n,
+        accuracy=float(tp.sum() / n) if n else math.nan,
+        classes=classes,
+        precision=tuple(float(v) for v in precision),
+        recall=tuple(float(v) for v in recall),
+        f1=tuple(float(v) for v in f1),
+        macro_precision=float(precision.mean()) if n else math.nan,
+        macro_recall=float(recall.mean()) if n else math.nan,
+        macro_f1=float(f1.mean()) if n else math.nan,
+        log_loss=loss,
+    )
+
+
+class LogLoss:
+    """−mean ln p over the rows, p the probability of the true class clipped as
+    ``exporter.stats.performance`` does."""
+
+    def __init__(self) -> None:
+        self._parts: list[FloatArray] = []
+        self._n = 0
+        self._folded: Total | None = None
+
+    def add(self, p_true: FloatArray) -> None:
+        p = np.clip(np.asarray(p_true, dtype=np.float64), LOG_LOSS_EPS, 1.0 - LOG_LOSS_EPS)
+        self._n += int(p.size)
+        if self._folded is not None:
+            self._folded.add(float(np.sum(np.log(p))))
+            return
+        self._parts.append(p)
+        if self._n > column.SAMPLE_CAP:
+            self._folded = Total()
+            self._folded.add(float(np.sum(np.log(np.concatenate(self._parts)))))
+            self._parts = []
+
+    def value(self) -> float:
+        if self._n == 0:
+            return math.nan
+        if self._folded is None:
+            return float(-np.mean(np.log(np.concatenate(self._parts))))
+        return -self._folded.value / self._n
+
+
+class Regression:
+    """MAE, RMSE, MAPE and R² of the pairs (y, ŷ) without NaN (``regression_metrics``)."""
+
+    def __init__(self) -> None:
+        self._y: list[FloatArray] = []
+        self._p: list[FloatArray] = []
+        self._rows = 0
+        self._folded = False
+        self.n = 0
+        self._abs = Total()
+        self._sq = Total()
+        self._pct = Total()
+        self._nonzero = 0
+        self._mean = 0.0
+        self._m2 = 0.0
+        self._min = math.inf
+        self._max = -math.inf
+
+    def add(self, y: FloatArray, y_hat: FloatArray) -> None:
+        keep = ~(np.isnan(y) | np.isnan(y_hat))
+        y, y_hat = y[keep], y_hat[keep]
+        if not y.size:
+            return
+        self._rows += int(y.size)
+        if self._folded:
+            self._fold(y, y_hat)
+            return
+        self._y.append(y)
+        self._p.append(y_hat)
+        if self._rows > column.SAMPLE_CAP:
+            self._folded = True
+            self._fold(np.concatenate(self._y), np.concatenate(self._p))
+            self._y, self._p = [], []
+
+    def _fold(self, y: FloatArray, y_hat: FloatArray) -> None:
+        err = y - y_hat
+        abs_err = np.abs(err)
+        nz = y != 0
+        self._abs.add(float(np.sum(abs_err)))
+        self._sq.add(float(np.sum(err * err)))
+        self._pct.add(float(np.sum(abs_err[nz] / np.abs(y[nz]))))
+        self._nonzero += int(np.count_nonzero(nz))
+        n_b = int(y.size)
+        mean_b = float(y.mean())
+        m2_b = float(np.square(y - mean_b).sum())
+        n = self.n + n_b
+        delta = mean_b - self._mean
+        self._mean += delta * n_b / n
+        self._m2 += m2_b + delta * delta * self.n * n_b / n
+        self.n = n
+        self._min = min(self._min, float(y.min()))
+        self._max = max(self._max, float(y.max()))
+
+    def metrics(self) -> RegressionMetrics | None:
+        """None when no row has both a label and a prediction."""
+        if self._rows == 0:
+            return None
+        if not self._folded:
+            return regression_metrics(np.concatenate(self._y), np.concatenate(self._p))
+        n = self.n
+        ss_res = self._sq.value
+        ss_tot = 0.0 if self._min == self._max else self._m2  # constant y: exactly 0
+        r2 = 1.0 - ss_res / ss_tot if ss_tot > 0.0 else (1.0 if ss_res == 0.0 else 0.0)
+        mape = self._pct.value / self._nonzero if self._nonzero else math.nan
+        return RegressionMetrics(samples=n, mae=self._abs.value / n,
+                                 rmse=math.sqrt(ss_res / n), mape=mape, r2=r2)
