@@ -16,18 +16,18 @@ def _temp_prefix(path: Path) -> str:
 
 
 def _special(path: Path) -> bool:
-    """An existing target that is not a regular file: /dev/null, /dev/stdout, a FIFO."""
+    """An existing device or pipe: /dev/null, /dev/stdout, a FIFO (a directory is not:
+    renaming over it fails with the system's own error, as for any other file)."""
     try:
-        return not stat.S_ISREG(os.stat(path).st_mode)
+        mode = os.stat(path).st_mode
     except (FileNotFoundError, NotADirectoryError):
         return False
+    return stat.S_ISCHR(mode) or stat.S_ISBLK(mode) or stat.S_ISFIFO(mode)
 
 
 def _write_through(path: Path, content: str | bytes) -> None:
     """Write into a device or pipe as it is: renaming a file over it would replace the
     device (``--out /dev/null`` once swapped the machine's /dev/null for a file)."""
-    if os.path.isdir(path):
-        raise IsADirectoryError(f"{path} is a directory")
     with open(path, "wb") as fh:
         fh.write(content.encode("utf-8") if isinstance(content, str) else content)
 
@@ -36,10 +36,9 @@ def write_atomic(path: Path, content: str | bytes, mode: int | None = None) -> N
     """Write to a temporary file beside ``path``, fsync it, rename it over ``path`` and
     fsync the directory, so that neither the content nor the rename is lost in a crash.
 
-    A target that exists and is not a regular file (a device such as /dev/null, a FIFO)
-    is written through instead. Text is written as UTF-8. ``mode`` sets exact permissions
-    (0o600 for files holding ids or alert data); None gives the umask's ordinary
-    permissions (reports, profiles).
+    A target that is a device (such as /dev/null) or a FIFO is written through instead.
+    Text is written as UTF-8. ``mode`` sets exact permissions (0o600 for files holding
+    ids or alert data); None gives the umask's ordinary permissions (reports, profiles).
     """
     if _special(path):
         _write_through(path, content)
