@@ -111,7 +111,8 @@ def crd_errors(obj: Obj) -> list[str]:
         stack = [copy.deepcopy(r) for r in obj["spec"].get("route", {}).get("routes", [])]
         while stack:
             route = stack.pop()
-            errors += [f"route {route.get('receiver')}: {e.message}"
+            errors += [f"route {route.get('receiver')}: "
+                       f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
                        for e in jsonschema.Draft7Validator(route_schema).iter_errors(route)]
             stack += route.get("routes", [])
     return errors

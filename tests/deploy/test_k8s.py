@@ -92,21 +92,34 @@ def test_custom_resources_match_the_operator_schemas(example: list[Obj],
         assert k8s.crd_errors(obj) == [], obj["metadata"]["name"]
 
 
-@pytest.mark.parametrize("kind, path, value", [
-    ("PodMonitor", ("spec", "podMetricsEndpoints", 0, "portt"), "x"),
-    ("PodMonitor", ("spec", "podMetricsEndpoints", 0, "interval"), "15 seconds"),
-    ("AlertmanagerConfig", ("spec", "receivers", 0, "slackConfigs", 0, "apiUrl"), "x"),
-    ("AlertmanagerConfig", ("spec", "route", "routes", 0, "groupWait"), "soon"),
-    ("PrometheusRule", ("spec", "groups", 0, "rules", 0, "fore"), "5m"),
+@pytest.mark.parametrize("kind, path, value, where", [
+    # an unknown field is reported at its parent, naming the field
+    ("PodMonitor", ("spec", "podMetricsEndpoints", 0, "portt"), "x",
+     "spec/podMetricsEndpoints/0: "),
+    # a bad value is reported at the field itself
+    ("PodMonitor", ("spec", "podMetricsEndpoints", 0, "interval"), "15 seconds",
+     "spec/podMetricsEndpoints/0/interval: "),
+    ("AlertmanagerConfig", ("spec", "receivers", 0, "slackConfigs", 0, "apiUrl"), "x",
+     "spec/receivers/0/slackConfigs/0: "),
+    # child routes are checked as routes, named by their receiver
+    ("AlertmanagerConfig", ("spec", "route", "routes", 0, "groupWait"), "soon",
+     "route critical-rollback: groupWait: "),
+    ("PrometheusRule", ("spec", "groups", 0, "rules", 0, "fore"), "5m",
+     "spec/groups/0/rules/0: "),
 ])
 def test_schema_check_catches_mistakes(example: list[Obj], kind: str, path: tuple[Any, ...],
-                                       value: str) -> None:
+                                       value: str, where: str) -> None:
     obj = yaml.safe_load(yaml.safe_dump(one(example, kind)))
     node = obj
     for key in path[:-1]:
         node = node[key]
+    known = path[-1] in node
     node[path[-1]] = value
-    assert k8s.crd_errors(obj)
+    (error,) = k8s.crd_errors(obj)  # this mistake only, not some other error
+    assert error.startswith(where), error
+    # the broken field is named: a bad value by its path, an unknown field in the message
+    assert (f"{value!r} does not match" in error) if known else \
+        (f"{path[-1]!r} was unexpected" in error), error
 
 
 def test_every_container_is_limited_and_restricted(example: list[Obj]) -> None:

@@ -51,19 +51,22 @@ def test_templates_match_the_argo_schema(templates: dict[str, Obj]) -> None:
         assert k8s.crd_errors(template) == [], template["metadata"]["name"]
 
 
-@pytest.mark.parametrize("path, value", [
-    (("spec", "metrics", 0, "sucessCondition"), "result[0] < 1"),
-    (("spec", "metrics", 0, "provider", "prometheus", "adress"), "http://x"),
-    (("spec", "args", 0, "default"), "x"),
+@pytest.mark.parametrize("path, value, where", [
+    (("spec", "metrics", 0, "sucessCondition"), "result[0] < 1", "spec/metrics/0: "),
+    (("spec", "metrics", 0, "provider", "prometheus", "adress"), "http://x",
+     "spec/metrics/0/provider/prometheus: "),
+    (("spec", "args", 0, "default"), "x", "spec/args/0: "),  # an argument has a value
 ])
 def test_schema_check_catches_mistakes(templates: dict[str, Obj], path: tuple[Any, ...],
-                                       value: str) -> None:
+                                       value: str, where: str) -> None:
     obj = yaml.safe_load(yaml.safe_dump(templates["mlmon-canary-drift"]))
     node = obj
     for key in path[:-1]:
         node = node[key]
+    assert path[-1] not in node  # each case adds a field the schema does not know
     node[path[-1]] = value
-    assert k8s.crd_errors(obj)
+    (error,) = k8s.crd_errors(obj)  # this mistake only, not some other error
+    assert error.startswith(where) and f"{path[-1]!r} was unexpected" in error, error
 
 
 def test_every_metric_gates_on_prometheus(templates: dict[str, Obj]) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import shutil
 import ssl
 import subprocess
 from pathlib import Path
@@ -16,6 +15,7 @@ from exporter.responder.clock import ManualClock
 from exporter.responder.config import KubernetesRollback, RetryPolicy
 from exporter.responder.http import HttpClient
 from exporter.responder.kubernetes import KubernetesBackend, in_cluster_url
+from tests.procs import require_binary
 from tests.responder.fake_k8s import FakeKubernetes
 from tests.responder.k8s_objects import deployment, replicaset
 from tests.responder.service import serve
@@ -123,9 +123,7 @@ def test_in_cluster_url_from_service_env(monkeypatch: pytest.MonkeyPatch) -> Non
 
 
 def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
-    openssl = shutil.which("openssl")
-    if openssl is None:
-        pytest.skip("openssl not installed")
+    openssl = require_binary("openssl")  # fails under CI=true, skips elsewhere
     cert, key = tmp_path / "apiserver.crt", tmp_path / "apiserver.key"
     subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
                     "-subj", "/CN=kubernetes", "-addext", "subjectAltName=IP:127.0.0.1",

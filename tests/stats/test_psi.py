@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -97,3 +98,33 @@ def test_psi_standard_error_without_drift_is_the_chi2_noise_term() -> None:
 def test_psi_standard_error_rejects_mismatched_buckets() -> None:
     with pytest.raises(ValueError, match="mismatch"):
         psi_standard_error(np.array([1, 2]), np.array([1, 2, 3]))
+
+
+Floats = np.ndarray[Any, np.dtype[np.float64]]
+
+
+def _psi_of(c: Floats, r: Floats) -> float:
+    return float(np.sum((c - r) * np.log(c / r)))
+
+
+def _delta_method_se(ref: Floats, cur: Floats) -> float:
+    n, big_n = cur.sum(), ref.sum()
+    c, r = cur / n, ref / big_n  # every proportion above the 1e-4 floor: no smoothing
+    h = 1e-7
+    eye = np.eye(len(c))
+    grad_c = np.array([(_psi_of(c + h * e, r) - _psi_of(c - h * e, r)) / (2 * h) for e in eye])
+    grad_r = np.array([(_psi_of(c, r + h * e) - _psi_of(c, r - h * e)) / (2 * h) for e in eye])
+    cov_c = (np.diag(c) - np.outer(c, c)) / n  # multinomial proportions
+    cov_r = (np.diag(r) - np.outer(r, r)) / big_n
+    noise = 2.0 * (len(c) - 1) * (1.0 / n + 1.0 / big_n) ** 2
+    return float(np.sqrt(grad_c @ cov_c @ grad_c + grad_r @ cov_r @ grad_r + noise))
+
+
+@pytest.mark.parametrize(("ref", "cur"), [
+    ([500, 300, 200], [200, 300, 500]),  # a strong shift, reference as small as the window
+    ([400, 100, 250, 250], [100, 400, 260, 240]),
+    ([1000, 1000], [1500, 500]),
+])
+def test_psi_standard_error_is_the_delta_method(ref: list[int], cur: list[int]) -> None:
+    r, c = np.array(ref, dtype=np.float64), np.array(cur, dtype=np.float64)
+    assert psi_standard_error(r, c) == pytest.approx(_delta_method_se(r, c), rel=1e-5)

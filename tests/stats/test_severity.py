@@ -101,3 +101,10 @@ def test_bad_input_raises() -> None:
         severity(0.1, medium=0.3, high=0.2)
     with pytest.raises(ValueError, match="NaN"):
         severity(math.nan)
+
+
+def test_verdict_uses_the_configured_high_threshold() -> None:
+    # PSI 0.3 is over the default high (0.25) but under a configured 0.5: medium
+    got = verdict(0.3, 1000, 100, significant=True, medium=0.1, high=0.5)
+    assert got is Severity.MEDIUM
+    assert verdict(0.5, 1000, 100, significant=True, medium=0.1, high=0.5) is Severity.HIGH
