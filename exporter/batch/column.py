@@ -19,6 +19,7 @@ from numpy.typing import NDArray
 
 from exporter.profile.bottomk import U64, BottomK, splitmix64
 from exporter.stats.binning import bin_counts
+from exporter.stats.moments import Moments
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -53,12 +54,8 @@ class ColumnAcc:
         self._edges = edges
         self._counts = None if edges is None else np.zeros(len(edges) + 1, dtype=np.int64)
         self._sample = BottomK(SAMPLE_CAP if cap is None else cap)
-        self._n = 0
         self._missing = 0
-        self._mean = 0.0
-        self._m2 = 0.0
-        self._min = math.inf
-        self._max = -math.inf
+        self._moments = Moments()
 
     def update(self, values: FloatArray, keys: NDArray[np.uint64]) -> None:
         """``keys``: ``row_keys`` of the chunk the values come from."""
@@ -69,25 +66,16 @@ class ColumnAcc:
             return
         if self._counts is not None and self._edges is not None:
             self._counts += bin_counts(x, self._edges)
-        n_b = int(x.size)
-        mean_b = float(x.mean())
-        m2_b = float(np.square(x - mean_b).sum())
-        n = self._n + n_b
-        delta = mean_b - self._mean
-        self._mean += delta * n_b / n
-        self._m2 += m2_b + delta * delta * self._n * n_b / n
-        self._n = n
-        self._min = min(self._min, float(x.min()))
-        self._max = max(self._max, float(x.max()))
+        self._moments.add(x)
         self._sample.add(keys[ok], x)
 
     def finish(self) -> NumericColumn:
-        empty = self._n == 0
+        m = self._moments
+        empty = m.n == 0
         nan = math.nan
         return NumericColumn(
-            values=self._sample.values, count=self._n, missing=self._missing,
-            sampled=self._n > self._sample.k,
+            values=self._sample.values, count=m.n, missing=self._missing,
+            sampled=m.n > self._sample.k,
             counts=None if self._counts is None else self._counts.copy(),
-            mean=nan if empty else self._mean,
-            std=nan if empty else math.sqrt(self._m2 / self._n),
-            min=nan if empty else self._min, max=nan if empty else self._max)
+            mean=nan if empty else m.mean, std=m.std,
+            min=nan if empty else m.min, max=nan if empty else m.max)

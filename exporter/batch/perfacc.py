@@ -17,6 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from exporter.batch import column
+from exporter.stats.moments import Moments
 from exporter.stats.performance import (
     LOG_LOSS_EPS,
     ClassificationMetrics,
@@ -152,15 +153,11 @@ class Regression:
         self._p: list[FloatArray] = []
         self._rows = 0
         self._folded = False
-        self.n = 0
         self._abs = Total()
         self._sq = Total()
         self._pct = Total()
         self._nonzero = 0
-        self._mean = 0.0
-        self._m2 = 0.0
-        self._min = math.inf
-        self._max = -math.inf
+        self._y_moments = Moments()  # of the labels, for R²
 
     def add(self, y: FloatArray, y_hat: FloatArray) -> None:
         keep = ~(np.isnan(y) | np.isnan(y_hat))
@@ -186,16 +183,7 @@ class Regression:
         self._sq.add(float(np.sum(err * err)))
         self._pct.add(float(np.sum(abs_err[nz] / np.abs(y[nz]))))
         self._nonzero += int(np.count_nonzero(nz))
-        n_b = int(y.size)
-        mean_b = float(y.mean())
-        m2_b = float(np.square(y - mean_b).sum())
-        n = self.n + n_b
-        delta = mean_b - self._mean
-        self._mean += delta * n_b / n
-        self._m2 += m2_b + delta * delta * self.n * n_b / n
-        self.n = n
-        self._min = min(self._min, float(y.min()))
-        self._max = max(self._max, float(y.max()))
+        self._y_moments.add(y)
 
     def metrics(self) -> RegressionMetrics | None:
         """None when no row has both a label and a prediction."""
@@ -203,9 +191,10 @@ class Regression:
             return None
         if not self._folded:
             return regression_metrics(np.concatenate(self._y), np.concatenate(self._p))
-        n = self.n
+        y = self._y_moments
+        n = y.n
         ss_res = self._sq.value
-        ss_tot = 0.0 if self._min == self._max else self._m2  # constant y: exactly 0
+        ss_tot = 0.0 if y.min == y.max else y.m2  # constant y: exactly 0
         r2 = 1.0 - ss_res / ss_tot if ss_tot > 0.0 else (1.0 if ss_res == 0.0 else 0.0)
         mape = self._pct.value / self._nonzero if self._nonzero else math.nan
         return RegressionMetrics(samples=n, mae=self._abs.value / n,

@@ -49,6 +49,7 @@ from exporter.readers.chunks import (
     read_chunks,
 )
 from exporter.stats.binning import bin_counts, quantile_edges, value_edges
+from exporter.stats.moments import Moments
 from exporter.stats.summary import QUANTILES
 
 
@@ -65,12 +66,8 @@ class NumericAcc:
         self.distinct: NDArray[np.float64] | None = (np.empty(0, dtype=np.float64)
                                                      if bins > 1 else None)
         self.salt = _salt(name)
-        self.n = 0
         self.missing = 0
-        self.mean = 0.0
-        self.m2 = 0.0
-        self.min = np.inf
-        self.max = -np.inf
+        self.moments = Moments()
         self.sample = BottomK(sample_size)
 
     def update(self, values: NDArray[np.float64], start: int) -> None:
@@ -79,16 +76,7 @@ class NumericAcc:
         self.missing += int(values.size - x.size)
         if not x.size:
             return
-        n_b = int(x.size)
-        mean_b = float(x.mean())
-        m2_b = float(np.square(x - mean_b).sum())
-        n = self.n + n_b
-        delta = mean_b - self.mean
-        self.mean += delta * n_b / n
-        self.m2 += m2_b + delta * delta * self.n * n_b / n
-        self.n = n
-        self.min = min(self.min, float(x.min()))
-        self.max = max(self.max, float(x.max()))
+        self.moments.add(x)
         self._track_distinct(x)
         rows = np.flatnonzero(ok).astype(np.uint64) + U64(start)
         self.sample.add(splitmix64(rows ^ self.salt), x)
@@ -108,13 +96,13 @@ class NumericAcc:
             edges = value_edges(self.distinct)
         else:
             edges = quantile_edges(sample, self.bins) if sample.size else np.empty(0)
-        empty = self.n == 0
+        m = self.moments
+        empty = m.n == 0
         qs = np.quantile(sample, QUANTILES) if sample.size else [np.nan] * len(QUANTILES)
         summary = NumericSummary(
-            count=self.n, missing=self.missing,
-            mean=np.nan if empty else self.mean,
-            std=np.nan if empty else float(np.sqrt(self.m2 / self.n)),
-            min=np.nan if empty else self.min, max=np.nan if empty else self.max,
+            count=m.n, missing=self.missing,
+            mean=np.nan if empty else m.mean, std=m.std,
+            min=np.nan if empty else m.min, max=np.nan if empty else m.max,
             quantiles=tuple((float(q), float(v)) for q, v in zip(QUANTILES, qs, strict=True)),
         )
         return edges, summary, tuple(float(v) for v in compact(sample))
