@@ -22,6 +22,7 @@ from exporter.stats.performance import (
     LOG_LOSS_EPS,
     ClassificationMetrics,
     RegressionMetrics,
+    confusion_metrics,
     regression_metrics,
 )
 
@@ -75,13 +76,6 @@ class Confusion:
         return self.pairs is None
 
 
-def _ratios(num: NDArray[np.int64], den: NDArray[np.int64]) -> FloatArray:
-    out = np.zeros(num.shape, dtype=np.float64)
-    nz = den > 0
-    out[nz] = num[nz] / den[nz]
-    return out
-
-
 def from_confusion(pairs: Counter[tuple[str, str]], configured: tuple[str, ...],
                    loss: float | None) -> ClassificationMetrics:
     """``classification_metrics`` from the counts (the same arithmetic, so equal floats).
@@ -95,25 +89,7 @@ def from_confusion(pairs: Counter[tuple[str, str]], configured: tuple[str, ...],
     confusion = np.zeros((k, k), dtype=np.int64)
     for (t, p), count in pairs.items():
         confusion[index[t], index[p]] += count
-    n = int(confusion.sum())
-    tp = np.diag(confusion).astype(np.int64)
-    predicted = confusion.sum(axis=0).astype(np.int64)
-    actual = confusion.sum(axis=1).astype(np.int64)
-    precision = _ratios(tp, predicted)
-    recall = _ratios(tp, actual)
-    f1 = _ratios(2 * tp, predicted + actual)
-    return ClassificationMetrics(
-        samples=n,
-        accuracy=float(tp.sum() / n) if n else math.nan,
-        classes=classes,
-        precision=tuple(float(v) for v in precision),
-        recall=tuple(float(v) for v in recall),
-        f1=tuple(float(v) for v in f1),
-        macro_precision=float(precision.mean()) if n else math.nan,
-        macro_recall=float(recall.mean()) if n else math.nan,
-        macro_f1=float(f1.mean()) if n else math.nan,
-        log_loss=loss,
-    )
+    return confusion_metrics(confusion, classes, loss)
 
 
 class LogLoss:

@@ -75,28 +75,34 @@ def classification_metrics(y_true: NDArray[np.int64], y_pred: NDArray[np.int64],
     for what, arr in (("y_true", yt), ("y_pred", yp)):
         if arr.size and (arr.min() < 0 or arr.max() >= k):
             raise ValueError(f"{what} holds a class index outside 0..{k - 1}")
-    n = int(yt.size)
     confusion = np.bincount(yt * k + yp, minlength=k * k).reshape(k, k)
+    loss: float | None = None
+    if proba is not None:
+        loss = _log_loss(yt, np.asarray(proba, dtype=np.float64), k)
+    return confusion_metrics(confusion, tuple(classes), loss)
+
+
+def confusion_metrics(confusion: NDArray[np.int64], classes: tuple[str, ...],
+                      log_loss: float | None) -> ClassificationMetrics:
+    """The metrics of a k × k confusion matrix (rows: true class, columns: predicted)."""
+    n = int(confusion.sum())
     tp = np.diag(confusion).astype(np.int64)
     predicted = confusion.sum(axis=0).astype(np.int64)
     actual = confusion.sum(axis=1).astype(np.int64)
     precision = _ratios(tp, predicted)
     recall = _ratios(tp, actual)
     f1 = _ratios(2 * tp, predicted + actual)  # 2TP/(2TP+FP+FN)
-    loss: float | None = None
-    if proba is not None:
-        loss = _log_loss(yt, np.asarray(proba, dtype=np.float64), k)
     return ClassificationMetrics(
         samples=n,
         accuracy=float(tp.sum() / n) if n else math.nan,
-        classes=tuple(classes),
+        classes=classes,
         precision=tuple(float(v) for v in precision),
         recall=tuple(float(v) for v in recall),
         f1=tuple(float(v) for v in f1),
         macro_precision=float(precision.mean()) if n else math.nan,
         macro_recall=float(recall.mean()) if n else math.nan,
         macro_f1=float(f1.mean()) if n else math.nan,
-        log_loss=loss,
+        log_loss=log_loss,
     )
 
 
