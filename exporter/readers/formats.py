@@ -153,10 +153,21 @@ def _parquet(path: Path, numeric: list[str], other: list[str],
             elif c in numeric and (pa.types.is_timestamp(t) or pa.types.is_date(t)):
                 cols[c] = _unix_seconds(arr)
             elif c not in numeric and (pa.types.is_string(t) or pa.types.is_large_string(t)):
-                cols[c] = arr.to_numpy(zero_copy_only=False)
+                cols[c] = _strings(arr)
             else:
                 cols[c] = arr.to_pylist()
         yield batch.num_rows, cols
+
+
+def _strings(arr: Any) -> np.ndarray[Any, Any]:
+    """A string column as an object array of str (None where null), making one Python
+    str per distinct value instead of one per row (dictionary-encode, then index)."""
+    enc = arr.dictionary_encode()
+    index = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False)
+    values = np.empty(len(enc.dictionary) + 1, dtype=object)
+    values[:-1] = enc.dictionary.to_pylist()  # the last slot stays None: index -1
+    out: np.ndarray[Any, Any] = values[index]
+    return out
 
 
 def _unix_seconds(arr: Any) -> np.ndarray[Any, Any]:

@@ -124,3 +124,16 @@ def test_jsonl_nested_features_like_the_tap_protocol(tmp_path: Path) -> None:
 
 def test_class_name_of_numbers() -> None:
     assert [class_name(x) for x in (1, 1.0, 0.0, -2.0, 2.5)] == ["1", "1", "0", "-2", "2.5"]
+
+
+@pytest.mark.parametrize("dictionary", [False, True])
+def test_parquet_strings_keep_values_nulls_and_empties(tmp_path: Path, dictionary: bool) -> None:
+    """Oracle: the Python list written. Strings come through a dictionary encoding (one
+    str per distinct value): the values, None for null and for "", in row order."""
+    values = ["b", None, "a", "", "b", "ümlaut", None, "a"] * 3
+    arr = pa.array(values, type=pa.string())
+    path = tmp_path / "s.parquet"
+    pq.write_table(pa.table({"s": arr.dictionary_encode() if dictionary else arr}), path)
+    got = [v for c in read_chunks(path, {"s": "categorical"}, chunk_rows=5)
+           for v in c.categorical["s"].tolist()]
+    assert got == [None if v == "" else v for v in values]
