@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, Sequence
@@ -18,7 +19,8 @@ import pytest
 from exporter.demo import programs
 from exporter.demo.programs import free_port
 
-__all__ = ["IN_CI", "free_port", "post_events", "require_binary", "running", "wait_http"]
+__all__ = ["IN_CI", "free_port", "peak_rss_kib", "post_events", "require_binary", "running",
+           "wait_http"]
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
@@ -73,3 +75,13 @@ def post_events(url: str, body: bytes | Sequence[str], timeout: float = 30.0) ->
     except urllib.error.HTTPError as exc:
         with exc:
             return exc.code, json.loads(exc.read())
+
+
+def peak_rss_kib(code: str, *args: str) -> int:
+    """Peak RSS (VmHWM, KiB) of a fresh ``python -c code args`` that prints its own VmHWM
+    as its last line (``resource.getrusage`` in a child would count the forking parent)."""
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    out = subprocess.run([sys.executable, "-c", code, *args], cwd=root, env=env,
+                         capture_output=True, text=True, check=True)
+    return int(out.stdout.strip().splitlines()[-1])

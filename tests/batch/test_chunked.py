@@ -4,9 +4,6 @@ drift per chunk in CSV, Parquet and JSONL, the whole-file report unchanged."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +18,7 @@ from exporter.profile.files import load_profile
 from exporter.profile.model import NumericProfile
 from tests.batch.chunk_files import DAY, DRIFTED, HOURS, ROWS, TAIL, chunked_data, write
 from tests.factories import make_profile, reference, write_csv, write_profile
+from tests.procs import peak_rss_kib
 
 FORMATS = ("csv", "parquet", "jsonl")
 ROW_CHUNKS = ["--chunk-size", str(ROWS)]
@@ -260,11 +258,7 @@ print(open("/proc/self/status").read().split("VmHWM:")[1].split()[0])
 
 
 def _peak_rss_kib(rows: int) -> int:
-    root = Path(__file__).resolve().parents[2]
-    env = {**os.environ, "PYTHONPATH": str(root)}
-    out = subprocess.run([sys.executable, "-c", _MEMORY_CHILD, str(rows)], cwd=root, env=env,
-                         capture_output=True, text=True, check=True)
-    return int(out.stdout.strip())
+    return peak_rss_kib(_MEMORY_CHILD, str(rows))
 
 
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads Linux's VmHWM")

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.procs import peak_rss_kib
 
 # The whole-file part of ``run_batch`` (collector, performance, analysis) fed generated
 # reader chunks: 4 numeric features, a score prediction and 0/1 labels, with a sample cap
@@ -52,11 +51,7 @@ print(open("/proc/self/status").read().split("VmHWM:")[1].split()[0])
 
 
 def _peak_rss_kib(rows: int) -> int:
-    root = Path(__file__).resolve().parents[2]
-    env = {**os.environ, "PYTHONPATH": str(root)}
-    out = subprocess.run([sys.executable, "-c", _MEMORY_CHILD, str(rows)], cwd=root, env=env,
-                         capture_output=True, text=True, check=True)
-    return int(out.stdout.strip())
+    return peak_rss_kib(_MEMORY_CHILD, str(rows))
 
 
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads Linux's VmHWM")
