@@ -13,6 +13,7 @@ from exporter.profile.files import load_profile
 from exporter.profile.model import CategoricalProfile, NumericProfile
 from tests.batch.conftest import feature, run_json
 from tests.factories import current, write_config
+from tests.oracle import LEVELS, categorical, numeric, verdicts
 
 TOL = 1e-9
 
@@ -86,16 +87,29 @@ def test_prediction_checked_like_a_feature(files: dict[str, Path]) -> None:
 def test_dataset_verdict_is_highest_severity_and_share(files: dict[str, Path]) -> None:
     report = run_json(files["profile"], files["input"])
     sev = {f["name"]: f["severity"] for f in report["features"]}
-    # x shifted by 0.6 sd, colours moved: PSI well above 0.25; y from the same law
-    psi = {f["name"]: f["psi"] for f in report["features"]}
-    expected = {n: "high" if p >= 0.25 else "medium" if p >= 0.1 else "low"
-                for n, p in psi.items()}
+    # The oracle: KS / pooled chi-square p-values from scipy, PSI, its bound and noise
+    # floor by hand, Holm by hand across the model, then the size rule (tests/oracle.py).
+    profile = load_profile(files["profile"])
+    data = current()
+    judged = []
+    for f in (*profile.features, profile.prediction):
+        assert f is not None
+        column = data["prediction" if f.name == "__prediction__" else f.name]
+        if isinstance(f, CategoricalProfile):
+            counts = [column.count(c) for c in f.categories] + [
+                sum(v not in f.categories for v in column)]
+            judged.append(categorical(f.name, f.counts, counts))
+        else:
+            assert isinstance(f, NumericProfile)
+            judged.append(numeric(f.name, f.counts, f.edges, f.sample,
+                                 np.asarray(column, dtype=float)))
+    expected = verdicts(judged)
     assert sev == expected
+    # x shifted by 0.6 sd, colours moved: PSI well above 0.25; y from the same law
     assert sev["x"] == "high" and sev["color"] == "high" and sev["y"] == "low"
-    order = ["low", "medium", "high"]
-    assert report["severity"] == max(sev.values(), key=order.index)
-    drifted = sum(1 for s in sev.values() if s in ("medium", "high"))
-    assert report["drift_share"] == pytest.approx(drifted / len(sev))
+    assert report["severity"] == max(expected.values(), key=LEVELS.index)
+    drifted = sum(1 for s in expected.values() if s in ("medium", "high"))
+    assert report["drift_share"] == pytest.approx(drifted / len(expected))
     assert report["model"] == "fraud" and report["version"] == "3" and report["rows"] == 1500
 
 

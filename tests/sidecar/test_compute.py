@@ -10,7 +10,6 @@ from exporter.profile.model import CategoricalProfile, NumericProfile
 from exporter.sidecar.compute import compute
 from exporter.sidecar.state import SidecarState
 from exporter.stats.performance import ClassificationMetrics, RegressionMetrics
-from exporter.stats.psi import psi
 from tests.factories import (
     COUNTRIES,
     config,
@@ -19,6 +18,7 @@ from tests.factories import (
     fraud_profile,
     price_model,
 )
+from tests.oracle import LEVELS, categorical, hand_psi, numeric, verdicts
 from tests.sidecar.threaded import apply
 
 
@@ -49,7 +49,7 @@ def test_drift_equals_scipy_on_the_window() -> None:
     assert d.ks_pvalue == pytest.approx(ks.pvalue, rel=1e-6, abs=1e-300)
     edges = np.asarray(ref.edges)
     cur = np.bincount(np.searchsorted(edges, amount, side="right"), minlength=len(edges) + 1)
-    assert d.psi == pytest.approx(psi(np.asarray(ref.counts), cur), rel=1e-12)
+    assert d.psi == pytest.approx(hand_psi(np.asarray(ref.counts), cur), rel=1e-12)
     # categorical: chi-square of homogeneity against the reference counts
     country = [e["features"]["country"] for e in window]  # type: ignore[index]
     cref = profile.feature("country")
@@ -59,7 +59,7 @@ def test_drift_equals_scipy_on_the_window() -> None:
     c = ms.features[2]
     assert c.samples == 500
     assert c.chi2_statistic == pytest.approx(chi2.statistic, rel=1e-9)
-    assert c.chi2_pvalue == pytest.approx(chi2.pvalue, rel=1e-6)
+    assert c.chi2_pvalue == pytest.approx(chi2.pvalue, rel=1e-6, abs=0)  # p ~ 1e-26
     assert c.ks_statistic is None and d.chi2_statistic is None
     assert ms.top_drifted()[0] == max(ms.features, key=lambda f: f.psi or 0).name
 
@@ -139,14 +139,35 @@ def test_max_age_limits_the_window() -> None:
 
 def test_model_verdict_counts_the_prediction_like_a_feature() -> None:
     store = _store(window=500)
-    _apply(store, fraud_events(800, shift=0.3))
+    events = fraud_events(800, shift=0.3)
+    _apply(store, events)
     ms = compute(store, clock=lambda: 1001.0).models[("fraud", "1")]
-    judged = [*ms.features, ms.prediction]
-    verdicts = [f.severity for f in judged]
-    assert None not in verdicts
-    # by hand: share of the features and the prediction at medium or above, and the highest
-    assert ms.drift_share == pytest.approx(sum(v >= 1 for v in verdicts) / len(judged))
-    assert ms.severity == max(verdicts)
+    # The oracle: every statistic recomputed from the window with scipy and numpy
+    # (tests/oracle.py), Holm by hand over the three features and the prediction.
+    window = events[-500:]
+    profile = fraud_profile(fraud_model())
+    judged = []
+    for f in (*profile.features, profile.prediction):
+        assert f is not None
+        if isinstance(f, CategoricalProfile):
+            seen = [e["features"][f.name] for e in window]
+            counts = [seen.count(c) for c in f.categories] + [
+                sum(v not in f.categories for v in seen)]
+            judged.append(categorical(f.name, f.counts, counts))
+        else:
+            assert isinstance(f, NumericProfile)
+            values = [e["prediction"] if f.name == "__prediction__"
+                      else e["features"][f.name] for e in window]
+            judged.append(numeric(f.name, f.counts, f.edges, f.sample, values))
+    expected = verdicts(judged)
+    got = {f.name: LEVELS[f.severity] for f in [*ms.features, ms.prediction]
+           if f.severity is not None}
+    assert got == expected
+    assert "__prediction__" in expected and len(expected) == 4
+    drifted = [n for n, s in expected.items() if s != "low"]
+    assert ms.drift_share == pytest.approx(len(drifted) / 4)
+    assert 0 < len(drifted) < 4  # the prediction's verdict counts in the share
+    assert LEVELS[ms.severity] == max(expected.values(), key=LEVELS.index)  # type: ignore[index]
 
 
 def test_model_verdict_is_holm_over_the_features_and_the_prediction() -> None:

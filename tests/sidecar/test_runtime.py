@@ -19,8 +19,6 @@ from scipy import stats as sps
 
 from exporter.metric_names import REJECT_REASONS
 from exporter.sidecar.runtime import Sidecar
-from exporter.stats.chi2 import chi2_homogeneity
-from exporter.stats.psi import psi
 from tests.factories import (
     COUNTRIES,
     config,
@@ -29,6 +27,7 @@ from tests.factories import (
     fraud_profile,
     price_model,
 )
+from tests.oracle import hand_psi, pooled_chi2_pvalue
 from tests.procs import free_port, post_events
 from tests.sidecar.threaded import Running, ndjson, running, send_unix
 
@@ -130,20 +129,30 @@ def test_exported_drift_equals_statistics_core(sidecar: Running) -> None:
     fv = frozenset({("model", "fraud"), ("version", "1"), ("feature", "amount")})
     ks = sps.ks_2samp(amount, np.asarray(ref.sample), method="asymp")  # type: ignore[union-attr]
     assert values[("mlmon_feature_ks_statistic", fv)] == pytest.approx(ks.statistic, abs=1e-12)
-    assert values[("mlmon_feature_ks_pvalue", fv)] == pytest.approx(ks.pvalue, rel=1e-6)
+    assert values[("mlmon_feature_ks_pvalue", fv)] == pytest.approx(ks.pvalue, rel=1e-6, abs=0)
     edges = np.asarray(ref.edges)  # type: ignore[union-attr]
     cur = np.bincount(np.searchsorted(edges, amount, side="right"), minlength=len(edges) + 1)
+    # PSI by hand (tests/oracle.py: floored, renormalised proportions), not exporter.stats
     assert values[("mlmon_feature_psi", fv)] == pytest.approx(
-        psi(np.asarray(ref.counts), cur), rel=1e-9)
+        hand_psi(np.asarray(ref.counts), cur), rel=1e-9)
     cref = profile.feature("country")
     country = [e["features"]["country"] for e in window]
     counts = np.array([country.count(c) for c in COUNTRIES] + [0])
-    chi = chi2_homogeneity(np.asarray(cref.counts), counts)
     cv = frozenset({("model", "fraud"), ("version", "1"), ("feature", "country")})
-    assert values[("mlmon_feature_chi2_pvalue", cv)] == pytest.approx(chi.pvalue, rel=1e-9)
-    table = np.array([cref.counts[:4], counts[:4]])
-    assert values[("mlmon_feature_chi2_statistic", cv)] == pytest.approx(
-        sps.chi2_contingency(table, correction=False).statistic, rel=1e-9)
+    # chi-square: scipy on the 2×k table with the all-zero __other__ column dropped;
+    # 3 dof, so scipy's default Yates correction does not apply (docs: only at dof 1)
+    table = np.array([cref.counts, counts])
+    table = table[:, table.sum(axis=0) > 0]
+    assert table.shape == (2, 4)
+    chi = sps.chi2_contingency(table)
+    assert 0 < chi.pvalue < 1e-12  # tiny: compared relatively (abs=0), not to within 1e-12
+    assert values[("mlmon_feature_chi2_pvalue", cv)] == pytest.approx(chi.pvalue, rel=1e-9, abs=0)
+    assert values[("mlmon_feature_chi2_statistic", cv)] == pytest.approx(chi.statistic, rel=1e-9)
+    assert values[("mlmon_feature_psi", cv)] == pytest.approx(
+        hand_psi(np.asarray(cref.counts), counts), rel=1e-9)
+    # the p-value the verdict rests on: scipy after Cochran pooling (none needed here)
+    assert values[("mlmon_feature_drift_pvalue", cv)] == pytest.approx(
+        pooled_chi2_pvalue(cref.counts, counts), rel=1e-9, abs=0)
 
 
 def test_http_events_202_400_413(sidecar: Running) -> None:
