@@ -19,8 +19,8 @@ import pytest
 from exporter.demo import programs
 from exporter.demo.programs import free_port
 
-__all__ = ["IN_CI", "free_port", "peak_rss_kib", "post_events", "require_binary", "running",
-           "wait_http"]
+__all__ = ["IN_CI", "free_port", "peak_rss_kib", "post_events", "python_lines", "require_binary",
+           "running", "wait_http"]
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
@@ -77,11 +77,18 @@ def post_events(url: str, body: bytes | Sequence[str], timeout: float = 30.0) ->
             return exc.code, json.loads(exc.read())
 
 
-def peak_rss_kib(code: str, *args: str) -> int:
-    """Peak RSS (VmHWM, KiB) of a fresh ``python -c code args`` that prints its own VmHWM
-    as its last line (``resource.getrusage`` in a child would count the forking parent)."""
+def python_lines(code: str, *args: str) -> list[str]:
+    """The stdout lines of a fresh ``python -c code args`` run from the repository root;
+    fails with its stderr when it exits non-zero."""
     root = Path(__file__).resolve().parents[1]
     env = {**os.environ, "PYTHONPATH": str(root)}
     out = subprocess.run([sys.executable, "-c", code, *args], cwd=root, env=env,
-                         capture_output=True, text=True, check=True)
-    return int(out.stdout.strip().splitlines()[-1])
+                         capture_output=True, text=True, check=False)
+    assert out.returncode == 0, f"child exited {out.returncode}:\n{out.stderr[-4000:]}"
+    return out.stdout.strip().splitlines()
+
+
+def peak_rss_kib(code: str, *args: str) -> int:
+    """Peak RSS (VmHWM, KiB) of a fresh ``python -c code args`` that prints its own VmHWM
+    as its last line (``resource.getrusage`` in a child would count the forking parent)."""
+    return int(python_lines(code, *args)[-1])

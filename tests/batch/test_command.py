@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -81,8 +82,18 @@ def test_non_numeric_value(files: dict[str, Path], tmp_path: Path,
     assert "text.csv" in err and "'x'" in err and "abc" in err
 
 
-@pytest.mark.parametrize("mutate", ["truncate", "hash", "not_json"])
-def test_corrupt_profile(files: dict[str, Path], tmp_path: Path, mutate: str,
+CORRUPT_PROFILES = [
+    # (case, the reason the error must give: each case names its own, not just the file)
+    ("truncate", r"not valid JSON \(Input data was truncated\)"),
+    ("hash", r"content hash mismatch \(stored [0-9a-f]{12}…, computed [0-9a-f]{12}…\): "
+             r"the file was edited or corrupted"),
+    ("not_json", r"not valid JSON \(JSON is malformed: invalid character \(byte 0\)\)"),
+]
+
+
+@pytest.mark.parametrize(("mutate", "reason"), CORRUPT_PROFILES,
+                         ids=[c[0] for c in CORRUPT_PROFILES])
+def test_corrupt_profile(files: dict[str, Path], tmp_path: Path, mutate: str, reason: str,
                          capsys: pytest.CaptureFixture[str]) -> None:
     text = files["profile"].read_text()
     bad = tmp_path / "corrupt.json"
@@ -95,7 +106,8 @@ def test_corrupt_profile(files: dict[str, Path], tmp_path: Path, mutate: str,
     else:
         bad.write_text("hello")
     err = _error(capsys, "--profile", str(bad), "--input", str(files["input"]))
-    assert "corrupt.json" in err
+    assert re.fullmatch(rf"mlmon batch: error: {re.escape(str(bad))}: {reason}; "
+                        r"rebuild it with `mlmon profile build`\n", err), err
 
 
 def test_config_without_the_profiles_model(files: dict[str, Path], tmp_path: Path,
