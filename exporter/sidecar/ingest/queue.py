@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections import Counter, deque
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -115,18 +114,18 @@ class IngestQueue:
 
         With ``linger``, a batch that would be small (a trickle of events, not a backlog)
         waits that long for more lines first, so a low event rate is applied in a few
-        larger batches instead of many tiny ones, each with its fixed cost. An HTTP post
-        at the head is never held back, nor anything once the queue is closed.
+        larger batches instead of many tiny ones, each with its fixed cost. The wait ends
+        early once enough lines are queued or the queue closes; an HTTP post at the head
+        is never held back.
         """
         with self.cond:
             if not self.items:
                 self.cond.wait(timeout)
-            trickle = (linger > 0 and bool(self.items) and not self.closed
-                       and self.items[0].reply is None and self.size < LINGER_BELOW_LINES
-                       and self._low())
-        if trickle:
-            time.sleep(linger)
-        with self.cond:
+            if (linger > 0 and self.items and not self.closed
+                    and self.items[0].reply is None and self.size < LINGER_BELOW_LINES
+                    and self._low()):
+                self.cond.wait_for(lambda: self.closed or self.size >= LINGER_BELOW_LINES,
+                                   timeout=linger)
             out: list[Item] = []
             lines = 0
             while self.items:

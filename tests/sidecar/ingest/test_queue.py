@@ -114,3 +114,15 @@ def test_a_backlog_or_an_http_post_does_not_linger() -> None:
     q.put(Item([b"p"], reply))  # type: ignore[arg-type]
     assert [i.lines for i in q.get(timeout=1.0, linger=5.0)] == [[b"p"]]
     assert time.monotonic() - t0 < 2.5
+
+
+def test_a_linger_ends_as_soon_as_a_batch_worth_of_lines_is_queued() -> None:
+    q = IngestQueue(MAX_BATCH_LINES * 4)
+    q.put(Item([b"first"]))
+    t0 = time.monotonic()
+    filler = threading.Timer(0.05, q.put, args=(Item([b"z"] * LINGER_BELOW_LINES),))
+    filler.start()
+    items = q.get(timeout=1.0, linger=5.0)
+    filler.join()
+    assert [len(i.lines) for i in items] == [1, LINGER_BELOW_LINES]  # waited, took both
+    assert time.monotonic() - t0 < 2.5  # and did not sit out the 5 s linger
