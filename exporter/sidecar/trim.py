@@ -11,18 +11,15 @@ it does nothing.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 from collections.abc import Callable
 from functools import cache
 
 
 @cache
 def _malloc_trim() -> Callable[[int], int] | None:
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return None
+    # the symbols already loaded into this process (no search for libc on disk)
     try:
-        fn: Callable[[int], int] = ctypes.CDLL(name).malloc_trim
+        fn: Callable[[int], int] = ctypes.CDLL(None).malloc_trim
     except (OSError, AttributeError):
         return None
     return fn
