@@ -9,6 +9,7 @@ profile.json built with `mlmon profile build`. Run: python scripts/make_example.
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 
@@ -126,6 +127,11 @@ def main() -> int:
     _write(ROOT / "fraud", FRAUD_YAML, _fraud(rng, 20_000, False), _fraud(rng, 5_000, True))
     _write(ROOT / "housing", HOUSING_YAML, _housing(rng, 4_000, False),
            _housing(rng, 1_500, True))
+    # the Kubernetes example overlay serves the fraud model: the same two files
+    # (tests/deploy/test_k8s.py checks they are byte-identical)
+    overlay = ROOT.parents[2] / "k8s" / "overlays" / "example" / "model"
+    for name in ("mlmon.yaml", "profile.json"):
+        shutil.copyfile(ROOT / "fraud" / name, overlay / name)
     return 0
 
 

@@ -87,6 +87,13 @@ def _show(path: Path) -> int:
     print(f"model     {p.model}  version {p.version}  schema {p.schema_version}")
     print(f"rows      {p.rows}")
     print(f"sha256    {p.content_hash}")
+    cal = p.calibration
+    if cal is not None:
+        points = "/".join(str(len(m.x)) for m in cal.maps)
+        print(f"calibration {cal.method} on {cal.rows} labelled reference rows, "
+              f"{len(cal.maps)} map(s) of {points} points (classes {', '.join(cal.classes)})")
+    else:
+        print("calibration none (no reference labels: estimates use raw scores)")
     print()
     header = f"{'feature':<24} {'kind':<12} {'bins':>4} {'missing':>8}  summary"
     print(header)

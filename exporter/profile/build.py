@@ -12,7 +12,8 @@ such a feature is binned by value (``exporter.stats.binning.value_edges``), so
 even a value too rare to be sampled gets its own bin. Otherwise bin edges come
 from the sample (``quantile_edges``: quantiles, heavy ties in bins of their
 own). Pass 2 counts every value into those bins exactly, and recounts pruned
-categorical columns exactly.
+categorical columns exactly. A classifier whose file also has the label column gets a
+calibration section (``exporter.profile.calibrate``), fitted during pass 1.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from numpy.typing import NDArray
 from exporter.config.model import ModelConfig
 from exporter.metric_names import PREDICTION_FEATURE
 from exporter.profile.bottomk import U64, BottomK, splitmix64
+from exporter.profile.calibrate import CalibrationAcc, calibration_wanted
 from exporter.profile.codec import content_hash, profile_body
 from exporter.profile.model import (
     SCHEMA_VERSION,
@@ -181,9 +183,14 @@ def build_profile(config: ModelConfig, path: str | Path, *,
 def _build(config: ModelConfig, path: Path, chunk_rows: int) -> Profile:
     columns: dict[str, ColumnKind] = {f.name: f.kind for f in config.features}
     pcol = config.prediction_column
-    has_prediction = pcol in available_columns(path) and pcol not in columns
+    available = set(available_columns(path))
+    has_prediction = pcol in available and pcol not in columns
     if has_prediction:
         columns[pcol] = "prediction"
+    cal = (CalibrationAcc(config) if has_prediction and calibration_wanted(config, available)
+           else None)
+    if cal is not None:
+        columns[config.label_column] = "prediction"  # numbers and class names both kept
     nums = {f.name: NumericAcc(f.name, config.sample_size, config.bins)
             for f in config.features if f.kind == "numeric"}
     cats = {f.name: CategoricalAcc(f.name, config.max_categories)
@@ -198,6 +205,8 @@ def _build(config: ModelConfig, path: Path, chunk_rows: int) -> Profile:
             cacc.update(chunk.categorical[name])
         if pred is not None:
             pred.update(chunk)
+        if cal is not None:
+            cal.update(chunk)
 
     if rows == 0:
         raise ProfileError(f"{path}: no data rows; a profile needs training data")
@@ -252,5 +261,5 @@ def _build(config: ModelConfig, path: Path, chunk_rows: int) -> Profile:
                                               tuple(sorted(config.prediction.classes)),
                                               counts, total, rows - total)
     profile = Profile(SCHEMA_VERSION, config.name, config.version, rows, tuple(features),
-                      prediction, "")
+                      prediction, "", cal.finish() if cal is not None else None)
     return replace(profile, content_hash=content_hash(profile_body(profile)))

@@ -6,6 +6,8 @@ canonical body without the ``content_hash`` field, so the same input always
 gives byte-identical files and any edit is detected on load. Schema 2 stores
 each reference sample in binary (``exporter.profile.sample_codec``); schema 1
 (a JSON list of numbers) is still read, and written for a profile loaded from one.
+The optional ``calibration`` object (classifiers built with reference labels) is
+written only when present, so profiles without it keep their bytes and hash.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from exporter.profile.model import (
     ProfileError,
 )
 from exporter.profile.sample_codec import SampleError, decode_sample, encode_sample
+from exporter.stats.calibration import MAX_POINTS, Calibration, CalibrationMap
 
 JsonObj = dict[str, Any]
 READABLE = (1, SCHEMA_VERSION)
@@ -63,11 +66,18 @@ def _feature_body(f: FeatureProfile, schema: int) -> JsonObj:
     }
 
 
+def _calibration_body(c: Calibration) -> JsonObj:
+    return {
+        "method": c.method, "rows": int(c.rows), "classes": list(c.classes),
+        "maps": [{"x": [float(v) for v in m.x], "y": [float(v) for v in m.y]} for m in c.maps],
+    }
+
+
 def profile_body(p: Profile) -> JsonObj:
     """The JSON object of a profile without its content hash, in its schema version."""
     if p.schema_version not in READABLE:
         raise ProfileError(f"cannot write schema_version {p.schema_version} (known: {READABLE})")
-    return {
+    body: JsonObj = {
         "schema_version": p.schema_version,
         "model": p.model,
         "version": p.version,
@@ -76,6 +86,9 @@ def profile_body(p: Profile) -> JsonObj:
         "prediction": None if p.prediction is None else _feature_body(p.prediction,
                                                                       p.schema_version),
     }
+    if p.calibration is not None:
+        body["calibration"] = _calibration_body(p.calibration)
+    return body
 
 
 def canonical(obj: JsonObj) -> bytes:
@@ -252,6 +265,37 @@ def _categorical(c: _Checker, d: JsonObj, where: str, name: str) -> CategoricalP
     return CategoricalProfile(name, tuple(cats), counts, c.int_(d, "missing", where))
 
 
+def _calibration(c: _Checker, v: Any) -> Calibration:
+    where = "calibration"
+    d = c.obj(v, where)
+    unknown = sorted(set(d) - {"method", "rows", "classes", "maps"})
+    if unknown:
+        raise c.fail(where, f"unknown fields {unknown}; {REBUILD}")
+    method = c.str_(d, "method", where)
+    if method != "isotonic":
+        raise c.fail(f"{where}.method", f"unknown method {method!r} (allowed: isotonic)")
+    classes = c.list_(d, "classes", where)
+    if len(classes) < 2 or not all(isinstance(x, str) and x for x in classes):
+        raise c.fail(f"{where}.classes", f"expected at least two class names, got {classes!r}")
+    raw_maps = c.list_(d, "maps", where)
+    expected = 1 if len(classes) == 2 else len(classes)
+    if len(raw_maps) != expected:
+        raise c.fail(f"{where}.maps", f"{len(raw_maps)} maps for {len(classes)} classes "
+                     f"(expected {expected}: one for a binary score, else one per class)")
+    maps = []
+    for i, m in enumerate(raw_maps):
+        mw = f"{where}.maps[{i}]"
+        md = c.obj(m, mw)
+        x, y = c.floats(md, "x", mw), c.floats(md, "y", mw)
+        if len(x) > MAX_POINTS:
+            raise c.fail(mw, f"{len(x)} points exceed the limit of {MAX_POINTS}")
+        try:
+            maps.append(CalibrationMap(x, y))
+        except ValueError as exc:
+            raise c.fail(mw, str(exc)) from None
+    return Calibration(c.int_(d, "rows", where), tuple(classes), tuple(maps), method)
+
+
 def _feature(c: _Checker, v: Any, where: str) -> FeatureProfile:
     d = c.obj(v, where)
     name = c.str_(d, "name", where)
@@ -286,15 +330,17 @@ def decode(data: bytes, file: str) -> Profile:
         raise c.fail("features", f"duplicate feature names {dup}")
     pred_raw = c.get(d, "prediction", "top level")
     pred = None if pred_raw is None else _feature(c, pred_raw, "prediction")
+    cal_raw = d.get("calibration")
     profile = Profile(
         schema_version=version,
         model=c.str_(d, "model", "top level"),
         version=c.str_(d, "version", "top level"),
         rows=c.int_(d, "rows", "top level"),
         features=tuple(feats), prediction=pred, content_hash=stored,
+        calibration=None if cal_raw is None else _calibration(c, cal_raw),
     )
     unknown = sorted(set(body) - {"schema_version", "model", "version", "rows", "features",
-                                  "prediction"})
+                                  "prediction", "calibration"})
     if unknown:
         raise c.fail("top level", f"unknown fields {unknown}; {REBUILD}")
     actual = content_hash(body)

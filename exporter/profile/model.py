@@ -8,7 +8,10 @@ sorted, deterministic reference sample for exact KS. The edges are chosen by
 ``bins`` distinct values, else quantiles with heavy ties in bins of their own);
 only the edges are stored, so profiles of every schema bucket the same way.
 Categorical features keep category counts (the ``__other__`` bucket, last,
-holds categories beyond ``max_categories``).
+holds categories beyond ``max_categories``). Classifiers built from a reference file
+with labels carry an optional calibration section (``exporter.stats.calibration``:
+isotonic maps of the model's confidence, fitted on the labelled reference), which the
+estimated-performance (CBPE) metrics use; profiles without it still load.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import Literal
 import numpy as np
 
 from exporter.metric_names import OTHER_BUCKET
+from exporter.stats.calibration import Calibration
 from exporter.stats.reference import CategoricalReference, NumericReference
 
 SCHEMA_VERSION = 2
@@ -93,6 +97,8 @@ class Profile:
     # Numeric for regression values or scores; categorical over predicted classes.
     prediction: FeatureProfile | None
     content_hash: str  # sha256 of the canonical JSON body without this field
+    # isotonic confidence maps fitted on labelled reference rows; None without labels
+    calibration: Calibration | None = None
 
     def feature(self, name: str) -> FeatureProfile:
         for f in self.features:
