@@ -191,6 +191,49 @@ METRICS: tuple[MetricSpec, ...] = (
                (*MODEL, "class"), SB),
     MetricSpec("mlmon_log_loss", "gauge",
                "Log loss when predictions carry class probabilities.", MODEL, SB),
+    # ranking and calibration (exporter.stats.ranking, exporter.stats.scoring)
+    MetricSpec("mlmon_roc_auc_ratio", "gauge",
+               "ROC AUC of the binary score P(classes[1]) over the joined labels (ties count "
+               "one half); absent while the window lacks either class.", MODEL, SB),
+    MetricSpec("mlmon_brier_score", "gauge",
+               "Brier score: mean (score - y)^2 for a binary score, else mean sum over classes "
+               "of (p_k - y_k)^2 from the class probabilities.", MODEL, SB),
+    MetricSpec("mlmon_expected_calibration_error_ratio", "gauge",
+               "Top-label expected calibration error over 10 equal-width confidence bins "
+               "(Guo et al. 2017).", MODEL, SB),
+    MetricSpec("mlmon_score_bucket_total", "counter",
+               "Joined labels of a binary classifier's scores per score bin (50 equal-width "
+               "bins on [0, 1], bucket = upper edge) and true class (label: positive = "
+               "classes[1], negative); additive across pods.", (*MODEL, "label", "bucket")),
+    MetricSpec("mlmon_score_positives_above_total", "counter",
+               "Joined positive labels whose score lies in a higher bin than bucket (the "
+               "fleet AUC's P_{>b}); additive across pods.", (*MODEL, "bucket")),
+    # estimated performance without labels (CBPE; exporter.stats.cbpe)
+    MetricSpec("mlmon_estimated_accuracy_ratio", "gauge",
+               "Estimated accuracy of the prediction window from the model's own confidence "
+               "(CBPE), re-calibrated on the labelled reference when the profile has a "
+               "calibration map; exported from min_samples predictions.", MODEL, SB),
+    MetricSpec("mlmon_estimated_precision_ratio", "gauge",
+               "Estimated precision of classes[1] at the 0.5 threshold (CBPE, binary "
+               "classifiers).", MODEL, SB),
+    MetricSpec("mlmon_estimated_recall_ratio", "gauge",
+               "Estimated recall of classes[1] at the 0.5 threshold (CBPE, binary "
+               "classifiers).", MODEL, SB),
+    MetricSpec("mlmon_estimated_f1_ratio", "gauge",
+               "Estimated F1 of classes[1] at the 0.5 threshold (CBPE, binary classifiers).",
+               MODEL, SB),
+    # change detection on the joined-label error stream (exporter.stats.errordrift)
+    MetricSpec("mlmon_error_drift_detections_total", "counter",
+               "Rises of the joined-label error (0/1 misclassification, or absolute error "
+               "scaled by its calibration MAE) detected by the detector (page_hinkley); "
+               "exported at 0 from start-up.", (*MODEL, "detector"), SB),
+    MetricSpec("mlmon_error_drift_statistic", "gauge",
+               "The detector's current statistic (Page-Hinkley: cumulative deviation above "
+               "its minimum); a detection when it exceeds mlmon_error_drift_threshold.",
+               (*MODEL, "detector"), SB),
+    MetricSpec("mlmon_error_drift_threshold", "gauge",
+               "The detector's threshold (error_drift.threshold, lambda).",
+               (*MODEL, "detector"), SB),
     MetricSpec("mlmon_regression_mae", "gauge", "Mean absolute error.", MODEL, SB),
     MetricSpec("mlmon_regression_rmse", "gauge", "Root mean squared error.", MODEL, SB),
     MetricSpec("mlmon_regression_mape_ratio", "gauge",

@@ -25,6 +25,7 @@ from numpy.typing import NDArray
 from exporter.batch.analyze import judge
 from exporter.batch.collect import Collector
 from exporter.batch.errors import BatchInputError
+from exporter.batch.estimate import EstimateCollector
 from exporter.batch.report import Chunking, ChunkResult
 from exporter.batch.timestamps import epoch_seconds, iso, period_keys
 from exporter.profile.model import Profile
@@ -60,6 +61,8 @@ class ChunkAnalyzer:
         self._key: int | None = None
         self._first_row = 0
         self._collector: Collector | None = None
+        self.estimates: EstimateCollector | None = None  # set to estimate each chunk (CBPE)
+        self._estimate: EstimateCollector | None = None
 
     def columns(self) -> dict[str, ColumnKind]:
         """Columns the chunking reads: the time column (as text, or Parquet times as
@@ -95,8 +98,11 @@ class ChunkAnalyzer:
                 self._first_row = rows.start
                 self._collector = Collector(self._profile, self._source,
                                             self._prediction_column, None)
+                self._estimate = self.estimates.fresh() if self.estimates is not None else None
             assert self._collector is not None
             self._collector.update(rows)
+            if self._estimate is not None:
+                self._estimate.update(rows)
 
     def _close(self) -> None:
         if self._collector is None or self._key is None:
@@ -118,7 +124,9 @@ class ChunkAnalyzer:
             index=len(self._results), start=start, end=end, first_row=self._first_row,
             rows=collected.rows, features=features,
             drift_share=drift_share(drifts) if judged else None,
-            severity=highest_severity(drifts)))
+            severity=highest_severity(drifts),
+            estimate=self._estimate.estimate() if self._estimate is not None else None))
+        self._estimate = None
 
     def finish(self) -> tuple[ChunkResult, ...]:
         self._close()

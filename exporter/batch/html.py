@@ -6,9 +6,12 @@ from html import escape
 from itertools import pairwise
 
 from exporter.batch import chunk_chart
+from exporter.batch.errorstream import error_drift_line
 from exporter.batch.jsonout import performance_dict
+from exporter.batch.quality import quality_dict
 from exporter.batch.report import BatchReport, FeatureResult
 from exporter.batch.text import flagged
+from exporter.stats.performance import ClassificationMetrics
 from exporter.stats.severity import Severity
 
 _CSS = """
@@ -127,6 +130,15 @@ def _performance_table(r: BatchReport) -> str:
             + "".join(rows) + "</table>")
 
 
+def _quality(r: BatchReport) -> str:
+    q = quality_dict(r.quality)
+    rows = "".join(f"<tr><td>{k}</td><td>{_fmt(v)}</td></tr>"
+                   for k in ("roc_auc", "brier_score", "expected_calibration_error")
+                   if isinstance(v := q.get(k), float))
+    return (f"<table><tr><th>ranking, calibration</th><th>value</th></tr>{rows}</table>"
+            if rows else "")
+
+
 def render(r: BatchReport) -> str:
     title = f"mlmon batch report: {escape(r.model)} version {escape(r.version)}"
     figures = "".join(f"<figure><figcaption>{escape(f.drift.name)} ({_text(f.drift.severity)})"
@@ -138,4 +150,24 @@ def render(r: BatchReport) -> str:
             f'<p class="top">top drifted: {escape(flagged(r.drifted()))}</p>'
             f"<h2>Features</h2>{_feature_table(r)}<h2>Histograms</h2>"
             f'<div class="grid">{figures}</div>{chunk_chart.section(r)}'
-            f"<h2>Performance</h2>{_performance_table(r)}</body></html>\n")
+            f"<h2>Performance</h2>{_performance_table(r)}{_quality(r)}{_estimate(r)}{_error_drift(r)}</body></html>\n")
+
+
+def _error_drift(r: BatchReport) -> str:
+    line = error_drift_line(r.error_drift)
+    return "" if line is None else f"<h2>Error stream</h2><p>{escape(line)}</p>"
+
+
+def _estimate(r: BatchReport) -> str:
+    """CBPE of the file next to its realized accuracy (when labelled)."""
+    e = r.estimate
+    if e is None:
+        return ""
+    basis = "calibrated confidence" if e.calibrated else "raw scores (no reference labels)"
+    rows = [("estimated accuracy", e.accuracy), ("estimated precision", e.precision),
+            ("estimated recall", e.recall), ("estimated F1", e.f1)]
+    if isinstance(r.performance, ClassificationMetrics):
+        rows.insert(1, ("realized accuracy", r.performance.accuracy))
+    body = "".join(f"<tr><td>{k}</td><td>{_fmt(v)}</td></tr>" for k, v in rows if v is not None)
+    return (f"<h2>Estimated performance</h2><p>{e.samples} rows, {basis}</p>"
+            f"<table><tr><th>metric</th><th>value</th></tr>{body}</table>")

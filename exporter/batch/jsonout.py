@@ -10,7 +10,9 @@ import json
 import math
 from typing import Any
 
+from exporter.batch.errorstream import error_drift_dict
 from exporter.batch.perf import Performance
+from exporter.batch.quality import quality_dict
 from exporter.batch.report import (
     BatchReport,
     Chunking,
@@ -19,6 +21,7 @@ from exporter.batch.report import (
     PredictionStats,
 )
 from exporter.batch.timestamps import iso
+from exporter.stats.cbpe import Estimate
 from exporter.stats.performance import ClassificationMetrics
 from exporter.stats.severity import Severity
 
@@ -90,6 +93,15 @@ def performance_dict(p: Performance | None) -> dict[str, Any] | None:
             "rmse": _num(p.rmse), "mape": _num(p.mape), "r2": _num(p.r2)}
 
 
+def estimate_dict(e: Estimate | None) -> dict[str, Any] | None:
+    """CBPE: estimated accuracy (binary: precision / recall / F1 at 0.5) without labels."""
+    if e is None:
+        return None
+    return {"samples": e.samples, "accuracy": _num(e.accuracy), "precision": _num(e.precision),
+            "recall": _num(e.recall), "f1": _num(e.f1),
+            "confidence": "calibrated" if e.calibrated else "raw scores (no reference labels)"}
+
+
 def no_verdict_note(min_samples: int) -> str:
     return f"no verdict: fewer than min_samples ({min_samples}) values in every feature"
 
@@ -106,6 +118,7 @@ def chunk_dict(c: ChunkResult, chunking: Chunking, min_samples: int) -> dict[str
         "drift_share": _num(c.drift_share),
         "severity": _severity(c.severity),
         "note": no_verdict_note(min_samples) if c.severity is None else None,
+        "estimate": estimate_dict(c.estimate),
     }
 
 
@@ -127,8 +140,13 @@ def report_dict(r: BatchReport) -> dict[str, Any]:
         "thresholds": dict(r.thresholds.items()),
         "prediction": prediction_dict(r.prediction),
         "performance": performance_dict(r.performance),
+        "estimate": estimate_dict(r.estimate),
+        "error_drift": error_drift_dict(r.error_drift),
         "analysed_at": r.analysed_at,
     }
+    performance = out["performance"]
+    if isinstance(performance, dict) and r.quality is not None:
+        performance.update(quality_dict(r.quality))  # AUC, Brier, ECE
     if r.chunking is not None:
         out["chunking"] = chunking_dict(r.chunking)
         out["chunks"] = [chunk_dict(c, r.chunking, r.thresholds.min_samples) for c in r.chunks]

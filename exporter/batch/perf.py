@@ -28,6 +28,7 @@ from exporter.batch import perfacc
 from exporter.batch.collect import has_class_names, keys
 from exporter.batch.errors import BatchInputError
 from exporter.batch.perfacc import Confusion, LogLoss, Regression, from_confusion
+from exporter.batch.quality import BatchQuality, ProbabilityQuality, ScoreQuality
 from exporter.config.model import ModelConfig
 from exporter.profile.model import CategoricalProfile, Profile
 from exporter.readers.chunks import Chunk, Predictions
@@ -80,6 +81,7 @@ class _Named:
         self.loss = LogLoss()
         self.no_probabilities = False  # a counted row without probabilities: no log loss
         self.invalid: set[str] = set()  # classes with a probability not in [0, 1]
+        self.quality = ProbabilityQuality()  # Brier and ECE of the probability objects
 
     def add(self, truth: list[str | None], predicted: list[str | None],
             p: Predictions) -> None:
@@ -102,6 +104,7 @@ class _Named:
                                 if not (math.isfinite(v) and 0.0 <= v <= 1.0))
             p_true.append(row.get(str(truth[i]), 0.0))
         self.loss.add(np.asarray(p_true, dtype=np.float64))
+        self.quality.add([dict(probs[i] or {}) for i in rows], [str(truth[i]) for i in rows])
 
 
 class _Scores:
@@ -113,6 +116,7 @@ class _Scores:
         self.loss = LogLoss()
         self.hard = True  # every counted score is exactly 0 or 1
         self.in_unit = True  # every counted score lies in [0, 1]
+        self.quality = ScoreQuality()  # AUC, Brier and ECE of the scores
 
     def add(self, truth: list[str | None], scores: np.ndarray) -> None:
         c0, c1 = self.classes
@@ -129,6 +133,7 @@ class _Scores:
         ones = np.array([k == c1 for k in t])
         known = ones | np.array([k == c0 for k in t])
         self.loss.add(np.where(ones, s, 1.0 - s)[known])  # other classes: no log loss
+        self.quality.add(s[known], ones[known])
 
 
 class PerfCollector:
@@ -190,6 +195,19 @@ class PerfCollector:
             return _scored(self._scores, task, source, self._prediction_column)
         assert self._named is not None
         return _named(self._named, task, source, self._prediction_column)
+
+
+    def quality(self) -> BatchQuality | None:
+        """AUC, Brier and ECE of the task ``performance`` reports (call after it)."""
+        task = infer_task(self._profile, self._model, self.facts())
+        if task.kind == "regression":
+            return None
+        if task.scores:
+            return None if self._scores is None else self._scores.quality.result(
+                self._scores.in_unit)
+        if self._named is None or self._named.no_probabilities:
+            return None
+        return self._named.quality.result(task.classes)
 
 
 def _too_many(source: str, column: str) -> BatchInputError:

@@ -60,6 +60,8 @@ class BatchCollector:
         yield _family("mlmon_model_drift_severity", [(m, sev)])
         yield from self._prediction()
         yield from self._performance()
+        yield from self._estimate()
+        yield from self._error_drift()
 
     def _features(self) -> Iterator[Metric]:
         m = (self._r.model, self._r.version)
@@ -122,6 +124,41 @@ class BatchCollector:
             yield _family("mlmon_regression_rmse", [(m, p.rmse)])
             yield _family("mlmon_regression_mape_ratio", [(m, p.mape)])
             yield _family("mlmon_regression_r2", [(m, p.r2)])
+        q = self._r.quality
+        if q is not None:
+            for name, value in (("mlmon_roc_auc_ratio", q.roc_auc), ("mlmon_brier_score", q.brier),
+                                ("mlmon_expected_calibration_error_ratio", q.ece)):
+                if value is not None:
+                    yield _family(name, [(m, value)])
+
+
+    def _error_drift(self) -> Iterator[Metric]:
+        """The file's error-stream test: detections, final statistic and threshold."""
+        e = self._r.error_drift
+        if e is None:
+            return
+        from prometheus_client.core import CounterMetricFamily
+
+        labels = (self._r.model, self._r.version, e.detector)
+        spec = BY_NAME["mlmon_error_drift_detections_total"]  # a counter, as the sidecar's
+        counter = CounterMetricFamily(spec.family, spec.help, labels=list(spec.labels))
+        counter.add_metric(list(labels), float(e.detections))
+        yield counter
+        yield _family("mlmon_error_drift_statistic", [(labels, e.statistic)])
+        yield _family("mlmon_error_drift_threshold", [(labels, e.params.threshold)])
+
+    def _estimate(self) -> Iterator[Metric]:
+        """CBPE of the file: accuracy, and precision / recall / F1 at 0.5 for binary models."""
+        e = self._r.estimate
+        if e is None:
+            return
+        m = (self._r.model, self._r.version)
+        yield _family("mlmon_estimated_accuracy_ratio", [(m, e.accuracy)])
+        for name, value in (("mlmon_estimated_precision_ratio", e.precision),
+                            ("mlmon_estimated_recall_ratio", e.recall),
+                            ("mlmon_estimated_f1_ratio", e.f1)):
+            if value is not None:
+                yield _family(name, [(m, value)])
 
 
 def registry(report: BatchReport, build_info: bool = True) -> CollectorRegistry:

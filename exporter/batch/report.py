@@ -7,7 +7,10 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from exporter.batch.errorstream import ErrorDriftResult
 from exporter.batch.perf import Performance
+from exporter.batch.quality import BatchQuality
+from exporter.stats.cbpe import Estimate
 from exporter.stats.drift import FeatureDrift
 from exporter.stats.severity import Severity
 from exporter.stats.summary import Summary
@@ -48,6 +51,7 @@ class ChunkResult:
     features: tuple[FeatureResult, ...]
     drift_share: float | None  # None when no feature has a verdict
     severity: Severity | None  # None when no feature has a verdict (too few samples)
+    estimate: Estimate | None = None  # CBPE of the chunk (classifiers, >= min_samples)
 
     def drifted(self) -> list[FeatureResult]:
         return drifted(self.features)
@@ -87,6 +91,9 @@ class BatchReport:
     analysed_at: float  # unix time
     chunking: Chunking | None = None
     chunks: tuple[ChunkResult, ...] = ()
+    estimate: Estimate | None = None  # CBPE of the file (classifiers, >= min_samples)
+    quality: BatchQuality | None = None  # AUC, Brier, ECE of labelled scores/probabilities
+    error_drift: ErrorDriftResult | None = None  # Page-Hinkley over the labelled rows
 
     def reaches(self, level: Severity) -> bool:
         return _reaches(self.features, level)

@@ -10,7 +10,9 @@ from exporter.batch.analyze import analyze
 from exporter.batch.chunked import ChunkAnalyzer
 from exporter.batch.collect import Collector
 from exporter.batch.errors import BatchInputError
-from exporter.batch.perf import PerfCollector
+from exporter.batch.errorstream import ErrorStreamCollector
+from exporter.batch.estimate import EstimateCollector
+from exporter.batch.perf import PerfCollector, infer_task
 from exporter.batch.report import BatchReport, Chunking
 from exporter.batch.timestamps import column_kind
 from exporter.config.model import ModelConfig
@@ -64,6 +66,12 @@ def run_batch(profile: Profile, model: ModelConfig | None, options: BatchOptions
         chunks = ChunkAnalyzer(chunking, profile, thresholds, source, prediction_column, kind)
     perf = (PerfCollector(profile, model, prediction_column, label_column)
             if prediction_column is not None and label_column is not None else None)
+    estimates = EstimateCollector.make(profile, model, prediction_column, thresholds.min_samples,
+                                       labelled=perf is not None)
+    if chunks is not None:
+        chunks.estimates = estimates
+    error_stream = (ErrorStreamCollector.make(model, prediction_column, label_column)
+                    if perf is not None else None)
     columns = collector.columns()
     if chunks is not None:
         columns = {**chunks.columns(), **columns}  # a profiled time column keeps its kind
@@ -72,6 +80,10 @@ def run_batch(profile: Profile, model: ModelConfig | None, options: BatchOptions
             collector.update(chunk)
             if perf is not None:
                 perf.update(chunk)
+            if estimates is not None:
+                estimates.update(chunk)
+            if error_stream is not None:
+                error_stream.update(chunk)
             if chunks is not None:
                 chunks.update(chunk)
     except ReadError as exc:  # read_chunks reports format errors as ReadError too
@@ -80,6 +92,17 @@ def run_batch(profile: Profile, model: ModelConfig | None, options: BatchOptions
     collected = collector.snapshot()
     performance = perf.performance(source) if perf is not None else None
     report = analyze(profile, collected, thresholds, performance)
+    if perf is not None and performance is not None:
+        report = replace(report, quality=perf.quality())
+    if error_stream is not None and perf is not None and performance is not None:
+        task = infer_task(profile, model, perf.facts())
+        report = replace(report, error_drift=error_stream.result(task))
+    if estimates is not None and not estimates.confirmed(
+            infer_task(profile, model, perf.facts()) if perf is not None else None):
+        estimates = None  # collected on speculation; the file is not binary scores
+        results = tuple(replace(c, estimate=None) for c in results)
+    if estimates is not None:
+        report = replace(report, estimate=estimates.estimate())
     if chunking is None:
         return report
     return replace(report, chunking=chunking, chunks=results)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from exporter.batch.errorstream import error_drift_line
 from exporter.batch.report import BatchReport, Chunking, ChunkResult, FeatureResult
 from exporter.batch.timestamps import iso
 from exporter.stats.performance import ClassificationMetrics
@@ -50,7 +51,29 @@ def render(r: BatchReport) -> str:
         out.extend(["", chunking_title(r.chunking, len(r.chunks))])
         out.extend(chunk_line(c, r.chunking, t.min_samples) for c in r.chunks)
     out.extend(_performance(r))
+    out.extend(_quality(r))
+    out.extend(_estimate(r))
+    if (line := error_drift_line(r.error_drift)) is not None:
+        out.append(line)
     return "\n".join(out) + "\n"
+
+
+def _estimate(r: BatchReport) -> list[str]:
+    """CBPE of the file (and of each chunk), next to realized accuracy when labels exist."""
+    e = r.estimate
+    if e is None:
+        return []
+    basis = "calibrated confidence" if e.calibrated else "raw scores, no reference labels"
+    extra = "".join(f", {k} {_fmt(v)}" for k, v in
+                    (("precision", e.precision), ("recall", e.recall), ("f1", e.f1))
+                    if v is not None)
+    realized = (f" (realized {_fmt(r.performance.accuracy)})"
+                if isinstance(r.performance, ClassificationMetrics) else "")
+    lines = ["", f"estimated performance ({e.samples} rows, {basis}): accuracy "
+                 f"{_fmt(e.accuracy)}{realized}{extra}"]
+    lines += [f"  chunk {c.index}: estimated accuracy {_fmt(c.estimate.accuracy)}"
+              for c in r.chunks if c.estimate is not None]
+    return lines
 
 
 def flagged(features: list[FeatureResult]) -> str:
@@ -95,6 +118,21 @@ def _performance(r: BatchReport) -> list[str]:
                 *_table(rows, left=(0,))]
     return ["", f"performance ({p.samples} labelled rows): MAE {_fmt(p.mae)}, "
                 f"RMSE {_fmt(p.rmse)}, MAPE {_fmt(p.mape)}, R² {_fmt(p.r2)}"]
+
+
+def _quality(r: BatchReport) -> list[str]:
+    q = r.quality
+    if q is None:
+        return []
+    parts = []
+    if q.roc_auc is not None:
+        how = "" if q.roc_auc_method == "exact" else f" (binned, ±{q.roc_auc_error_bound:.1e})"
+        parts.append(f"ROC AUC {_fmt(q.roc_auc)}{how}")
+    if q.brier is not None:
+        parts.append(f"Brier {_fmt(q.brier)}")
+    if q.ece is not None:
+        parts.append(f"ECE {_fmt(q.ece)}")
+    return [f"ranking and calibration ({q.samples} rows): {', '.join(parts)}"] if parts else []
 
 
 def _label(f: FeatureResult) -> str:

@@ -14,6 +14,7 @@ from exporter.config.errors import ConfigError
 from exporter.config.fields import Fields, join, load_yaml, type_name
 from exporter.config.model import (
     Config,
+    ErrorDriftConfig,
     FeatureConfig,
     LabelConfig,
     ModelConfig,
@@ -37,6 +38,7 @@ PREDICTION = _keys(PredictionConfig)
 WINDOW = _keys(WindowConfig)
 THRESHOLDS = _keys(Thresholds)
 LABELS = _keys(LabelConfig)
+ERROR_DRIFT = _keys(ErrorDriftConfig)
 SERVER = _keys(ServerConfig)
 KINDS = ("numeric", "categorical")
 ENV_NONE = ("", "none", "off")
@@ -103,6 +105,7 @@ class _Parser:
             window=self.window(d.get("window", {}), join(p, "window")),
             thresholds=self.thresholds(d.get("thresholds", {}), join(p, "thresholds")),
             labels=self.labels(d.get("labels", {}), join(p, "labels")),
+            error_drift=self.error_drift(d.get("error_drift", {}), join(p, "error_drift")),
             **given,
         )
 
@@ -196,6 +199,20 @@ class _Parser:
             max_early=self.f.integer(d.get("max_early", t.max_early), join(p, "max_early"), 0),
             max_pending_bytes=self.f.integer(d.get("max_pending_bytes", t.max_pending_bytes),
                                              join(p, "max_pending_bytes"), 1024))
+
+    def error_drift(self, raw: Any, p: str) -> ErrorDriftConfig:
+        """Page-Hinkley parameters; keys left out take the prediction kind's defaults."""
+        f = self.f
+        d = f.mapping(raw, p, ERROR_DRIFT)
+        return ErrorDriftConfig(
+            enabled=f.boolean(d.get("enabled", True), join(p, "enabled")),
+            delta=f.optional(d.get("delta"), lambda v, k: f.number(v, k, 0, 1e300, lo_open=False),
+                             join(p, "delta")),
+            threshold=f.optional(d.get("threshold"), lambda v, k: f.number(v, k, 0, 1e300),
+                                 join(p, "threshold")),
+            min_instances=f.optional(d.get("min_instances"), f.integer, join(p, "min_instances")),
+            alpha=f.optional(d.get("alpha"), lambda v, k: f.number(v, k, 0, 1, hi_open=False),
+                             join(p, "alpha")))
 
     def server(self, raw: Any, p: str = "server") -> ServerConfig:
         f = self.f

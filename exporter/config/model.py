@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from exporter.stats.errordrift import PageHinkleyParams, default_params
 from exporter.stats.thresholds import Thresholds
 from exporter.types import ModelKey
 
@@ -37,6 +38,26 @@ class LabelConfig:
 
 
 @dataclass(frozen=True)
+class ErrorDriftConfig:
+    """Page-Hinkley on the joined-label error stream; a None parameter takes the default
+    for the prediction kind (exporter.stats.errordrift.CLASSIFICATION / REGRESSION)."""
+
+    enabled: bool = True
+    delta: float | None = None
+    threshold: float | None = None
+    min_instances: int | None = None
+    alpha: float | None = None
+
+    def params(self, kind: PredictionKind) -> PageHinkleyParams:
+        d = default_params(kind)
+        return PageHinkleyParams(
+            delta=d.delta if self.delta is None else self.delta,
+            threshold=d.threshold if self.threshold is None else self.threshold,
+            min_instances=d.min_instances if self.min_instances is None else self.min_instances,
+            alpha=d.alpha if self.alpha is None else self.alpha)
+
+
+@dataclass(frozen=True)
 class PredictionConfig:
     kind: PredictionKind
     classes: tuple[str, ...] = ()  # required (>= 2) for classification
@@ -58,6 +79,7 @@ class ModelConfig:
     window: WindowConfig = field(default_factory=WindowConfig)
     thresholds: Thresholds = field(default_factory=Thresholds)
     labels: LabelConfig = field(default_factory=LabelConfig)
+    error_drift: ErrorDriftConfig = field(default_factory=ErrorDriftConfig)
     bins: int = 10  # quantile bins for numeric features when building a profile
     sample_size: int = 10_000  # reference sample kept for KS
     max_categories: int = 100  # categories kept per categorical feature; rest -> __other__

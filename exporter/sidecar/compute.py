@@ -12,6 +12,8 @@ from numpy.typing import NDArray
 from exporter.config.model import ModelConfig
 from exporter.sidecar.snapshot import ModelSnapshot, Snapshot
 from exporter.sidecar.state import FeatureSpec, ModelState, SidecarState
+from exporter.stats.calibration import Calibration
+from exporter.stats.cbpe import Estimate, estimate_binary, estimate_proba
 from exporter.stats.drift import (
     FeatureDrift,
     categorical_drift,
@@ -27,6 +29,7 @@ from exporter.stats.performance import (
     regression_metrics,
 )
 from exporter.stats.reference import CategoricalReference, NumericReference
+from exporter.stats.scoring import ProbabilityQuality, binary_quality, multiclass_quality
 from exporter.stats.summary import class_shares, summarize
 from exporter.stats.thresholds import Thresholds
 
@@ -40,6 +43,8 @@ class ModelCopy:
     categorical: NDArray[np.int32]
     pred: NDArray[np.float64]  # columns: value, class index
     pairs: NDArray[np.float64]  # label, class, value, probabilities...
+    proba: NDArray[np.float64] | None = None  # multi-class probability rows (CBPE)
+    calibration: Calibration | None = None  # the profile's confidence maps (CBPE)
 
 
 def copy_model(state: ModelState, now: float) -> ModelCopy:
@@ -49,6 +54,8 @@ def copy_model(state: ModelState, now: float) -> ModelCopy:
         state.config, tuple(state.features), state.prediction,
         state.numeric.recent(now, max_age), state.categorical.recent(now, max_age),
         state.pred.recent(now, max_age), state.pairs.ring.ordered()[0],
+        proba=state.proba.recent(now, max_age) if state.proba is not None else None,
+        calibration=state.calibration,
     )
 
 
@@ -102,6 +109,35 @@ def _performance(c: ModelCopy) -> ClassificationMetrics | RegressionMetrics | No
                                   c.config.prediction.classes, given)
 
 
+def _probability_quality(c: ModelCopy) -> ProbabilityQuality | None:
+    """AUC (binary scores), Brier and ECE over the pairs the realized accuracy counts."""
+    pairs = c.pairs
+    if c.config.prediction.kind == "regression":
+        return None
+    ok = ~np.isnan(pairs[:, 0]) & ~np.isnan(pairs[:, 1])
+    if not ok.any():
+        return None
+    rows = pairs[ok]
+    labels = rows[:, 0].astype(np.int64)
+    if len(c.config.prediction.classes) == 2:  # the score P(classes[1]), column 2
+        return binary_quality(rows[:, 2], labels == 1)
+    return multiclass_quality(rows[:, 3:], labels)
+
+
+def _estimate(c: ModelCopy) -> Estimate | None:
+    """CBPE over the prediction window: binary scores, or multi-class probability rows;
+    None below min_samples usable predictions (like a drift verdict) or for regression."""
+    if c.config.prediction.kind != "classification":
+        return None
+    if len(c.config.prediction.classes) == 2:
+        est = estimate_binary(c.pred[:, 0], c.calibration)
+    elif c.proba is not None:
+        est = estimate_proba(c.proba, c.calibration)
+    else:
+        return None
+    return est if est.samples and est.samples >= c.config.thresholds.min_samples else None
+
+
 def compute_model(c: ModelCopy, now: float) -> ModelSnapshot:
     thresholds = c.config.thresholds
     drifts: list[FeatureDrift] = []
@@ -132,6 +168,8 @@ def compute_model(c: ModelCopy, now: float) -> ModelSnapshot:
         prediction_summary=summary if summary.count else None,
         class_shares=shares, performance=performance,
         performance_samples=performance.samples if performance is not None else 0,
+        estimate=_estimate(c),
+        probability_quality=_probability_quality(c),
     )
 
 

@@ -20,7 +20,7 @@ from exporter.sidecar.ingest.intake import Intake
 from exporter.sidecar.ingest.lines import LineSplitter
 from exporter.sidecar.ingest.queue import Item
 from exporter.sidecar.snapshot import ModelSnapshot, Snapshot
-from exporter.sidecar.state import SidecarState
+from exporter.sidecar.state import ModelState, SidecarState
 from exporter.sidecar.status_page import render as render_status_page
 from exporter.stats.drift import FeatureDrift
 from exporter.types import ModelKey
@@ -88,6 +88,11 @@ def _model_status(rt: Runtime, ms: ModelSnapshot | None, key: ModelKey) -> dict[
         "labels_joined": state.join_counters.joined, "severity": None, "drift_share": None,
         "features": [], "prediction": None, "top_drifted": [], "performance": {},
     }
+    out.update(_estimate_status(state, ms))
+    ed = state.error_drift  # Page-Hinkley on the joined-label errors (None: turned off)
+    out["error_drift"] = None if ed is None else {
+        "detector": "page_hinkley", "detections": ed.detections, "errors": ed.errors,
+        "statistic": ed.statistic, "threshold": ed.params.threshold}
     if ms is None:
         return out
     out["last_compute"] = ms.computed_at
@@ -101,7 +106,26 @@ def _model_status(rt: Runtime, ms: ModelSnapshot | None, key: ModelKey) -> dict[
         perf = {k: v for k, v in vars(p).items() if isinstance(v, int | float)}
         out["performance"] = {k: (None if isinstance(v, float) and v != v else v)
                               for k, v in perf.items()}
+    pq = ms.probability_quality
+    if pq is not None:  # ranking and calibration of the scored pairs (exporter.stats.scoring)
+        out["performance"].update({"roc_auc": pq.roc_auc, "brier_score": pq.brier,
+                                   "expected_calibration_error": pq.ece,
+                                   "probability_samples": pq.samples})
     return out
+
+
+def _estimate_status(state: ModelState, ms: ModelSnapshot | None) -> dict[str, Any]:
+    """CBPE: the estimate (None below min_samples) and what its confidence rests on."""
+    if state.config.prediction.kind != "classification":
+        return {"estimate": None, "estimate_basis": None}
+    cal = state.calibration
+    basis = (f"calibrated on {cal.rows} reference rows" if cal is not None
+             else "raw scores (no reference labels)")
+    e = ms.estimate if ms is not None else None
+    est = None if e is None else {
+        "samples": e.samples, "accuracy": _finite(e.accuracy), "precision": e.precision,
+        "recall": e.recall, "f1": e.f1, "calibrated": e.calibrated}
+    return {"estimate": est, "estimate_basis": basis}
 
 
 def _status_document(rt: Runtime) -> dict[str, Any]:

@@ -18,6 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from exporter.sidecar.window import Ring
+from exporter.stats.ranking import SCORE_BINS, score_bins
 
 # Label delay histogram upper bounds in seconds (+Inf implied).
 DELAY_BUCKETS: tuple[float, ...] = (
@@ -285,3 +286,24 @@ class PairWindow:
 
     def __len__(self) -> int:
         return self.ring.count
+
+
+class ScoreCounters:
+    """Joined labels of a binary classifier's scores per score bin and true class.
+
+    ``counts[1]`` holds the positives (label classes[1]), ``counts[0]`` the negatives, in
+    the bins of ``exporter.stats.ranking.SCORE_EDGES``; the fleet AUC recording rule adds
+    them up across pods. Only pairs with both a score and a label count.
+    """
+
+    def __init__(self) -> None:
+        self.counts = np.zeros((2, SCORE_BINS), dtype=np.int64)
+
+    def add(self, labels: NDArray[np.float64], scores: NDArray[np.float64]) -> None:
+        ok = ~np.isnan(labels) & ~np.isnan(scores)
+        if not ok.any():
+            return
+        idx = score_bins(scores[ok])
+        positive = labels[ok] == 1.0
+        self.counts[1] += np.bincount(idx[positive], minlength=SCORE_BINS)
+        self.counts[0] += np.bincount(idx[~positive], minlength=SCORE_BINS)

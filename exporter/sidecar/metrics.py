@@ -9,6 +9,8 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
+import numpy as np
+from numpy.typing import NDArray
 from prometheus_client.core import (
     CounterMetricFamily,
     GaugeMetricFamily,
@@ -22,7 +24,9 @@ from exporter.sidecar.label_join import DELAY_BUCKETS, EARLY_OUTCOMES, UNJOINED_
 from exporter.sidecar.snapshot import ModelSnapshot, Snapshot
 from exporter.sidecar.state import ModelState, SidecarState
 from exporter.stats.drift import FeatureDrift
+from exporter.stats.errordrift import DETECTOR
 from exporter.stats.performance import ClassificationMetrics
+from exporter.stats.ranking import SCORE_EDGES, positives_above
 from exporter.stats.thresholds import Thresholds
 
 COMPUTE_BUCKETS: tuple[float, ...] = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
@@ -135,6 +139,25 @@ class SidecarCollector:
         """Families that change with every event: rendered on every scrape."""
         yield from self._self_metrics()
         yield from self._volume()
+        yield from self._error_drift()
+
+    def _error_drift(self) -> Iterator[Metric]:
+        """Page-Hinkley on the error stream: detections (0 from start-up), statistic and
+        threshold, per model with error_drift enabled."""
+        names = ("mlmon_error_drift_detections_total", "mlmon_error_drift_statistic",
+                 "mlmon_error_drift_threshold")
+        fams: dict[str, Metric] = {n: _family(n) for n in names}
+        add = _adder(fams)
+        with self.store.lock:
+            for state in self.store.models.values():
+                ed = state.error_drift
+                if ed is None:
+                    continue
+                labels = [state.config.name, state.config.version, DETECTOR]
+                add("mlmon_error_drift_detections_total", labels, ed.detections)
+                add("mlmon_error_drift_statistic", labels, ed.statistic)
+                add("mlmon_error_drift_threshold", labels, ed.params.threshold)
+        yield from fams.values()
 
     def per_snapshot(self, snap: Snapshot) -> Iterator[Metric]:
         """Families that change only with the snapshot (or never): cacheable per snapshot."""
@@ -206,7 +229,8 @@ class SidecarCollector:
                  "mlmon_labels_pending", "mlmon_labels_pending_bytes", "mlmon_labels_early_total",
                  "mlmon_labels_early_pending", "mlmon_label_join_ratio",
                  "mlmon_label_delay_seconds",
-                 "mlmon_feature_bucket_total", "mlmon_feature_missing_total")
+                 "mlmon_feature_bucket_total", "mlmon_feature_missing_total",
+                 "mlmon_score_bucket_total", "mlmon_score_positives_above_total")
         fams: dict[str, Metric] = {n: _family(n) for n in names}
         with self.store.lock:
             for state in self.store.models.values():
@@ -244,6 +268,8 @@ class SidecarCollector:
                 continue
             for label, n in zip(buckets.labels, counts.tolist(), strict=False):
                 add("mlmon_feature_bucket_total", [*fv, label], n)
+        if state.scores is not None:  # binary classifiers: the fleet AUC's counters
+            _score_counters(mv, state.scores.counts, add)
 
     def _snapshot(self, snap: Snapshot) -> Iterator[Metric]:
         fams: dict[str, Metric] = {}  # created by the first sample of each name
@@ -260,6 +286,17 @@ def _adder(fams: dict[str, Metric]) -> Callable[[str, list[str], float | None], 
                 fam = fams[name] = _family(name)
             fam.add_metric(labels, float(value))  # type: ignore[attr-defined]
     return add
+
+
+def _score_counters(mv: list[str], counts: NDArray[np.int64],
+                    add: Callable[[str, list[str], float | None], None]) -> None:
+    """Joined labels per score bin and class, and the positives above each bin."""
+    above = positives_above(counts[1]).tolist()
+    for b, edge in enumerate(SCORE_EDGES[1:].tolist()):
+        bucket = repr(edge)
+        add("mlmon_score_bucket_total", [*mv, "negative", bucket], int(counts[0, b]))
+        add("mlmon_score_bucket_total", [*mv, "positive", bucket], int(counts[1, b]))
+        add("mlmon_score_positives_above_total", [*mv, bucket], above[b])
 
 
 def _feature(fv: list[str], d: FeatureDrift,
@@ -317,4 +354,21 @@ def _model_snapshot(ms: ModelSnapshot, add: Callable[[str, list[str], float | No
         add("mlmon_regression_rmse", mv, p.rmse)
         add("mlmon_regression_mape_ratio", mv, _num(p.mape))
         add("mlmon_regression_r2", mv, _num(p.r2))
+    pq = ms.probability_quality
+    if pq is not None:
+        add("mlmon_roc_auc_ratio", mv, pq.roc_auc)
+        add("mlmon_brier_score", mv, pq.brier)
+        add("mlmon_expected_calibration_error_ratio", mv, pq.ece)
+    _estimate(mv, ms, add)
 
+
+def _estimate(mv: list[str], ms: ModelSnapshot,
+              add: Callable[[str, list[str], float | None], None]) -> None:
+    """CBPE: estimated accuracy, and for binary models precision / recall / F1 at 0.5."""
+    e = ms.estimate
+    if e is None:
+        return
+    add("mlmon_estimated_accuracy_ratio", mv, e.accuracy)
+    add("mlmon_estimated_precision_ratio", mv, e.precision)
+    add("mlmon_estimated_recall_ratio", mv, e.recall)
+    add("mlmon_estimated_f1_ratio", mv, e.f1)

@@ -111,6 +111,8 @@ def capture_model(m: ModelState) -> dict[str, Any]:
         "pending": PendingCopy.of(m.join),
         "early_counts": dict(jc.early),
         "early": list(m.join.early.labels.items()),  # (id, (label, received)), oldest first
+        "score_counts": m.scores.counts.copy() if m.scores is not None else None,
+        "error_drift": m.error_drift.state() if m.error_drift is not None else None,
     }
 
 
@@ -122,7 +124,9 @@ def encode_model(c: dict[str, Any]) -> dict[str, Any]:
             "delay_buckets": _arr(c["delay_buckets"]), "pending": pending.encode(),
             "early": {"ids": [i for i, _ in c["early"]],
                       "labels": [y for _, (y, _) in c["early"]],
-                      "received": [t for _, (_, t) in c["early"]]}}
+                      "received": [t for _, (_, t) in c["early"]]},
+            "score_counts": (None if c["score_counts"] is None
+                             else _arr(c["score_counts"]))}
 
 
 def load_model(m: ModelState, d: dict[str, Any]) -> None:
@@ -159,6 +163,20 @@ def load_model(m: ModelState, d: dict[str, Any]) -> None:
     early = d.get("early", {"ids": [], "labels": [], "received": []})
     m.join.early.restore(zip(map(str, early["ids"]), map(float, early["labels"]),
                              map(float, early["received"]), strict=True))
+    # The error stream's Page-Hinkley state is absent from older state files.
+    if d.get("error_drift") is not None and m.error_drift is not None:
+        try:
+            m.error_drift.load(d["error_drift"])
+        except (ValueError, TypeError, KeyError) as exc:  # the rest of the state is fine
+            log.warning("model %s:%s: error-drift state unreadable (%s); the detector starts "
+                        "afresh", m.config.name, m.config.version, exc)
+            m.error_drift = type(m.error_drift)(m.error_drift.kind, m.error_drift.params)
+    # Score-bin counters (the fleet AUC's) are absent from older state files.
+    if d.get("score_counts") is not None and m.scores is not None:
+        counts = _unarr(d["score_counts"])
+        if counts.shape != m.scores.counts.shape:
+            raise StateFileError("score bins changed")
+        m.scores.counts[:] = counts
 
 
 def capture(store: SidecarState) -> dict[str, Any]:

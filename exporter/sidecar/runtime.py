@@ -47,6 +47,11 @@ def split_host_port(value: str) -> tuple[str, int]:
     return host.strip("[]") or "0.0.0.0", int(port)
 
 
+def _bracket(host: str) -> str:
+    """``::1`` -> ``[::1]``: an IPv6 host in HOST:PORT."""
+    return f"[{host}]" if ":" in host else host
+
+
 class ProfileFiles(Mapping[ModelKey, Profile]):
     """The configured profiles, each read from its file when asked for and not kept.
 
@@ -142,7 +147,7 @@ class Sidecar:
         site = web.TCPSite(self._runner, host, port)
         await site.start()
         bound = self._runner.addresses[0] if self._runner.addresses else (host, port)
-        self.addresses["http"] = f"http://{host}:{bound[1]}"
+        self.addresses["http"] = f"http://{_bracket(host)}:{bound[1]}"
         if srv.socket is not None:
             await self._start_unix(srv.socket, srv.socket_mode)
         if srv.tcp is not None:
@@ -151,14 +156,15 @@ class Sidecar:
                                                 limit=1 << 20)
             self._servers.append(server)
             tb = server.sockets[0].getsockname()
-            self.addresses["tcp"] = f"{tb[0]}:{tb[1]}"
+            self.addresses["tcp"] = f"{_bracket(tb[0])}:{tb[1]}"
         loop = asyncio.get_running_loop()
         self._tasks.append(loop.create_task(self._compute_loop()))
         if srv.state_file is not None:
             self._tasks.append(loop.create_task(self._persist_loop(srv.state_file)))
         self._listening = True
-        log.info("mlmon serve listening: %s; models: %s",
-                 " ".join(f"{k}={v}" for k, v in self.addresses.items()),
+        # The announcement (exporter/demo/programs.py): with port 0 it tells the bound ports.
+        log.info("mlmon serve listening on %s; %s; models: %s", self.addresses["http"],
+                 " ".join(f"{k}={v}" for k, v in self.addresses.items() if k != "http"),
                  ", ".join(f"{m.name}:{m.version}" for m in self.config.models))
 
     async def _join_worker(self) -> None:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from exporter.stats.cbpe import Estimate
 from exporter.stats.drift import FeatureDrift
 from exporter.stats.performance import ClassificationMetrics, RegressionMetrics
+from exporter.stats.scoring import ProbabilityQuality
 from exporter.stats.severity import Severity
 from exporter.stats.summary import Summary
 from exporter.types import ModelKey
@@ -26,6 +28,11 @@ class ModelSnapshot:
     class_shares: tuple[tuple[str, float], ...]  # classifiers only
     performance: ClassificationMetrics | RegressionMetrics | None
     performance_samples: int
+    # ranking and calibration of the joined pairs with scores or probabilities
+    probability_quality: ProbabilityQuality | None = None
+
+    # estimated performance without labels (CBPE), from min_samples predictions
+    estimate: Estimate | None = None
 
     def top_drifted(self, limit: int = 5) -> list[str]:
         scored = [f for f in self.features if f.psi is not None]

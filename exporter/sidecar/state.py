@@ -20,9 +20,18 @@ from exporter.metric_names import PREDICTION_FEATURE, REJECT_REASONS, TRANSPORTS
 from exporter.profile.model import CategoricalProfile, NumericProfile, Profile, to_reference
 from exporter.sidecar.buckets import CategoricalBuckets, NumericBuckets, NumericColumns
 from exporter.sidecar.ingest.decode import ModelBatch
-from exporter.sidecar.label_join import JoinCounters, JoinTable, PairWindow, Pending, pending
+from exporter.sidecar.label_join import (
+    JoinCounters,
+    JoinTable,
+    PairWindow,
+    Pending,
+    ScoreCounters,
+    pending,
+)
 from exporter.sidecar.predictions import PredictionParser
 from exporter.sidecar.window import Ring
+from exporter.stats.calibration import Calibration
+from exporter.stats.errordrift import ErrorDrift
 from exporter.stats.reference import CategoricalReference, NumericReference
 from exporter.types import ModelKey
 
@@ -48,8 +57,10 @@ class ModelState:
         self.parser = PredictionParser(config.prediction)
         self.features: list[FeatureSpec]
         self.prediction: FeatureSpec
+        self.calibration = _calibration(config, profile)
         if template is not None:  # an empty state sharing the template's immutable specs
             self.profile_hash = template.profile_hash
+            self.calibration = template.calibration
             self.features = [_fresh(s) for s in template.features]
             self.prediction = _fresh(template.prediction)
         else:
@@ -60,6 +71,10 @@ class ModelState:
         self.numeric = Ring(size, n_num, np.float64, np.nan)
         self.categorical = Ring(size, n_cat, np.int32, -1)
         self.pred = Ring(size, 2, np.float64, np.nan)  # value, class index (NaN = none)
+        # multi-class probability rows for the CBPE estimate (window size x classes)
+        self.proba = (Ring(size, len(self.classes), np.float64, np.nan)
+                      if config.prediction.kind == "classification" and len(self.classes) > 2
+                      else None)
         self.buckets: dict[str, NDArray[np.int64]] = {}
         numeric_specs = [s for s in self.features if s.kind == "numeric"]
         # every numeric feature's counters are views of one array, updated once per batch
@@ -84,6 +99,13 @@ class ModelState:
                               max_bytes=lc.max_pending_bytes, early_ttl=lc.early_ttl,
                               max_early=lc.max_early)
         self.pairs = PairWindow(config.labels.window, len(self.classes))
+        # binary classifiers: joined labels per score bin, for the fleet AUC (None otherwise)
+        self.scores = (ScoreCounters() if config.prediction.kind == "classification"
+                       and len(self.classes) == 2 else None)
+        # Page-Hinkley on the joined pairs' errors, in arrival order (None: error_drift off)
+        ed = config.error_drift
+        self.error_drift = (ErrorDrift(config.prediction.kind, ed.params(config.prediction.kind))
+                            if ed.enabled else None)
 
     def fresh(self) -> ModelState:
         """An empty state for the same configuration and profile."""
@@ -166,6 +188,8 @@ class ModelState:
             self.categorical.extend(cat, received)
             pv, pc = values[take], classes[take]
             self.pred.extend(np.column_stack([pv, pc]), received)
+            if self.proba is not None:
+                self.proba.extend(probas[take], received)
             self._count_prediction(pv, pc)
             self.predictions_total += n
         self._labels(batch, ys, labelled, (values, classes, probas), take, now)
@@ -274,9 +298,33 @@ class ModelState:
             if p.proba is not None:
                 rows[r, 3:] = p.proba
         self.pairs.extend(rows, np.full(len(joined), now))
+        if self.scores is not None:
+            self.scores.add(rows[:, 0], rows[:, 2])
+        if self.error_drift is not None:
+            _feed_errors(self.error_drift, rows, self.config.prediction.kind)
         # delay: label received - prediction time; an early label's is clamped at 0
         self.join.record_delays(np.array([t - p.ts for _, p, t in joined], dtype=np.float64))
         self.join_counters.joined += len(joined)
+
+
+def _feed_errors(detector: ErrorDrift, rows: NDArray[np.float64], kind: str) -> None:
+    """Each joined pair's error in order: class != label (classifiers), |label - value|
+    (regressors); pairs without a predicted class or value are skipped."""
+    y, predicted = rows[:, 0], rows[:, 1] if kind == "classification" else rows[:, 2]
+    ok = ~np.isnan(y) & ~np.isnan(predicted)
+    errors = ((predicted[ok] != y[ok]).astype(np.float64) if kind == "classification"
+              else np.abs(y[ok] - predicted[ok]))
+    for e in errors.tolist():
+        detector.update(e)
+
+
+def _calibration(config: ModelConfig, profile: Profile | None) -> Calibration | None:
+    """The profile's calibration maps when they are for this model's classes."""
+    cal = profile.calibration if profile is not None else None
+    if cal is None or config.prediction.kind != "classification" \
+            or cal.classes != config.prediction.classes:
+        return None
+    return cal
 
 
 def _fresh(spec: FeatureSpec) -> FeatureSpec:

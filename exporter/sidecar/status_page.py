@@ -152,7 +152,28 @@ def _model(m: Mapping[str, Any], now: float) -> str:
         '</tbody></table>'
         f'<h3>Drift</h3>{_features(m.get("features", []), m.get("prediction"))}'
         f'<h3>Performance</h3>{_performance(m.get("performance", {}))}'
+        f'{_estimate(m)}'
         '</section>')
+
+
+def _estimate(m: Mapping[str, Any]) -> str:
+    """Estimated accuracy (CBPE) next to the realized one, and what the confidence rests on."""
+    basis = m.get("estimate_basis")
+    if basis is None:
+        return ""
+    est = m.get("estimate")
+    realized = (m.get("performance") or {}).get("accuracy")
+    if est is None:
+        body = '<p class="note">Not enough predictions in the window yet.</p>'
+    else:
+        rows = [("estimated accuracy", est.get("accuracy")), ("realized accuracy", realized),
+                *((f"estimated {k}", est.get(k)) for k in ("precision", "recall", "f1")
+                  if est.get(k) is not None)]
+        body = '<table class="estimate"><tbody>' + "".join(
+            f'<tr data-metric="{_e(k)}"><th>{_e(k)}</th>'
+            f'<td class="num">{_e(fmt_number(v))}</td></tr>' for k, v in rows) + "</tbody></table>"
+    return (f'<h3>Estimated performance</h3><p class="estimate-basis">confidence: '
+            f'{_e(basis)}</p>{body}')
 
 
 def _events(events: Mapping[str, Mapping[str, int]]) -> str:

@@ -67,4 +67,6 @@ class Ring:
         """Replace the content with ``rows`` (oldest first), keeping the last ``size``."""
         self.data[:] = self.fill
         self.pos = self.count = 0
-        self.extend(rows.astype(self.data.dtype, copy=False).reshape(-1, self.width), ts)
+        # (len(ts), width), not (-1, width): a zero-width ring (a model without categorical
+        # features) has rows of size 0, from which numpy cannot infer a length
+        self.extend(rows.astype(self.data.dtype, copy=False).reshape(len(ts), self.width), ts)

@@ -23,7 +23,9 @@ def _batch_families(tmp_path: Path) -> dict[str, str]:
                      str(folder / "mlmon.yaml"), "--format", "prometheus",
                      "--out", str(out)]) == 0
         for family in text_string_to_metric_families(out.read_text()):
-            found[family.name] = family.type
+            # the parser drops a counter's _total from its family name; the list keeps it
+            suffix = "_total" if family.type == "counter" else ""
+            found[family.name + suffix] = family.type
     return found
 
 

@@ -109,6 +109,24 @@ def test_early_labels_and_join_bytes(tmp_path: Path) -> None:
         60.0, 10_000, 64 << 20)
 
 
+def test_error_drift_defaults_by_kind_and_overrides(tmp_path: Path) -> None:
+    from exporter.stats.errordrift import CLASSIFICATION, REGRESSION, PageHinkleyParams
+
+    clf = load_config(write(tmp_path, _model(), "c.yaml"), env={}).models[0]
+    assert clf.error_drift.enabled
+    assert clf.error_drift.params("classification") == CLASSIFICATION
+    reg = load_config(write(tmp_path, _model(prediction="{kind: regression}"), "r.yaml"),
+                      env={}).models[0]
+    assert reg.error_drift.params(reg.prediction.kind) == REGRESSION
+    assert CLASSIFICATION != REGRESSION
+    text = _model(error_drift="{delta: 0.02, threshold: 30, alpha: 0.999}")
+    given = load_config(write(tmp_path, text, "g.yaml"), env={}).models[0].error_drift
+    assert given.params("classification") == PageHinkleyParams(0.02, 30.0, 100, 0.999)
+    text = _model(error_drift="{enabled: false, min_instances: 7}")
+    off = load_config(write(tmp_path, text, "o.yaml"), env={}).models[0].error_drift
+    assert not off.enabled and off.params("regression").min_instances == 7
+
+
 def test_max_id_bytes(tmp_path: Path) -> None:
     text = _model() + "server: {max_id_bytes: 64}\n"
     assert load_config(write(tmp_path, text), env={}).server.max_id_bytes == 64
@@ -232,6 +250,20 @@ MISTAKES = [
      "models[0].labels.max_early", "too small", "an integer >= 0"),
     ("max_pending_bytes tiny", _model(labels="{max_pending_bytes: 10}"),
      "models[0].labels.max_pending_bytes", "too small", "an integer >= 1024"),
+    ("unknown error_drift key", _model(error_drift="{treshold: 5}"),
+     "models[0].error_drift.treshold", "did you mean 'threshold'", "threshold"),
+    ("error_drift threshold zero", _model(error_drift="{threshold: 0}"),
+     "models[0].error_drift.threshold", "out of range", "(0, "),
+    ("error_drift negative delta", _model(error_drift="{delta: -0.1}"),
+     "models[0].error_drift.delta", "out of range", "[0, "),
+    ("error_drift alpha above 1", _model(error_drift="{alpha: 1.5}"),
+     "models[0].error_drift.alpha", "out of range", "(0, 1]"),
+    ("error_drift min_instances zero", _model(error_drift="{min_instances: 0}"),
+     "models[0].error_drift.min_instances", "too small", "an integer >= 1"),
+    ("error_drift enabled not boolean", _model(error_drift="{enabled: 'no'}"),
+     "models[0].error_drift.enabled", "expected a boolean", "true or false"),
+    ("error_drift not a mapping", _model(error_drift="off"),
+     "models[0].error_drift", "expected a mapping", "enabled"),
 ]
 
 

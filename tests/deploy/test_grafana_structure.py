@@ -17,7 +17,8 @@ from tests.deploy import grafana
 from tests.deploy.promql import FUNCTIONS, analyse
 from tests.rules.rule_files import records
 
-ROWS = ["Overview", "Drift", "Predictions", "Performance", "Health"]
+ROWS = ["Overview", "Drift", "Predictions", "Performance", "Health", "Estimated performance",
+        "Ranking and calibration", "Error stream"]
 # Metrics each row must show (the panel list).
 ROW_METRICS: dict[str, set[str]] = {
     "Overview": {"mlmon_model_drift_severity", "mlmon_events_received_total",
@@ -32,6 +33,13 @@ ROW_METRICS: dict[str, set[str]] = {
                     "mlmon_regression_r2", "mlmon_label_delay_seconds_bucket"},
     "Health": {"mlmon_compute_duration_seconds_bucket", "mlmon_queue_events",
                "mlmon_events_received_total"},
+    "Estimated performance": {"mlmon_estimated_accuracy_ratio", "mlmon_accuracy_ratio",
+                              "mlmon_estimated_f1_ratio"},
+    "Ranking and calibration": {"mlmon_roc_auc_ratio",
+                                "model_version:mlmon_roc_auc_ratio:fleet_rate1h",
+                                "mlmon_brier_score", "mlmon_expected_calibration_error_ratio"},
+    "Error stream": {"mlmon_error_drift_detections_total", "mlmon_error_drift_statistic",
+                     "mlmon_error_drift_threshold"},
 }
 VARIABLES = {"$namespace", "$model", "$version", "$feature", "$__rate_interval", "$__range"}
 

@@ -10,6 +10,8 @@ a regressor-only panel for the regressor).
 
 from __future__ import annotations
 
+import contextlib
+import csv
 import json
 import os
 import sys
@@ -17,6 +19,7 @@ import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,7 +29,7 @@ from exporter.rulegen import rule_files
 from tests.deploy import grafana
 from tests.deploy.promql import analyse
 from tests.e2e.grafana_traffic import BAD_LINES, combined_config, events
-from tests.procs import free_port, post_events, require_binary, running, wait_http
+from tests.procs import post_events, require_binary, serving
 
 pytestmark = pytest.mark.e2e
 
@@ -35,6 +38,13 @@ JOB = f"{NAMESPACE}/mlmon"  # what a PodMonitor named mlmon produces
 MODELS = {"fraud": "3", "housing": "1"}
 CLASSIFIER_ONLY = {"mlmon_accuracy_ratio", "mlmon_precision_ratio", "mlmon_recall_ratio",
                    "mlmon_f1_ratio", "mlmon_prediction_class_ratio"}
+# CBPE estimates: classifiers only (the fraud example's profile carries a calibration map)
+CLASSIFIER_ONLY |= {"mlmon_estimated_accuracy_ratio", "mlmon_estimated_precision_ratio",
+                    "mlmon_estimated_recall_ratio", "mlmon_estimated_f1_ratio"}
+# Ranking and calibration: classifiers with scores or probabilities only
+CLASSIFIER_ONLY |= {"mlmon_roc_auc_ratio", "mlmon_brier_score",
+                    "mlmon_expected_calibration_error_ratio",
+                    "model_version:mlmon_roc_auc_ratio:fleet_rate1h"}
 REGRESSOR_ONLY = {"mlmon_regression_mae", "mlmon_regression_rmse", "mlmon_regression_r2"}
 # Grafana's built-ins as it would set them for a 1 s scrape interval and a 5 min range.
 BUILTINS = {"$__rate_interval": "15s", "$__range": "5m", "$__interval": "1s"}
@@ -66,30 +76,14 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     binary = require_binary("prometheus")
     tmp = tmp_path_factory.mktemp("grafana-e2e")
     config = combined_config(tmp / "mlmon.yaml")
-    sidecar_port, prometheus_port = free_port(), free_port()
-    sidecar = f"http://127.0.0.1:{sidecar_port}"
     env = {**os.environ, "MLMON_COMPUTE_INTERVAL": "1s"}
     sidecar_argv = [sys.executable, "-m", "exporter", "serve", "--config", str(config),
-                    "--socket", str(tmp / "mlmon.sock"), "--http", f"127.0.0.1:{sidecar_port}",
+                    "--socket", str(tmp / "mlmon.sock"), "--http", "127.0.0.1:0",
                     "--state-file", str(tmp / "state.json")]
-    rules = [str(p) for p in rule_files(grafana.ROOT / "rules")]
-    (tmp / "prometheus.yml").write_text(yaml.safe_dump({
-        "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-        "rule_files": rules,
-        "scrape_configs": [{
-            "job_name": JOB,
-            "static_configs": [{
-                "targets": [f"127.0.0.1:{sidecar_port}"],
-                "labels": {"namespace": NAMESPACE, "pod": "fraud-model-0",
-                           "container": "mlmon", "endpoint": "mlmon-metrics"}}]}]}))
-    base = f"http://127.0.0.1:{prometheus_port}"
-    prometheus_argv = [binary, f"--config.file={tmp / 'prometheus.yml'}",
-                       f"--storage.tsdb.path={tmp / 'tsdb'}",
-                       f"--web.listen-address=127.0.0.1:{prometheus_port}"]
-    with running(sidecar_argv, tmp / "sidecar.log", env=env) as sidecar_proc, \
-            running(prometheus_argv, tmp / "prometheus.log") as prometheus_proc:
-        wait_http(f"{sidecar}/readyz", 60.0, sidecar_proc, tmp / "sidecar.log")
-        wait_http(f"{base}/-/ready", 60.0, prometheus_proc, tmp / "prometheus.log")
+    # Both listen on port 0 and announce the port they bound (tests/procs.py serving).
+    with serving(sidecar_argv, tmp / "sidecar.log", "/readyz", 60.0, env=env) as served, \
+            _prometheus(binary, tmp, served.address["http"]) as base:
+        sidecar = served.url
         _wait_for(base, [f'up{{job="{JOB}"}} == 1'])
         # Three batches a second apart, so rates see traffic over more than one scrape.
         batches: list[list[str]] = [[], [], []]
@@ -110,6 +104,25 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             'model_version_feature:mlmon_feature_psi:fleet_rate1h{model="fraud"}',
             'model_version_feature:mlmon_feature_psi:fleet_rate1h{model="housing"}'])
         yield base
+
+
+@contextlib.contextmanager
+def _prometheus(binary: str, tmp: Path, sidecar: str) -> Iterator[str]:
+    """Prometheus scraping ``sidecar`` (HOST:PORT) with rules/; yield its base URL."""
+    rules = [str(p) for p in rule_files(grafana.ROOT / "rules")]
+    (tmp / "prometheus.yml").write_text(yaml.safe_dump({
+        "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+        "rule_files": rules,
+        "scrape_configs": [{
+            "job_name": JOB,
+            "static_configs": [{
+                "targets": [sidecar],
+                "labels": {"namespace": NAMESPACE, "pod": "fraud-model-0",
+                           "container": "mlmon", "endpoint": "mlmon-metrics"}}]}]}))
+    prometheus_argv = [binary, f"--config.file={tmp / 'prometheus.yml'}",
+                       f"--storage.tsdb.path={tmp / 'tsdb'}", "--web.listen-address=127.0.0.1:0"]
+    with serving(prometheus_argv, tmp / "prometheus.log", "/-/ready", 60.0) as prometheus:
+        yield prometheus.url
 
 
 def _substitute(expr: str, model: str, feature: str) -> str:
@@ -179,3 +192,34 @@ def test_variable_queries_list_the_running_models(prometheus: str) -> None:
         url = f"{prometheus}/api/v1/series?" + urllib.parse.urlencode({"match[]": selector})
         values = {s[name] for s in _get(url)["data"] if name in s}
         assert wanted <= values, (name, values)
+
+
+def test_auc_panel_equals_scipy_and_the_binned_fleet_formula(prometheus: str) -> None:
+    """The AUC panel: per pod = Mann-Whitney U/(n1 n0) of the 900 fed rows (scipy); fleet
+    (recording rule) = the 50-bin AUC of the same rows (numpy), within its bin bound."""
+    import numpy as np
+    from scipy.stats import mannwhitneyu
+
+    from tests.paths import EXAMPLES
+
+    with (EXAMPLES / "fraud" / "current.csv").open(newline="") as handle:
+        rows = [r for _, r in zip(range(900), csv.DictReader(handle), strict=False)]
+    s = np.array([float(r["prediction"]) for r in rows])
+    y = np.array([r["label"] == "1" for r in rows])
+    exact = float(mannwhitneyu(s[y], s[~y]).statistic) / (y.sum() * (~y).sum())
+    edges = np.arange(51) / 50
+    pos, neg = np.histogram(s[y], bins=edges)[0], np.histogram(s[~y], bins=edges)[0]
+    above = np.array([pos[b + 1:].sum() for b in range(50)])
+    binned = float(np.sum(neg * (above + 0.5 * pos)) / (pos.sum() * neg.sum()))
+    bound = float(np.sum(pos * neg) / (2.0 * pos.sum() * neg.sum()))
+    (panel,) = [p for p in grafana.panels(grafana.load())
+                if p["title"] == "ROC AUC (per pod and fleet)"]
+    pod, fleet = (_query(prometheus, _substitute(t["expr"], "fraud", ".*"))["data"]["result"]
+                  for t in panel["targets"])
+    assert len(pod) == 1 and len(fleet) == 1
+    assert abs(float(pod[0]["value"][1]) - exact) <= 1e-12
+    assert abs(float(fleet[0]["value"][1]) - binned) <= 1e-9
+    assert abs(binned - exact) <= bound
+    print(f"fraud, 900 rows: pod AUC {float(pod[0]['value'][1]):.12f} (scipy {exact:.12f}); "
+          f"fleet {float(fleet[0]['value'][1]):.12f} (numpy 50-bin {binned:.12f}, "
+          f"bound {bound:.1e})")

@@ -16,7 +16,7 @@ from exporter.metric_names import REJECT_REASONS
 from exporter.sidecar.runtime import Sidecar
 from exporter.sidecar.state import SidecarState
 from tests.factories import config, fraud_model, fraud_profile, price_model
-from tests.procs import free_port, post_events
+from tests.procs import post_events
 from tests.sidecar.threaded import Running, apply, ndjson, running, send_unix
 
 FRAUD = {"v": 1, "model": "fraud", "version": "1"}
@@ -87,7 +87,7 @@ def test_a_prediction_with_an_invalid_label_is_rejected_whole_and_once() -> None
 @pytest.fixture(params=[1, 0], ids=["decoder-process", "in-process"])
 def sidecar(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Running]:
     m = fraud_model()
-    cfg = config(m, price_model(), tmp=tmp_path, tcp=f"127.0.0.1:{free_port()}",
+    cfg = config(m, price_model(), tmp=tmp_path, tcp="127.0.0.1:0",
                  max_line_bytes=2048, decode_processes=request.param)
     with running(Sidecar(cfg, {m.key: fraud_profile(m)})) as r:
         yield r

@@ -117,6 +117,10 @@ def test_promtool_check_metrics_accepts_a_real_scrape(tmp_path: Path) -> None:
     families = {f.name for f in parse_text(scrape)}
     assert {"mlmon_prediction_quantile", "mlmon_accuracy_ratio",
             "mlmon_regression_mae", "mlmon_label_delay_seconds"} <= families
+    assert {"mlmon_estimated_accuracy_ratio", "mlmon_estimated_precision_ratio",
+            "mlmon_estimated_recall_ratio", "mlmon_estimated_f1_ratio"} <= families  # CBPE
+    assert {"mlmon_error_drift_detections", "mlmon_error_drift_statistic",
+            "mlmon_error_drift_threshold"} <= families  # error-stream change detection
     lint = subprocess.run([promtool, "check", "metrics"], input=scrape, capture_output=True,
                           text=True, timeout=60, check=False)
     assert (lint.returncode, lint.stdout + lint.stderr) == (0, "")

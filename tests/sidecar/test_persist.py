@@ -160,3 +160,21 @@ def test_state_file_is_private(tmp_path: Path) -> None:
     finally:
         os.umask(old)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600  # it holds request ids and features
+
+
+def test_model_without_categorical_features_is_restored(tmp_path: Path) -> None:
+    """A model with only numeric features has a zero-width categorical window: it must
+    round-trip (it used to be set aside as corrupt, losing every window and counter)."""
+    numeric_only = tuple(f for f in fraud_model().features if f.kind == "numeric")
+    assert numeric_only and len(numeric_only) < len(fraud_model().features)
+    path = tmp_path / "state.bin"
+    a = _store(numeric_only)
+    _fill(a)
+    save(a, path)
+    b = _store(numeric_only)
+    assert restore(b, path)
+    ma, mb = a.models[("fraud", "1")], b.models[("fraud", "1")]
+    assert mb.predictions_total == ma.predictions_total == 150
+    np.testing.assert_array_equal(ma.numeric.ordered()[0], mb.numeric.ordered()[0])
+    assert mb.categorical.ordered()[0].shape == ma.categorical.ordered()[0].shape == (100, 0)
+    assert list(tmp_path.iterdir()) == [path]  # nothing set aside

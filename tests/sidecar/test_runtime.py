@@ -28,7 +28,7 @@ from tests.factories import (
     price_model,
 )
 from tests.oracle import hand_psi, pooled_chi2_pvalue
-from tests.procs import free_port, post_events
+from tests.procs import post_events
 from tests.sidecar.threaded import Running, ndjson, running, send_unix
 
 
@@ -49,7 +49,7 @@ def _samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
 @pytest.fixture(params=[1, 0], ids=["decoder-process", "in-process"])
 def sidecar(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Running]:
     m = fraud_model(window=400, min_samples=100)
-    cfg = config(m, price_model(), tmp=tmp_path, tcp=f"127.0.0.1:{free_port()}",
+    cfg = config(m, price_model(), tmp=tmp_path, tcp="127.0.0.1:0",
                  max_line_bytes=2048, max_body_bytes=4096, decode_processes=request.param)
     with running(Sidecar(cfg, {m.key: fraud_profile(m)})) as r:
         yield r
@@ -88,8 +88,7 @@ def test_bad_lines_counted_by_reason_and_good_lines_all_accounted(sidecar: Runni
 
 
 def test_tcp_transport_and_label_join(sidecar: Running) -> None:
-    tcp = sidecar.sidecar.config.server.tcp
-    assert tcp is not None
+    tcp = sidecar.sidecar.addresses["tcp"]  # configured as port 0: the port it bound
     host, port = tcp.rsplit(":", 1)
     preds = [{"v": 1, "model": "fraud", "version": "1", "id": f"t{i}", "prediction": p}
              for i, p in enumerate([0.9, 0.1, 0.8, 0.3])]
@@ -185,7 +184,11 @@ def test_status_shape_and_health(sidecar: Running) -> None:
     m = status["models"][0]
     assert set(m) == {"model", "version", "window_size", "window_samples", "window_fill",
                       "last_compute", "predictions_total", "labels_joined", "severity",
-                      "drift_share", "features", "prediction", "top_drifted", "performance"}
+                      "drift_share", "features", "prediction", "top_drifted", "performance",
+                      "estimate", "estimate_basis",  # CBPE (exporter.sidecar.http)
+                      "error_drift"}  # the error stream's Page-Hinkley test
+    assert m["error_drift"] == {"detector": "page_hinkley", "detections": 0, "errors": 0,
+                                "statistic": 0.0, "threshold": 18.0}
     send_unix(sidecar.sidecar.config.server.socket,  # type: ignore[arg-type]
               ndjson(fraud_events(200, shift=1.0)))
     sidecar.settle(200)
