@@ -88,13 +88,29 @@ def format_model(model: Mapping[str, Any], now: float) -> list[str]:
         f"{model.get('labels_joined')}",
         *_feature_rows(model.get("features") or (), model.get("prediction")),
         _performance(model.get("performance") or {}),
+        *_estimate(model),
     ]
     return lines
 
 
+def _estimate(model: Mapping[str, Any]) -> list[str]:
+    """CBPE next to realized accuracy: the estimate needs no labels, so after a shift it
+    moves with the prediction window while realized accuracy waits for the labels."""
+    basis = model.get("estimate_basis")
+    if basis is None:
+        return []  # regression, or a sidecar without the estimate
+    est = model.get("estimate")
+    if est is None:
+        return [f"  estimated accuracy: waiting for min_samples predictions ({basis})"]
+    realized = (model.get("performance") or {}).get("accuracy")
+    return [f"  estimated accuracy {fmt_float(est.get('accuracy'))} vs realized "
+            f"{fmt_float(realized)}  ({basis}; n={est.get('samples')})"]
+
+
 def format_summary(status: Mapping[str, Any] | None, rates: Rates, now: float,
-                   urls: Mapping[str, str]) -> str:
-    """One block of text; ``status`` None means the sidecar did not answer."""
+                   urls: Mapping[str, str], extra: Sequence[str] = ()) -> str:
+    """One block of text; ``status`` None means the sidecar did not answer; ``extra``
+    lines (the floor crossings) follow the models."""
     accepted = "—" if rates.accepted_per_s is None else f"{rates.accepted_per_s:.0f}"
     lines = [f"── mlmon demo  t={rates.elapsed:.0f}s  drift: {rates.drift}",
              f"events/s: sent {rates.sent_per_s:.0f}, accepted by sidecar {accepted}; "
@@ -106,5 +122,59 @@ def format_summary(status: Mapping[str, Any] | None, rates: Rates, now: float,
         lines[-1] += f"; rejected {rejected}"
         for model in status.get("models", ()):
             lines.extend(format_model(model, now))
+    lines.extend(extra)
     lines.extend(f"{name}: {url}" for name, url in urls.items())
     return "\n".join(lines) + "\n"
+
+
+@dataclass
+class FloorWatch:
+    """When the estimated and the realized accuracy first fell below the accuracy floor,
+    in seconds after drift started (measured at the sidecar computation that first showed
+    it). Fed every status the demo fetches; only computations after the drift count."""
+
+    floor: float
+    drift_started: float | None = None  # wall time of the first drifted prediction
+    estimate_below: float | None = None  # seconds after drift_started
+    realized_below: float | None = None
+    basis: str | None = None  # what the estimate rests on ("calibrated on N reference rows")
+    estimate: float | None = None  # latest values seen
+    realized: float | None = None
+
+    def update(self, model: Mapping[str, Any] | None) -> list[str]:
+        """Feed one model's status; returns a line per floor crossing it shows first."""
+        if model is None:
+            return []
+        self.basis = model.get("estimate_basis") or self.basis
+        est = (model.get("estimate") or {}).get("accuracy")
+        real = (model.get("performance") or {}).get("accuracy")
+        self.estimate = est if est is not None else self.estimate
+        self.realized = real if real is not None else self.realized
+        computed = model.get("last_compute")
+        if self.drift_started is None or computed is None or computed < self.drift_started:
+            return []
+        after = float(computed) - self.drift_started
+        lines = []
+        if self.estimate_below is None and est is not None and est < self.floor:
+            self.estimate_below = after
+            lines.append(f"estimated accuracy {est:.3f} fell below the floor {self.floor:g} "
+                         f"{after:.0f}s after drift started ({self.basis}); realized "
+                         f"accuracy still {fmt_float(self.realized)}")
+        if self.realized_below is None and real is not None and real < self.floor:
+            self.realized_below = after
+            lead = ("" if self.estimate_below is None
+                    else f", {after - self.estimate_below:.0f}s after the estimate")
+            lines.append(f"realized accuracy {real:.3f} fell below the floor {self.floor:g} "
+                         f"{after:.0f}s after drift started{lead}")
+        return lines
+
+    def describe(self) -> str:
+        """One summary line: both crossings relative to the drift, and the estimate's basis."""
+        def when(t: float | None) -> str:
+            if t is not None:
+                return f"{t:.0f}s after drift started"
+            return "not yet" if self.drift_started is not None else "— (no drift yet)"
+
+        return (f"  accuracy floor {self.floor:g}: estimate below {when(self.estimate_below)}, "
+                f"realized below {when(self.realized_below)}  (estimate "
+                f"{self.basis or 'not available'})")

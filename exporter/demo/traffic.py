@@ -65,7 +65,9 @@ class TrafficSimulator:
     Rows are drawn with replacement from the reference data. With ``drifted=True``
     the plan transforms features *after* the draw (so the same rows are drawn either
     way, from a separate random stream), the model scores what it sees, and the
-    ground truth changes as the plan says.
+    ground truth changes as the plan says: labels flipped (concept drift), or, with
+    ``labels_from_model``, drawn from the model's probability for the drifted row (the
+    fitted model is the simulation's P(y | x): a covariate shift).
     """
 
     def __init__(self, data: ReferenceData, model: SimpleModel, plan: DriftPlan,
@@ -93,6 +95,8 @@ class TrafficSimulator:
             self._apply(numeric, categorical, labels)
             scores = self.model.predict(numeric, categorical)
             change = scores - before
+            if self.plan.labels_from_model and self.model.classes:
+                labels = self._drawn(scores)
         else:
             change = np.zeros_like(scores)
         if self.data.predictions is not None:
@@ -109,6 +113,14 @@ class TrafficSimulator:
             return out
         p1 = np.clip(recorded + change[:, 1], 0.0, 1.0)  # binary: score of classes[1]
         return np.column_stack([1.0 - p1, p1])
+
+    def _drawn(self, proba: NDArray[np.float64]) -> NDArray[np.object_]:
+        """One label per row drawn from the model's class probabilities for that row."""
+        cum = np.cumsum(proba, axis=1)
+        u = self._drift.random(len(proba)) * cum[:, -1]
+        index = np.minimum((cum <= u[:, None]).sum(axis=1), len(self.model.classes) - 1)
+        drawn: NDArray[np.object_] = np.array(self.model.classes, dtype=object)[index]
+        return drawn
 
     def events(self, n: int, drifted: bool = False) -> list[SimEvent]:
         return self.batch(n, drifted).events(self.names, self.model.classes)

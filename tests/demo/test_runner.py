@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,7 @@ from exporter.demo.drift import DriftPlan, FeatureDrift
 from exporter.demo.labels import DelayedLabels
 from exporter.demo.model import SimpleModel
 from exporter.demo.reference import ReferenceData
-from exporter.demo.runner import TICK, DemoRunner, DemoSettings
+from exporter.demo.runner import SETTLE, TICK, DemoRunner, DemoSettings
 from exporter.demo.traffic import TrafficSimulator
 from tests.client.servers import LineServer
 
@@ -29,13 +30,19 @@ class FakeTime:
 
 
 class StaticStatus:
-    def __init__(self) -> None:
+    """A sidecar that has counted ``total()`` predictions and computed at ``computed()``."""
+
+    def __init__(self, total: Callable[[], int] = lambda: 0,
+                 computed: Callable[[], float | None] = lambda: None) -> None:
         self.calls = 0
+        self.total = total
+        self.computed = computed
 
     def status(self) -> dict[str, Any] | None:
         self.calls += 1
-        return {"models": [{"model": "fraud", "version": "3", "predictions_total": 0,
-                            "features": [], "performance": {}}], "events": {}}
+        return {"models": [{"model": "fraud", "version": "3", "predictions_total": self.total(),
+                            "last_compute": self.computed(), "features": [],
+                            "performance": {}}], "events": {}}
 
 
 def test_rate_drift_switch_and_delayed_labels(tmp_path: Path, fraud_data: ReferenceData,
@@ -47,12 +54,13 @@ def test_rate_drift_switch_and_delayed_labels(tmp_path: Path, fraud_data: Refere
     settings = DemoSettings("fraud", "3", rate=100.0, duration=4.0, drift_after=2.0,
                             summary_every=1.0)
     out = io.StringIO()
-    status = StaticStatus()
+    status = StaticStatus(computed=t.clock)
     with LineServer(path) as server:
         tap = Tap(path)
         runner = DemoRunner(settings, sim, tap, DelayedLabels(0.5, 0.5), status,
                             {"metrics": "http://x/metrics"}, out, clock=t.clock,
                             wall=t.clock, sleep=t.sleep)
+        status.total = lambda: runner.sent  # counted all, computed now: no wait at the end
         runner.run()
         assert tap.close(5.0)
         lines = server.wait_lines(runner.sent + runner.labels_sent)
@@ -97,3 +105,43 @@ def test_a_service_dying_stops_the_demo(tmp_path: Path, fraud_data: ReferenceDat
     assert out.getvalue().count("── mlmon demo") == 2  # t=1 and t=2; no final summary
     assert out.getvalue().endswith("mlmon demo: sidecar stopped unexpectedly\n")
     assert checks[-1] == 1003.0 and runner.sent == 150
+
+
+def _short_run(tmp_path: Path, fraud_data: ReferenceData, fraud_predictor: SimpleModel,
+               status: StaticStatus, t: FakeTime) -> tuple[DemoRunner, str]:
+    sim = TrafficSimulator(fraud_data, fraud_predictor, DriftPlan(), seed=3)
+    settings = DemoSettings("fraud", "3", rate=50.0, duration=2.0, drift_after=None,
+                            summary_every=1.0)
+    out = io.StringIO()
+    tap = Tap(str(tmp_path / "absent.sock"))
+    runner = DemoRunner(settings, sim, tap, DelayedLabels(0.5, 0.5), status, {}, out,
+                        clock=t.clock, wall=t.clock, sleep=t.sleep)
+    runner.run()
+    tap.close(1.0)
+    return runner, out.getvalue()
+
+
+def test_the_final_summary_waits_for_the_sidecar_to_count_and_compute_everything(
+        tmp_path: Path, fraud_data: ReferenceData, fraud_predictor: SimpleModel) -> None:
+    """Traffic stops at t=1002 after 97 predictions (50/s, the last burst at 1.95 s). The
+    sidecar has counted them all from t=1003 (80 before) and computes every 1.4 s (t=1000,
+    1001.4, 1002.8, 1004.2): the final summary is the first status whose computation came
+    after everything was counted, fetched at t=1004.2 (polls every 4 ticks from 1002)."""
+    t = FakeTime()
+    status = StaticStatus(total=lambda: 100 if t.ticks >= 60 else 80,
+                          computed=lambda: 1000.0 + (t.ticks // 28 * 28) * TICK)
+    runner, text = _short_run(tmp_path, fraud_data, fraud_predictor, status, t)
+    assert runner.sent == 97
+    assert t.ticks == 84
+    assert status.calls == 1 + 12  # the summary at t=1001, then polls at ticks 40, 44 .. 84
+    assert text.count("── mlmon demo") == 2
+    assert "  predictions 100  labels joined" in text.split("── mlmon demo")[-1]
+
+
+def test_the_final_summary_stops_waiting_after_settle_seconds(
+        tmp_path: Path, fraud_data: ReferenceData, fraud_predictor: SimpleModel) -> None:
+    t = FakeTime()
+    status = StaticStatus(total=lambda: 0, computed=t.clock)  # never counts anything
+    _, text = _short_run(tmp_path, fraud_data, fraud_predictor, status, t)
+    assert 1002.0 + SETTLE <= t.clock() <= 1002.0 + SETTLE + 4 * TICK + 1e-9
+    assert text.count("── mlmon demo") == 2

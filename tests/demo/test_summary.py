@@ -151,3 +151,42 @@ def test_prediction_row_from_a_real_sidecar(tmp_path: Path) -> None:
     flagged = sum(rows[n][8] in ("MEDIUM", "HIGH") for n in rows)
     share = status["models"][0]["drift_share"]
     assert share == flagged / 4 and f"drift share {share:.2f}" in text
+
+
+def _model(computed: float | None, est: float | None, real: float | None) -> dict[str, Any]:
+    return {"model": "fraud", "version": "3", "last_compute": computed,
+            "estimate": None if est is None else {"accuracy": est, "samples": 5000},
+            "estimate_basis": "calibrated on 20000 reference rows",
+            "performance": {} if real is None else {"accuracy": real}}
+
+
+def test_floor_watch_times_both_crossings_from_the_drift_start() -> None:
+    from exporter.demo.summary import FloorWatch
+
+    watch = FloorWatch(0.8)
+    assert watch.update(_model(990.0, 0.70, 0.70)) == []  # no drift yet: nothing counts
+    assert "estimate below — (no drift yet)" in watch.describe()
+    watch.drift_started = 1000.0
+    assert watch.update(_model(999.0, 0.70, 0.70)) == []  # computed before the drift
+    assert watch.update(_model(1004.0, 0.85, 0.96)) == []
+    assert watch.update(_model(1009.0, 0.79, None)) == [
+        "estimated accuracy 0.790 fell below the floor 0.8 9s after drift started "
+        "(calibrated on 20000 reference rows); realized accuracy still 0.960"]
+    assert watch.update(_model(1010.0, 0.78, 0.90)) == []  # each crossing is told once
+    assert watch.describe() == (
+        "  accuracy floor 0.8: estimate below 9s after drift started, realized below not "
+        "yet  (estimate calibrated on 20000 reference rows)")
+    assert watch.update(_model(1031.0, 0.77, 0.7999)) == [
+        "realized accuracy 0.800 fell below the floor 0.8 31s after drift started, "
+        "22s after the estimate"]
+    assert watch.describe().startswith(
+        "  accuracy floor 0.8: estimate below 9s after drift started, realized below 31s "
+        "after drift started")
+    assert watch.update(None) == []
+
+
+def test_the_floor_line_follows_the_models_in_the_summary() -> None:
+    text = format_summary(STATUS, RATES, now=1002.0, urls={"metrics": "http://m"},
+                          extra=["  accuracy floor 0.8: ..."])
+    lines = text.splitlines()
+    assert lines[-2:] == ["  accuracy floor 0.8: ...", "metrics: http://m"]

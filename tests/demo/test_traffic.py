@@ -108,7 +108,7 @@ def test_events_are_tap_ready(fraud_data: ReferenceData, fraud_predictor: Simple
 def test_default_plan_for_the_fraud_example(fraud_data: ReferenceData) -> None:
     plan = default_plan(fraud_data, regression=False)
     amount, country = plan.features
-    assert (amount.feature, amount.scale, amount.shift) == ("amount", 2.2, 0.0)
+    assert (amount.feature, amount.scale, amount.shift) == ("amount", 10.0, 0.0)
     assert country.feature == "country"
     # Reversed mix: the reference's most frequent category becomes the least frequent.
     ref = fraud_data.categorical[:, 0]
@@ -116,7 +116,8 @@ def test_default_plan_for_the_fraud_example(fraud_data: ReferenceData) -> None:
     mix = dict(country.mix)
     assert mix[str(cats[counts.argmax()])] == pytest.approx(counts.min() / counts.sum())
     assert sum(mix.values()) == pytest.approx(1.0)
-    assert plan.label_flip == 0.25
+    # a covariate shift: labels from the model's P(y | drifted x), none flipped
+    assert plan.labels_from_model and plan.label_flip == 0.0
 
 
 def test_default_plan_for_a_symmetric_feature_and_regression() -> None:
@@ -128,5 +129,30 @@ def test_default_plan_for_a_symmetric_feature_and_regression() -> None:
     (sqft,) = plan.features
     # Not skewed: shifted by one standard deviation instead of scaled.
     assert sqft.scale == 1.0 and sqft.shift == pytest.approx(x.std(), rel=1e-6)
-    assert plan.label_flip == 0.0
+    assert plan.label_flip == 0.0 and not plan.labels_from_model
     assert plan.label_shift == pytest.approx(0.5 * y.astype(float).std(), rel=1e-6)
+
+
+def test_covariate_shift_labels_follow_the_models_probability(
+        fraud_data: ReferenceData, fraud_predictor: SimpleModel) -> None:
+    """With ``labels_from_model`` each drifted row's label is drawn from the simulated
+    model's probability for the drifted row. Oracle: within each decile of that
+    probability, the count of "1" labels against its expectation Σp (chi-square on 10
+    bins, scipy); and the original labels are not kept (they would fail the same test)."""
+    plan = DriftPlan((FeatureDrift("amount", scale=10.0),), labels_from_model=True)
+    batch = TrafficSimulator(fraud_data, fraud_predictor, plan, seed=5).batch(
+        40_000, drifted=True)
+    p = fraud_predictor.predict(batch.numeric, batch.categorical)[:, 1]
+    bins = np.array_split(np.argsort(p, kind="stable"), 10)
+
+    def pvalue(labels: np.ndarray) -> float:
+        ones = [float((labels[b] == "1").sum()) for b in bins]
+        expected = [float(p[b].sum()) for b in bins]
+        var = [float((p[b] * (1 - p[b])).sum()) for b in bins]  # Bernoulli sums' variances
+        stat = sum((o - e) ** 2 / v for o, e, v in zip(ones, expected, var, strict=True))
+        return float(stats.chi2.sf(stat, len(bins)))
+
+    drawn, kept = pvalue(batch.labels), pvalue(fraud_data.labels[batch.rows])
+    print(f"\nlabels vs the model's probability: p={drawn:.3f} drawn, p={kept:.2g} kept")
+    assert drawn > 0.001 and kept < 1e-6
+    assert set(batch.labels) == {"0", "1"}
