@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.paths import ROOT
-from tests.procs import IN_CI, free_port, running
+from tests.procs import IN_CI, serving
 
 
 def mlflow_bin() -> str:
@@ -26,11 +26,10 @@ def mlflow_bin() -> str:
 @contextlib.contextmanager
 def mlflow_server(work: Path) -> Iterator[str]:
     """Start `mlflow server` (sqlite backend, artifact proxy) and yield its base URL."""
-    port = free_port()
     argv = [mlflow_bin(), "server", "--backend-store-uri", f"sqlite:///{work / 'mlflow.db'}",
             "--artifacts-destination", str(work / "artifacts"), "--serve-artifacts",
-            "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
+            "--host", "127.0.0.1", "--port", "0", "--workers", "1"]  # uvicorn announces it
     env = {**os.environ, "MLFLOW_TRACKING_URI": "", "HOME": str(work)}
-    base = f"http://127.0.0.1:{port}"
-    with running(argv, work / "mlflow.log", f"{base}/health", timeout=90, env=env, cwd=work):
-        yield base
+    with serving(argv, work / "mlflow.log", "/health", timeout=90, env=env,
+                 cwd=work) as server:
+        yield server.url

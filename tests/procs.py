@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import urllib.error
@@ -19,8 +21,8 @@ import pytest
 from exporter.demo import programs
 from exporter.demo.programs import free_port
 
-__all__ = ["IN_CI", "free_port", "peak_rss_kib", "post_events", "python_lines", "require_binary",
-           "running", "wait_http"]
+__all__ = ["IN_CI", "Served", "closed_port", "free_port", "peak_rss_kib", "post_events",
+           "python_lines", "require_binary", "running", "serving", "wait_http"]
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
@@ -62,6 +64,55 @@ def running(argv: Sequence[str], log: Path, ready_url: str | None = None,
         yield program.process
     finally:
         program.stop(timeout=10)
+
+
+@dataclasses.dataclass(frozen=True)
+class Served:
+    """A program started by ``serving``: its process and the address it announced."""
+
+    proc: subprocess.Popen[bytes]
+    address: dict[str, str]  # "http" (HOST:PORT) and, for the sidecar's tap, "tcp"
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.address['http']}"
+
+    @property
+    def port(self) -> int:
+        return int(self.address["http"].rpartition(":")[2])
+
+
+@contextlib.contextmanager
+def serving(argv: Sequence[str], log: Path, ready_path: str | None = None,
+            timeout: float = 20.0, env: dict[str, str] | None = None,
+            cwd: Path | None = None) -> Iterator[Served]:
+    """Start a program told to listen on port 0 (``127.0.0.1:0``), wait for the port it
+    announces in its log (exporter/demo/programs.py) and for ``ready_path`` on it to
+    answer 200; always stop it afterwards. No free_port race: the kernel picks the port
+    when the program binds it."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    ready = None if ready_path is None else "{url}" + ready_path
+    program = programs.Program(Path(argv[0]).name, argv, log, ready, {}, env=env,
+                               ready_timeout=timeout, cwd=cwd, announces=True)
+    try:
+        program.start()
+    except programs.ProgramError as exc:
+        raise AssertionError(str(exc)) from None
+    try:
+        assert program.process is not None
+        yield Served(program.process, dict(program.address))
+    finally:
+        program.stop(timeout=10)
+
+
+@contextlib.contextmanager
+def closed_port(host: str = "127.0.0.1") -> Iterator[int]:
+    """A port where connections are refused while the block runs: bound by this process
+    but never listening, so no other program can take it (as it could a free_port)."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET,
+                       socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        yield s.getsockname()[1]
 
 
 def post_events(url: str, body: bytes | Sequence[str], timeout: float = 30.0) -> tuple[int, Any]:

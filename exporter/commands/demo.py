@@ -32,9 +32,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="sidecar compute interval for the demo (default: 2)")
     parser.add_argument("--summary-every", type=float, default=5.0, metavar="SECONDS",
                         help="seconds between terminal summaries (default: 5)")
-    parser.add_argument("--label-delay", type=float, default=2.0, metavar="SECONDS",
-                        help="mean delay of ground-truth labels (default: 2)")
+    parser.add_argument("--label-delay", type=float, default=20.0, metavar="SECONDS",
+                        help="mean delay of ground-truth labels, each uniform between half "
+                             "and 1.5× this (default: 20, late as in production: the "
+                             "estimated accuracy shows a drop before the labels can)")
     parser.add_argument("--seed", type=int, default=0, help="traffic seed (default: 0)")
+    parser.add_argument("--record", type=Path, metavar="FILE",
+                        help="write every prediction sent, with its label, as JSON lines")
     parser.add_argument("--stack", action="store_true",
                         help="also run Prometheus with rules/, Alertmanager, loopback "
                              "Slack/PagerDuty/email and the responder (dry-run), and print "
@@ -65,6 +69,15 @@ def _http_address(requested: str | None) -> str:
         return DEFAULT_HTTP
     host = (requested or DEFAULT_HTTP).rpartition(":")[0] or "127.0.0.1"
     return f"{host}:{free_port(host.strip('[]'))}"
+
+
+BIND_ATTEMPTS = 3
+
+
+def _port_taken(requested: str | None, sidecar_log: str) -> bool:
+    """Did the sidecar fail on a port the demo picked (not one the user asked for)?"""
+    picked = requested is None or requested.endswith(":0")
+    return picked and "address already in use" in sidecar_log.lower()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -117,30 +130,47 @@ def run(args: argparse.Namespace) -> int:
     drift_after = args.drift_after if args.drift_after >= 0 else None
     settings = DemoSettings(model=model.name, version=model.version, rate=args.rate,
                             duration=args.duration, drift_after=drift_after,
-                            summary_every=args.summary_every)
+                            summary_every=args.summary_every,
+                            accuracy_floor=model.thresholds.accuracy_floor)
+    if args.label_delay < 0:
+        print("mlmon demo: --label-delay must not be negative", file=sys.stderr)
+        return 2
+    try:
+        record = args.record.open("w", encoding="utf-8") if args.record else None
+    except OSError as exc:
+        print(f"mlmon demo: {exc}", file=sys.stderr)
+        return 2
 
     with tempfile.TemporaryDirectory(prefix="mlmon-demo-") as tmp:
-        sidecar = SidecarProcess(config_path, Path(tmp) / "mlmon.sock",
-                                 _http_address(args.http), Path(tmp) / "sidecar.log",
-                                 compute_interval=args.compute_interval)
-        stack: list[Service] = []
-        if args.stack:
-            from exporter.demo.stack import stack_services
+        # The sidecar's port, when the demo picks it, comes from free_port (SidecarProcess
+        # needs its address up front): another process may take it before the sidecar
+        # binds it, so a start that fails on that port is retried with a new one.
+        for attempt in range(1, BIND_ATTEMPTS + 1):
+            sidecar = SidecarProcess(config_path, Path(tmp) / "mlmon.sock",
+                                     _http_address(args.http), Path(tmp) / "sidecar.log",
+                                     compute_interval=args.compute_interval)
+            stack: list[Service] = []
+            if args.stack:
+                from exporter.demo.stack import stack_services
 
-            stack = stack_services(model, sidecar.http, Path(tmp), sys.stdout)
-        services = Services([sidecar, *stack])
-        try:
-            services.start()
-        except ProgramError as exc:
-            print(f"mlmon demo: {exc}", file=sys.stderr)
-            return 1
+                stack = stack_services(model, sidecar.http, Path(tmp), sys.stdout)
+            services = Services([sidecar, *stack])
+            try:
+                services.start()
+                break
+            except ProgramError as exc:
+                if attempt < BIND_ATTEMPTS and _port_taken(args.http, sidecar.log_tail()):
+                    continue
+                print(f"mlmon demo: {exc}", file=sys.stderr)
+                return 1
         tap = Tap(sidecar.socket_path)
         runner = DemoRunner(settings, simulator, tap,
                             DelayedLabels(args.label_delay / 2, args.label_delay * 1.5,
                                           seed=args.seed),
                             sidecar, services.urls(), sys.stdout,
                             clear=sys.stdout.isatty() and not args.stack,  # keep the timeline
-                            dead=services.dead)
+                            dead=services.dead,
+                            record=record)
 
         def request_stop(signum: int, frame: FrameType | None) -> None:
             runner.stop_requested = True
@@ -160,6 +190,8 @@ def run(args: argparse.Namespace) -> int:
             for s, handler in previous.items():
                 signal.signal(s, handler)
             tap.close(2.0)
+            if record is not None:
+                record.close()
             stats = tap.stats()
             codes = services.stop()
         print(f"mlmon demo: sent {runner.sent} predictions and {runner.labels_sent} labels "

@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 HELP = "run the responder: Alertmanager webhooks in, rollbacks and retraining out"
 
@@ -20,8 +26,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import logging
-
-    from aiohttp import web
 
     from exporter.config.errors import ConfigError
     from exporter.responder.app import build_app
@@ -42,8 +46,34 @@ def run(args: argparse.Namespace) -> int:
         print(f"mlmon respond: --listen {listen!r} is not HOST:PORT", file=sys.stderr)
         return 2
     mode = " (dry-run)" if args.dry_run or config.dry_run else ""
-    print(f"mlmon respond: listening on {listen}{mode}; state in {config.state_dir}",
-          file=sys.stderr, flush=True)
-    web.run_app(app, host=host.strip("[]"), port=int(port), print=None,
-                access_log=None)
+    try:
+        asyncio.run(_serve(app, host.strip("[]"), int(port), f"{mode}; state in "
+                           f"{config.state_dir}"))
+    except OSError as exc:  # e.g. the port is taken
+        print(f"mlmon respond: cannot listen on {listen}: {exc}", file=sys.stderr)
+        return 1
     return 0
+
+
+async def _serve(app: web.Application, host: str, port: int, detail: str) -> None:
+    """Serve ``app`` until SIGTERM/SIGINT. Once bound, announce the address on stderr
+    (``listening on http://HOST:PORT``, the bound port when asked for port 0; see
+    exporter/demo/programs.py)."""
+    from aiohttp import web
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, host, port)
+        await site.start()
+        bound = runner.addresses[0][1] if runner.addresses else port
+        shown = f"[{host}]" if ":" in host else host
+        print(f"mlmon respond: listening on http://{shown}:{bound}{detail}", file=sys.stderr,
+              flush=True)
+        await stop.wait()
+    finally:
+        await runner.cleanup()

@@ -4,7 +4,9 @@ After the sidecar, the demo starts (in this order) loopback Slack/PagerDuty/emai
 receivers that print what they get, the responder in dry-run, Alertmanager with
 ``alertmanager/alertmanager.yml`` pointed at them, Prometheus scraping the sidecar with
 ``rules/`` (every ``for`` scaled down, see stack_config), and the timeline printer. All on
-127.0.0.1 free ports, files in the demo's temporary directory; stopped in reverse order.
+127.0.0.1, each program on port 0 with the port it announces (exporter/demo/programs.py)
+written into the configuration of the next; files in the demo's temporary directory;
+stopped in reverse order.
 """
 
 from __future__ import annotations
@@ -18,12 +20,13 @@ from typing import TextIO
 from exporter.config.model import ModelConfig
 from exporter.demo import stack_config
 from exporter.demo.alertmanager_config import Loopback
-from exporter.demo.programs import Program, free_port
+from exporter.demo.programs import Program
 from exporter.demo.receivers import HttpReceiver, SmtpReceiver
 from exporter.demo.services import Service
 from exporter.demo.timeline import Timeline
 
 TOKEN = "mlmon-demo-responder-token"
+ANY_PORT = "127.0.0.1:0"  # the kernel picks; the program announces it
 
 
 def check() -> str | None:
@@ -46,25 +49,21 @@ def stack_services(model: ModelConfig, sidecar_http: str, workdir: Path,
     alertmanager_bin = shutil.which("prometheus-alertmanager")
     if prometheus_bin is None or alertmanager_bin is None:
         raise RuntimeError(check() or "binaries missing")
-    prom_port, am_port, resp_port = free_port(), free_port(), free_port()
-    prometheus = f"http://127.0.0.1:{prom_port}"
-    alertmanager = f"http://127.0.0.1:{am_port}"
-    responder = f"http://127.0.0.1:{resp_port}"
     resp_dir = workdir / "responder"
-    timeline = Timeline(prometheus, resp_dir / "state" / "audit.jsonl", out)
+    # Prometheus' address is known once it announced it: set when it has started.
+    timeline = Timeline("", resp_dir / "state" / "audit.jsonl", out)
     hooks = HttpReceiver("receivers", on_receive=timeline.note_request)
     smtp = SmtpReceiver("smtp", on_receive=timeline.note_mail)
-    return [hooks, smtp,
-            _Deferred(lambda: _responder(model, hooks, resp_dir, responder, resp_port)),
-            _Deferred(lambda: _alertmanager(alertmanager_bin, hooks, smtp, workdir,
-                                            responder, alertmanager, am_port)),
-            _prometheus(prometheus_bin, workdir, sidecar_http, prometheus, prom_port,
-                        am_port),
-            timeline]
+    responder = _Deferred(lambda: _responder(model, hooks, resp_dir))
+    alertmanager = _Deferred(lambda: _alertmanager(alertmanager_bin, hooks, smtp, workdir,
+                                                   responder.url))
+    prometheus = _Deferred(lambda: _prometheus(prometheus_bin, workdir, sidecar_http,
+                                               alertmanager.address),
+                           started=lambda program: setattr(timeline, "prometheus", program.url))
+    return [hooks, smtp, responder, alertmanager, prometheus, timeline]
 
 
-def _responder(model: ModelConfig, hooks: HttpReceiver, directory: Path, url: str,
-               port: int) -> Program:
+def _responder(model: ModelConfig, hooks: HttpReceiver, directory: Path) -> Program:
     # Dry-run: every decision is audited (and printed), nothing is executed; the webhook
     # URLs would only be called by a real run.
     actions = {"rollback": {"backend": "webhook", "url": f"{hooks.url}/rollback"},
@@ -72,47 +71,59 @@ def _responder(model: ModelConfig, hooks: HttpReceiver, directory: Path, url: st
                            "window": "immediate"}}
     config = stack_config.write_responder(directory, TOKEN, {model.name: actions},
                                           dry_run=True)
-    argv = stack_config.responder_argv(config, f"127.0.0.1:{port}", dry_run=True)
-    return Program("responder", argv, directory / "responder.log", f"{url}/healthz",
-                   {"responder": f"{url}/metrics"})
+    argv = stack_config.responder_argv(config, ANY_PORT, dry_run=True)
+    return Program("responder", argv, directory / "responder.log", "{url}/healthz",
+                   {"responder": "{url}/metrics"}, announces=True)
 
 
 def _alertmanager(binary: str, hooks: HttpReceiver, smtp: SmtpReceiver, workdir: Path,
-                  responder: str, url: str, port: int) -> Program:
+                  responder: str) -> Program:
     config = stack_config.write_alertmanager(workdir / "alertmanager", Loopback(
         slack_url=f"{hooks.url}/slack", pagerduty_url=f"{hooks.url}/pagerduty",
         responder_url=f"{responder}/v1/alerts", smtp_smarthost=smtp.smarthost,
         responder_token=TOKEN), stack_config.DEMO_TIMINGS)
     argv = stack_config.alertmanager_argv(binary, config, workdir / "alertmanager-data",
-                                          f"127.0.0.1:{port}")
-    return Program("alertmanager", argv, workdir / "alertmanager.log", f"{url}/-/ready",
-                   {"alertmanager": url})
+                                          ANY_PORT)
+    return Program("alertmanager", argv, workdir / "alertmanager.log", "{url}/-/ready",
+                   {"alertmanager": "{url}"}, announces=True)
 
 
-def _prometheus(binary: str, workdir: Path, sidecar_http: str, url: str, port: int,
-                am_port: int) -> Program:
+def _prometheus(binary: str, workdir: Path, sidecar_http: str, alertmanager: str) -> Program:
     rules = stack_config.write_rules(workdir / "rules.yml")
     config = stack_config.write_prometheus(workdir / "prometheus.yml", rules, sidecar_http,
-                                           f"127.0.0.1:{am_port}")
-    argv = stack_config.prometheus_argv(binary, config, workdir / "prometheus-data",
-                                        f"127.0.0.1:{port}")
-    return Program("prometheus", argv, workdir / "prometheus.log", f"{url}/-/ready",
-                   {"prometheus": f"{url}/alerts"})
+                                           alertmanager)
+    argv = stack_config.prometheus_argv(binary, config, workdir / "prometheus-data", ANY_PORT)
+    return Program("prometheus", argv, workdir / "prometheus.log", "{url}/-/ready",
+                   {"prometheus": "{url}/alerts"}, announces=True)
 
 
 class _Deferred:
-    """A Program whose files are written at start, once the receivers have their ports."""
+    """A Program made at start, once the services before it have their ports."""
 
-    def __init__(self, make: Callable[[], Program]) -> None:
+    def __init__(self, make: Callable[[], Program],
+                 started: Callable[[Program], None] | None = None) -> None:
         self._make = make
+        self._started = started
         self._program: Program | None = None
         self.name = "stack"
+
+    @property
+    def address(self) -> str:
+        """HOST:PORT the started program announced."""
+        assert self._program is not None, "not started"
+        return self._program.address["http"]
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.address}"
 
     def start(self) -> None:
         program = self._make()
         self._program = program
         self.name = program.name
         program.start()
+        if self._started is not None:
+            self._started(program)
 
     def stop(self, timeout: float = 15.0) -> int | None:
         return None if self._program is None else self._program.stop(timeout)

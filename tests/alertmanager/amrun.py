@@ -10,20 +10,18 @@ from pathlib import Path
 from typing import Any
 
 from exporter.rulegen import DASHBOARD_BASE, RUNBOOK_BASE
-from tests.procs import free_port, require_binary, running
+from tests.procs import require_binary, serving
 
 
 @contextlib.contextmanager
 def alertmanager(config: Path, workdir: Path) -> Iterator[str]:
     """Start Alertmanager with ``config`` (clustering off); yield its base URL."""
     binary = require_binary("prometheus-alertmanager")
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
     argv = [binary, f"--config.file={config}", f"--storage.path={workdir / 'am-data'}",
-            f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address=",
-            "--log.level=debug"]
-    with running(argv, workdir / "alertmanager.log", ready_url=f"{url}/-/ready"):
-        yield url
+            "--web.listen-address=127.0.0.1:0", "--cluster.listen-address=",
+            "--log.level=debug"]  # it announces the port it bound (tests/procs.py serving)
+    with serving(argv, workdir / "alertmanager.log", "/-/ready") as am:
+        yield am.url
 
 
 def post_alerts(url: str, alerts: list[dict[str, Any]]) -> None:

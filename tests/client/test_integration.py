@@ -15,7 +15,7 @@ import pytest
 from exporter.client import AsyncTap, Tap
 from exporter.demo.sidecar import sidecar_argv
 from tests.paths import EXAMPLES
-from tests.procs import free_port, running
+from tests.procs import serving
 
 CONFIG = EXAMPLES / "fraud/mlmon.yaml"
 
@@ -40,10 +40,10 @@ def _wait_counts(port: int, predictions: int, labels: int,
 
 @pytest.fixture
 def sidecar(tmp_path: Path) -> Iterator[tuple[str, int, int]]:
-    sock, http, tcp = tmp_path / "mlmon.sock", free_port(), free_port()
-    argv = sidecar_argv(CONFIG, sock, f"127.0.0.1:{http}", "--tcp", f"127.0.0.1:{tcp}")
-    with running(argv, tmp_path / "serve.log", f"http://127.0.0.1:{http}/readyz"):
-        yield str(sock), http, tcp
+    sock = tmp_path / "mlmon.sock"
+    argv = sidecar_argv(CONFIG, sock, "127.0.0.1:0", "--tcp", "127.0.0.1:0")
+    with serving(argv, tmp_path / "serve.log", "/readyz") as served:  # announces both ports
+        yield str(sock), served.port, int(served.address["tcp"].rpartition(":")[2])
 
 
 def _event(i: int) -> dict[str, Any]:

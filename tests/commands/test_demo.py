@@ -11,8 +11,9 @@ import time
 
 import pytest
 
+from exporter.cli import main
+from exporter.commands import demo
 from exporter.commands.demo import _http_address
-from tests.procs import free_port
 
 MLMON = [sys.executable, "-m", "exporter"]
 
@@ -34,14 +35,14 @@ def _accuracy(block: str) -> float | None:
 
 @pytest.mark.slow
 def test_drift_reaches_high_severity_and_accuracy_drops() -> None:
-    port = free_port()
     proc = subprocess.run(
         [*MLMON, "demo", "--duration", "25", "--drift-after", "8", "--rate", "400",
-         "--compute-interval", "1", "--summary-every", "4", "--http", f"127.0.0.1:{port}"],
+         "--label-delay", "2", "--compute-interval", "1", "--summary-every", "4",
+         "--http", "127.0.0.1:0"],
         capture_output=True, text=True, timeout=120)
     out = proc.stdout
     assert proc.returncode == 0, out + proc.stderr
-    assert f"metrics: http://127.0.0.1:{port}/metrics" in out
+    assert re.search(r"metrics: http://127\.0\.0\.1:[1-9]\d*/metrics", out), out
     blocks = _summaries(out)
     assert len(blocks) >= 5
     first, last = blocks[0], blocks[-1]
@@ -54,17 +55,19 @@ def test_drift_reaches_high_severity_and_accuracy_drops() -> None:
     for undrifted in ("age", "tenure_days", "hour", "distance_km", "balance", "channel"):
         assert _severity(last, undrifted) == "low", last
     assert _severity(last, "__prediction__") in ("low", "MEDIUM", "HIGH")  # its row shown
-    # Labels join and accuracy falls with the concept drift (0.96 -> about 0.73).
+    # Labels join; the covariate shift takes the estimated accuracy below the 0.8 floor
+    # (0.96 -> about 0.78) and realized accuracy follows as the labels arrive.
     early = next(a for a in map(_accuracy, blocks) if a is not None)
-    assert early > 0.9 and (_accuracy(last) or 1.0) < 0.85
+    estimate = re.search(r"estimated accuracy (\d\.\d+) vs", last)
+    assert estimate is not None and float(estimate.group(1)) < 0.8, last
+    assert early > 0.9 and (_accuracy(last) or 1.0) < 0.9
     assert "client drops 0" in last and "rejected 0" in last
     assert re.search(r"sidecar exit code 0$", out.strip())
 
 
 @pytest.mark.slow
 def test_ctrl_c_stops_the_sidecar_cleanly() -> None:
-    port = free_port()
-    proc = subprocess.Popen([*MLMON, "demo", "--http", f"127.0.0.1:{port}", "--rate", "50"],
+    proc = subprocess.Popen([*MLMON, "demo", "--http", "127.0.0.1:0", "--rate", "50"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None
@@ -105,3 +108,23 @@ def test_port_zero_becomes_a_free_port_on_the_same_host(requested: str, family: 
 
 def test_an_explicit_port_is_kept() -> None:
     assert _http_address("127.0.0.1:9999") == "127.0.0.1:9999"
+
+
+def test_a_picked_port_taken_before_the_sidecar_binds_it_is_replaced(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """free_port's race, forced: the first port the demo picks is taken by the time the
+    sidecar binds it; the demo retries on a new port instead of failing."""
+    real = demo._http_address
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        picks = iter([f"127.0.0.1:{port}"])
+        monkeypatch.setattr(demo, "_http_address",
+                            lambda requested: next(picks, None) or real(requested))
+        code = main(["demo", "--duration", "1", "--rate", "50", "--http", "127.0.0.1:0"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    listed = re.search(r"metrics: http://127\.0\.0\.1:(\d+)/metrics", out)
+    assert listed is not None, out
+    assert int(listed.group(1)) not in (0, port)

@@ -19,7 +19,7 @@ from exporter.profile.codec import content_hash, profile_body
 from exporter.profile.files import save_profile
 from exporter.profile.model import Profile
 from tests.factories import fraud_events, fraud_model, fraud_profile
-from tests.procs import free_port, running
+from tests.procs import serving
 from tests.sidecar.threaded import ndjson, send_unix
 
 MLMON = [sys.executable, "-m", "exporter"]
@@ -52,7 +52,7 @@ def _status(url: str) -> Any:
         return json.loads(resp.read())
 
 
-def _argv(cfg: Path, sock: Path, port: int, state: Path) -> list[str]:
+def _argv(cfg: Path, sock: Path, port: int, state: Path) -> list[str]:  # port 0: any
     return [*MLMON, "serve", "--config", str(cfg), "--socket", str(sock),
             "--http", f"127.0.0.1:{port}", "--state-file", str(state)]
 
@@ -64,21 +64,22 @@ def _stop(proc: subprocess.Popen[bytes]) -> int:
 
 def test_sigterm_drains_then_restart_restores_everything(tmp_path: Path) -> None:
     cfg = _setup(tmp_path)
-    sock, state, port = tmp_path / "flag.sock", tmp_path / "state.bin", free_port()
+    sock, state = tmp_path / "flag.sock", tmp_path / "state.bin"
     state.write_bytes(b"corrupt leftovers")
-    url = f"http://127.0.0.1:{port}"
     log1 = tmp_path / "first.log"
     events = fraud_events(3000)
-    with running(_argv(cfg, sock, port, state), log1, url + "/readyz") as proc:
+    with serving(_argv(cfg, sock, 0, state), log1, "/readyz") as served:
         send_unix(sock, ndjson(events))  # the flag wins over server.socket in the file
-        assert _stop(proc) == 0  # immediately: whatever was sent must be drained
+        assert _stop(served.proc) == 0  # immediately: whatever was sent must be drained
     text = log1.read_text()
-    assert f"unix={sock}" in text and f"http=http://127.0.0.1:{port}" in text
+    assert f"unix={sock}" in text and f"listening on {served.url};" in text
+    assert served.port != 0
     assert "moved to" in text and list(tmp_path.glob("state.bin.corrupt-*"))
     assert state.exists() and not sock.exists()
 
     log2 = tmp_path / "second.log"
-    with running(_argv(cfg, sock, port, state), log2, url + "/readyz") as proc:
+    with serving(_argv(cfg, sock, 0, state), log2, "/readyz") as served:
+        url, proc = served.url, served.proc
         fraud = _status(url)["models"][0]
         assert fraud["predictions_total"] == 3000
         assert fraud["window_samples"] == 1000
@@ -142,7 +143,7 @@ def test_tune_process_freezes_start_up_objects_out_of_the_collector() -> None:
 
 def test_start_up_removes_orphaned_temp_files_and_state_is_private(tmp_path: Path) -> None:
     cfg = _setup(tmp_path)
-    sock, state, port = tmp_path / "flag.sock", tmp_path / "state.bin", free_port()
+    sock, state = tmp_path / "flag.sock", tmp_path / "state.bin"
     # what a kill -9 during a save leaves: mkstemp's name for write_atomic's temporary file
     orphan = tmp_path / ".state.bin.k2_x9q0a.tmp"
     unrelated = [tmp_path / ".state.bin.keep", tmp_path / ".other.bin.k2_x9q0a.tmp",
@@ -150,24 +151,22 @@ def test_start_up_removes_orphaned_temp_files_and_state_is_private(tmp_path: Pat
     for p in [orphan, *unrelated]:
         p.write_bytes(b"half a state file")
     log = tmp_path / "serve.log"
-    with running(_argv(cfg, sock, port, state), log,
-                 f"http://127.0.0.1:{port}/readyz") as proc:
+    with serving(_argv(cfg, sock, 0, state), log, "/readyz") as served:
         assert not orphan.exists()
         assert all(p.read_bytes() == b"half a state file" for p in unrelated)
-        assert _stop(proc) == 0
+        assert _stop(served.proc) == 0
     assert f"removed 1 leftover temporary file(s) of {state}" in log.read_text()
     assert stat.S_IMODE(state.stat().st_mode) == 0o600
 
 
 def test_failed_final_save_exits_non_zero_naming_the_file(tmp_path: Path) -> None:
     cfg = _setup(tmp_path)
-    sock, state, port = tmp_path / "flag.sock", tmp_path / "state.bin", free_port()
+    sock, state = tmp_path / "flag.sock", tmp_path / "state.bin"
     log = tmp_path / "serve.log"
-    with running(_argv(cfg, sock, port, state), log,
-                 f"http://127.0.0.1:{port}/readyz") as proc:
+    with serving(_argv(cfg, sock, 0, state), log, "/readyz") as served:
         # a directory where the file goes: the rename fails, even for root
         state.mkdir()
-        assert _stop(proc) == 1
+        assert _stop(served.proc) == 1
     text = log.read_text()
     assert f"cannot write state file {state}" in text and "Is a directory" in text
     assert list(tmp_path.glob(".state.bin.*")) == []  # its temporary file is gone too
@@ -216,12 +215,11 @@ def test_model_without_profile_warns_once_that_drift_is_off(tmp_path: Path) -> N
     m = fraud_model(version="2")
     cfg = _config_and_profile(tmp_path, "{amount: numeric, age: numeric, country: categorical}",
                               fraud_profile(m))
-    port = free_port()
     log = tmp_path / "serve.log"
-    argv = [*MLMON, "serve", "--config", str(cfg), "--http", f"127.0.0.1:{port}",
+    argv = [*MLMON, "serve", "--config", str(cfg), "--http", "127.0.0.1:0",
             "--socket", "none"]
-    with running(argv, log, f"http://127.0.0.1:{port}/readyz") as proc:
-        assert _stop(proc) == 0
+    with serving(argv, log, "/readyz") as served:
+        assert _stop(served.proc) == 0
     warnings = [line for line in log.read_text().splitlines() if "drift is off" in line]
     assert len(warnings) == 1, warnings
     assert "WARNING" in warnings[0] and "fraud:1 has no profile" in warnings[0]

@@ -19,7 +19,7 @@ from exporter.stats.thresholds import Thresholds
 from tests.deploy import canary_data as data
 from tests.deploy import k8s
 from tests.deploy.k8s import Obj, one
-from tests.procs import free_port, require_binary, running
+from tests.procs import require_binary, serving
 from tests.rules.rule_files import metric_names, records
 
 ROLLOUTS = k8s.K8S / "rollouts"
@@ -142,11 +142,10 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     config = tmp / "prometheus.yml"
     config.write_text(yaml.safe_dump({"global": {"evaluation_interval": "1s"},
                                       "rule_files": rules}), encoding="utf-8")
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    with running([binary, f"--config.file={config}", f"--storage.tsdb.path={store}",
-                  f"--web.listen-address=127.0.0.1:{port}"],
-                 tmp / "prometheus.log", ready_url=f"{url}/-/ready"):
+    with serving([binary, f"--config.file={config}", f"--storage.tsdb.path={store}",
+                  "--web.listen-address=127.0.0.1:0"],
+                 tmp / "prometheus.log", "/-/ready") as prometheus:
+        url = prometheus.url
         wanted = ["model:mlmon_feature_psi:canary_vs_stable_max_rate1h",
                   "model:mlmon_accuracy_ratio:canary_minus_stable",
                   "model:mlmon_regression_rmse:canary_over_stable"]

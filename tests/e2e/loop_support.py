@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import csv
+import dataclasses
 import json
+import math
 import threading
 import time
 from collections.abc import Iterator
@@ -24,8 +26,11 @@ from tests.responder.service import serve
 FRAUD = EXAMPLES / "fraud"
 MODEL, VERSION = "fraud", "3"
 WINDOW = 600  # events in the drift window and joined pairs in the accuracy window
-MIN_SAMPLES = 200
+# The smallest window judged (drift verdicts, accuracy): 400, not 200, puts the chance of
+# a false alarm under normal traffic below 1e-13 (false_alarm_bound; 5e-5 at 200).
+MIN_SAMPLES = 400
 ACCURACY_FLOOR = 0.85  # reference.csv scores 0.962 at a 0.5 threshold, current.csv 0.705
+PSI_HIGH = 0.25  # the example's psi_high: MlmonFeatureDriftHigh needs PSI at least this
 
 
 def sidecar_config(path: Path) -> Path:
@@ -39,6 +44,87 @@ def sidecar_config(path: Path) -> Path:
     document["compute_interval"] = "1s"
     path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
     return path
+
+
+@dataclasses.dataclass(frozen=True)
+class FalseAlarmBound:
+    """``false_alarm_bound``'s terms (each a probability, see there) and their sum."""
+
+    buckets: dict[str, int]  # judged feature -> buckets k
+    drift_tail: dict[str, float]  # P(χ²(k − 1) ≥ PSI_HIGH · MIN_SAMPLES), per compute
+    accuracy: float  # of reference.csv at a 0.5 threshold
+    accuracy_tail: float  # P(Binomial(MIN_SAMPLES, accuracy) < floor), per compute
+    confidence: float  # mean calibrated confidence of reference.csv (CBPE's estimate)
+    estimate_tail: float  # Hoeffding: P(estimate of MIN_SAMPLES < floor), per compute
+    theta: float  # Page-Hinkley's exponent at the reference error rate
+    error_shift_tail: float  # labels · exp(−θλ), for the whole phase
+    cycles: int
+    total: float
+
+
+def false_alarm_bound(seconds: float, compute_interval: float = 1.0,
+                      labels_per_second: float = 100.0) -> FalseAlarmBound:
+    """A bound on P(any alert fires) while Traffic sends normal rows for ``seconds``.
+
+    Normal traffic draws rows of reference.csv with replacement, and the profile was
+    built from reference.csv, so every window is a sample of exactly the reference
+    distribution (no drift). The alerts whose scaled `for` (stack_config.FOR_SCALE) is
+    short enough to fire within a minute and that depend on the data:
+
+    - MlmonFeatureDriftHigh needs PSI ≥ PSI_HIGH in some feature's window (and Holm
+      significance, ignored: the bound only gets looser). Under no drift n · PSI → χ²(k − 1)
+      for n values against fixed shares over k buckets (Yurdakul 2018, docs/statistics.md
+      "The noise floor"; every bucket of this profile holds ≥ 8 % of the reference, ≥ 32
+      expected values at n = 400). Judged windows hold n ≥ MIN_SAMPLES and the tail falls
+      with n: per feature and compute P ≤ P(χ²(k − 1) ≥ PSI_HIGH · MIN_SAMPLES).
+    - MlmonAccuracyBelowFloor needs accuracy < ACCURACY_FLOOR over ≥ MIN_SAMPLES pairs:
+      P ≤ P(Binomial(MIN_SAMPLES, p) < ACCURACY_FLOOR · MIN_SAMPLES), p = reference accuracy.
+    - MlmonEstimatedAccuracyBelowFloor (CBPE, exported from MIN_SAMPLES predictions on):
+      the estimate is a mean of calibrated confidences max(q, 1 − q) ∈ [0.5, 1], q the
+      profile's isotonic map of the score (linear interpolation, clamped); Hoeffding:
+      P ≤ exp(−2 n (μ − floor)² / 0.5²), μ their mean over reference.csv.
+    - MlmonErrorRateShift (`for` 0, Page-Hinkley on the 0/1 errors, δ and λ of
+      exporter.stats.errordrift.CLASSIFICATION): with increments x − p − δ of negative
+      mean, each excursion of the statistic crosses λ with probability ≤ exp(−θλ), θ > 0
+      the root of (1 − p)e^{θ(−p−δ)} + p e^{θ(1−p−δ)} = 1 (Wald; the module's own
+      analysis, with its running mean taken as p); an excursion starts at most once per
+      label: P ≤ labels · exp(−θλ).
+
+    Union bound over the features, the alerts and every compute cycle in ``seconds``
+    (overlapping windows are dependent; the union bound needs no independence). The other
+    alerts watch targets, traffic volume, rejects and label joins, deterministic here.
+    scipy is the oracle for the tails.
+    """
+    from scipy import optimize, stats
+
+    from exporter.stats.errordrift import CLASSIFICATION
+
+    profile = json.loads((FRAUD / "profile.json").read_text(encoding="utf-8"))
+    buckets = {f["name"]: sum(1 for c in f["counts"] if c > 0)
+               for f in [*profile["features"], profile["prediction"]]}
+    tails = {name: float(stats.chi2.sf(PSI_HIGH * MIN_SAMPLES, k - 1))
+             for name, k in buckets.items()}
+    with (FRAUD / "reference.csv").open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    scores = np.array([float(r["prediction"]) for r in rows])
+    labels = np.array([r["label"] == "1" for r in rows])
+    accuracy = float(np.mean((scores >= 0.5) == labels))
+    errors_allowed = math.ceil(ACCURACY_FLOOR * MIN_SAMPLES) - 1  # correct < floor · n
+    accuracy_tail = float(stats.binom.cdf(errors_allowed, MIN_SAMPLES, accuracy))
+    (mapping,) = profile["calibration"]["maps"]
+    q = np.interp(scores, mapping["x"], mapping["y"])
+    confidence = float(np.mean(np.maximum(q, 1 - q)))
+    estimate_tail = math.exp(-2 * MIN_SAMPLES * max(0.0, confidence - ACCURACY_FLOOR) ** 2
+                             / 0.5 ** 2)
+    p, delta, lam = 1 - accuracy, CLASSIFICATION.delta, CLASSIFICATION.threshold
+    theta = float(optimize.brentq(lambda t: (1 - p) * math.exp(t * (-p - delta))
+                                  + p * math.exp(t * (1 - p - delta)) - 1, 1e-6, 50.0))
+    error_shift_tail = math.ceil(labels_per_second * seconds) * math.exp(-theta * lam)
+    cycles = math.ceil(seconds / compute_interval) + 1
+    total = (cycles * (sum(tails.values()) + accuracy_tail + estimate_tail)
+             + error_shift_tail)
+    return FalseAlarmBound(buckets, tails, accuracy, accuracy_tail, confidence,
+                           estimate_tail, theta, error_shift_tail, cycles, total)
 
 
 class Rows:

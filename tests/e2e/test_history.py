@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from tests.e2e.history_data import DAY, STEP, Truth, generate
-from tests.procs import free_port, require_binary, running
+from tests.procs import closed_port, require_binary, serving
 
 
 @pytest.fixture(scope="module")
@@ -29,13 +29,11 @@ def prom(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Truth]
     subprocess.run([promtool, "tsdb", "create-blocks-from", "openmetrics", str(source),
                     str(data)], check=True, capture_output=True, timeout=120)
     (tmp / "prometheus.yml").write_text("global: {scrape_interval: 1m}\n")
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    with running([prometheus, f"--config.file={tmp / 'prometheus.yml'}",
-                  f"--storage.tsdb.path={data}", f"--web.listen-address=127.0.0.1:{port}",
+    with serving([prometheus, f"--config.file={tmp / 'prometheus.yml'}",
+                  f"--storage.tsdb.path={data}", "--web.listen-address=127.0.0.1:0",
                   "--storage.tsdb.retention.time=30d"],
-                 tmp / "prometheus.log", ready_url=f"{url}/-/ready", timeout=60):
-        yield url, truth
+                 tmp / "prometheus.log", "/-/ready", timeout=60) as server:
+        yield server.url, truth
 
 
 def _history(url: str, *extra: str) -> subprocess.CompletedProcess[str]:
@@ -134,7 +132,8 @@ def test_text_and_html_reports(prom: tuple[str, Truth], tmp_path: Path) -> None:
 
 def test_errors_are_clear(prom: tuple[str, Truth]) -> None:
     url, truth = prom
-    out = _history(url.rsplit(":", 1)[0] + f":{free_port()}")
+    with closed_port() as dead:  # bound, not listening: connections are refused
+        out = _history(url.rsplit(":", 1)[0] + f":{dead}")
     assert out.returncode == 2 and "cannot reach Prometheus" in out.stderr
     out = _history(url, "--range", "2d", "--end", repr(truth.end), "--model", "nope")
     assert out.returncode == 2 and "unknown model 'nope'" in out.stderr

@@ -12,7 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from exporter.cli import main
 from exporter.metric_names import names
 from tests.factories import current, make_profile, reference, write_csv, write_profile
-from tests.procs import free_port, require_binary, running
+from tests.procs import require_binary, serving
 
 pytestmark = pytest.mark.e2e
 
@@ -27,14 +27,14 @@ FEATURE_METRICS = {
 
 def test_batch_metrics_pushed_and_read_back(tmp_path: Path) -> None:
     binary = require_binary("prometheus-pushgateway")
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
     profile = write_profile(make_profile(reference()), tmp_path / "profile.json")
     data = write_csv(tmp_path / "batch.csv", current())
     report_file = tmp_path / "report.json"
-    argv = [binary, f"--web.listen-address=127.0.0.1:{port}",
-            f"--persistence.file={tmp_path / 'pgw.data'}", "--log.level=warn"]
-    with running(argv, tmp_path / "pushgateway.log", ready_url=f"{url}/-/ready"):
+    # --log.level=info: the "Listening on" line announces the port it bound (tests/procs.py)
+    argv = [binary, "--web.listen-address=127.0.0.1:0",
+            f"--persistence.file={tmp_path / 'pgw.data'}", "--log.level=info"]
+    with serving(argv, tmp_path / "pushgateway.log", "/-/ready") as pushgateway:
+        url = pushgateway.url
         code = main(["batch", "--profile", str(profile), "--input", str(data),
                      "--format", "json", "--out", str(report_file), "--pushgateway", url])
         assert code == 0

@@ -19,7 +19,7 @@ import yaml
 from tests.e2e.chromium import chromium, tab
 from tests.e2e.loop_support import FRAUD, Rows
 from tests.paths import ROOT
-from tests.procs import free_port, post_events, require_binary, running
+from tests.procs import post_events, require_binary, serving
 
 ARTIFACTS = ROOT / "test-artifacts"
 SCREENSHOT = ARTIFACTS / "status_page.png"
@@ -110,11 +110,11 @@ def test_status_page_in_headless_chromium(tmp_path: Path) -> None:
     require_binary("chromium")
     config = FRAUD / "mlmon.yaml"
     (model,) = yaml.safe_load(config.read_text(encoding="utf-8"))["models"]
-    base = f"http://127.0.0.1:{free_port()}"
     env = {**os.environ, "MLMON_COMPUTE_INTERVAL": "1s"}
     argv = [sys.executable, "-m", "exporter", "serve", "--config", str(config),
-            "--socket", str(tmp_path / "mlmon.sock"), "--http", base.removeprefix("http://")]
-    with running(argv, tmp_path / "serve.log", f"{base}/readyz", env=env):
+            "--socket", str(tmp_path / "mlmon.sock"), "--http", "127.0.0.1:0"]
+    with serving(argv, tmp_path / "serve.log", "/readyz", env=env) as sidecar:
+        base = sidecar.url
         started = time.time()
         rows = _feed_current(base, model["name"], str(model["version"]), list(model["features"]))
         doc = _wait_computed(base, rows, started)

@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from tests.paths import EXAMPLES
-from tests.procs import free_port, running
+from tests.procs import serving
 
 FRAUD = EXAMPLES / "fraud"
 MLMON = [sys.executable, "-m", "exporter"]
@@ -123,12 +123,11 @@ def test_jsonl_needs_no_pyarrow_and_gives_the_csv_report(
 
 def test_serve_runs_without_pyarrow(tmp_path: Path, no_pyarrow: dict[str, str]) -> None:
     assert _mlmon(["serve", "--help"], no_pyarrow).returncode == 0
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
     argv = [*MLMON, "serve", "--config", str(FRAUD / "mlmon.yaml"), "--socket",
-            str(tmp_path / "mlmon.sock"), "--http", f"127.0.0.1:{port}", "--state-file",
+            str(tmp_path / "mlmon.sock"), "--http", "127.0.0.1:0", "--state-file",
             str(tmp_path / "state.bin")]
-    with running(argv, tmp_path / "serve.log", url + "/readyz", env=no_pyarrow):
+    with serving(argv, tmp_path / "serve.log", "/readyz", env=no_pyarrow) as sidecar:
+        url = sidecar.url
         with urllib.request.urlopen(url + "/metrics", timeout=10) as resp:
             metrics = resp.read().decode()
         assert 'model="fraud"' in metrics

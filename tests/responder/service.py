@@ -11,8 +11,6 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.procs import free_port
-
 TOKEN = "s3cret-token-for-tests"
 
 
@@ -37,12 +35,12 @@ def audit_lines(state_dir: Path) -> list[dict[str, Any]]:
 
 @contextlib.asynccontextmanager
 async def serve(app: web.Application, tls: ssl.SSLContext | None = None) -> AsyncIterator[str]:
-    """Run ``app`` on a free 127.0.0.1 port (HTTPS with ``tls``); yield its base URL."""
+    """Run ``app`` on a 127.0.0.1 port the kernel picks (HTTPS with ``tls``); yield its base URL."""
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    port = free_port()
-    site = web.TCPSite(runner, "127.0.0.1", port, ssl_context=tls)
+    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=tls)  # the kernel picks the port
     await site.start()
+    port = runner.addresses[0][1]
     try:
         yield f"{'https' if tls else 'http'}://127.0.0.1:{port}"
     finally:

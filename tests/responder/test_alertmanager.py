@@ -17,7 +17,7 @@ import pytest
 
 from exporter.demo.receivers import HttpReceiver
 from exporter.demo.stack_config import alertmanager_argv, responder_argv
-from tests.procs import free_port, require_binary, running
+from tests.procs import require_binary, serving
 from tests.responder.service import audit_lines, write_config
 
 pytestmark = pytest.mark.e2e
@@ -50,8 +50,7 @@ def test_alertmanager_webhook_drives_a_rollback(tmp_path: Path, sink: HttpReceiv
   - name: fraud
     rollback: {{backend: webhook, url: "{sink.url}/rollback"}}
 """)
-    port, am_port = free_port(), free_port()
-    url, am_url = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{am_port}"
+    responder = responder_argv(config, "127.0.0.1:0")  # both announce their ports
     am_config = tmp_path / "alertmanager.yml"
     am_config.write_text(f"""\
 route:
@@ -63,21 +62,22 @@ route:
 receivers:
   - name: responder
     webhook_configs:
-      - url: {url}/v1/alerts
+      - url: {{url}}/v1/alerts
         send_resolved: true
         http_config:
           authorization: {{type: Bearer, credentials_file: {tmp_path / 'token'}}}
 """)
-    responder = responder_argv(config, f"127.0.0.1:{port}")
-    alertmanager = alertmanager_argv(binary, am_config, tmp_path / "am", f"127.0.0.1:{am_port}")
+    alertmanager = alertmanager_argv(binary, am_config, tmp_path / "am", "127.0.0.1:0")
     labels = {"alertname": "MlmonAccuracyBelowFloor", "severity": "critical",
               "action": "rollback", "model": "fraud", "version": "3"}
-    with running(responder, tmp_path / "respond.log", f"{url}/healthz", timeout=60), \
-            running(alertmanager, tmp_path / "am.log", f"{am_url}/-/ready", timeout=60):
-        push_alert(am_url, labels)
-        wait_for(lambda: len(audit_lines(tmp_path / "state")) >= 1)
-        push_alert(am_url, labels, ends_at=datetime.now(UTC) - timedelta(seconds=1))
-        wait_for(lambda: len(audit_lines(tmp_path / "state")) >= 2)
+    with serving(responder, tmp_path / "respond.log", "/healthz", timeout=60) as served:
+        am_config.write_text(am_config.read_text().replace("{url}", served.url))
+        with serving(alertmanager, tmp_path / "am.log", "/-/ready", timeout=60) as am:
+            am_url = am.url
+            push_alert(am_url, labels)
+            wait_for(lambda: len(audit_lines(tmp_path / "state")) >= 1)
+            push_alert(am_url, labels, ends_at=datetime.now(UTC) - timedelta(seconds=1))
+            wait_for(lambda: len(audit_lines(tmp_path / "state")) >= 2)
     lines = audit_lines(tmp_path / "state")
     assert [(x["status"], x["result"]) for x in lines] == [("firing", "ok"),
                                                            ("resolved", "ignored")]

@@ -17,7 +17,6 @@ from exporter.responder.app import build_app
 from exporter.responder.clock import ManualClock
 from exporter.responder.config_load import load
 from exporter.responder.redact import redact, redact_url
-from tests.procs import free_port
 from tests.responder.alerts import T0, alert, body
 from tests.responder.service import audit_lines, auth, serve, write_config
 from tests.responder.sink import Sink
@@ -36,10 +35,11 @@ def _config(tmp_path: Path, sink_url: str, dead_url: str) -> Path:
 
 
 def test_secrets_stay_out_of_audit_log_and_reply(tmp_path: Path,
-                                                 caplog: pytest.LogCaptureFixture) -> None:
+                                                 caplog: pytest.LogCaptureFixture,
+                                                 port: int) -> None:
     caplog.set_level(logging.DEBUG)
     sink = Sink()
-    dead = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    dead = f"http://127.0.0.1:{port}"  # bound, never listening (tests/conftest.py)
     replies: list[Any] = []
 
     async def main() -> str:

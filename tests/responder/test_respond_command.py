@@ -14,7 +14,7 @@ import pytest
 
 from exporter.demo.receivers import HttpReceiver
 from exporter.demo.stack_config import responder_argv
-from tests.procs import free_port, running
+from tests.procs import serving
 from tests.responder.alerts import alert, body
 from tests.responder.service import audit_lines, auth, write_config
 
@@ -33,10 +33,9 @@ def test_acts_once_across_a_process_restart(tmp_path: Path, sink: HttpReceiver) 
   - name: fraud
     rollback: {{backend: webhook, url: "{sink.url}/rollback"}}
 """)
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    argv = responder_argv(config, f"127.0.0.1:{port}")
-    with running(argv, tmp_path / "respond-1.log", f"{url}/healthz", timeout=60):
+    argv = responder_argv(config, "127.0.0.1:0")  # it announces the port it bound
+    with serving(argv, tmp_path / "respond-1.log", "/healthz", timeout=60) as served:
+        url = served.url
         assert post(url, body(alert()))["decisions"][0]["result"] == "ok"
         req = urllib.request.Request(f"{url}/v1/alerts", data=body(alert()), method="POST")
         with pytest.raises(urllib.error.HTTPError) as info:
@@ -47,8 +46,8 @@ def test_acts_once_across_a_process_restart(tmp_path: Path, sink: HttpReceiver) 
             metrics = resp.read().decode()
         assert ('mlmon_responder_actions_total{action="rollback",backend="webhook",'
                 'result="ok"} 1.0') in metrics
-    with running(argv, tmp_path / "respond-2.log", f"{url}/healthz", timeout=60):
-        assert post(url, body(alert()))["decisions"][0]["result"] == "skipped_duplicate"
+    with serving(argv, tmp_path / "respond-2.log", "/healthz", timeout=60) as served:
+        assert post(served.url, body(alert()))["decisions"][0]["result"] == "skipped_duplicate"
     received = sink.received.snapshot()
     assert len(received) == 1 and received[0].body["model"] == "fraud"
     assert received[0].path == "/rollback"
@@ -65,10 +64,8 @@ def test_dry_run_flag_and_bad_config(tmp_path: Path, sink: HttpReceiver) -> None
     assert proc.returncode == 2
     assert f"{config}: models[0].rollback.cooldown: 'soon' is not a duration" in proc.stderr
     config.write_text(config.read_text().replace("cooldown: soon", "cooldown: 1h"))
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    argv = responder_argv(config, f"127.0.0.1:{port}", dry_run=True)
-    with running(argv, tmp_path / "respond.log", f"{url}/healthz", timeout=60):
-        assert post(url, body(alert()))["decisions"][0]["result"] == "dry_run"
+    argv = responder_argv(config, "127.0.0.1:0", dry_run=True)
+    with serving(argv, tmp_path / "respond.log", "/healthz", timeout=60) as served:
+        assert post(served.url, body(alert()))["decisions"][0]["result"] == "dry_run"
     assert sink.received.snapshot() == []
     assert "(dry-run)" in (tmp_path / "respond.log").read_text()
