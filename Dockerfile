@@ -27,8 +27,14 @@ ARG BATCH_EXTRAS
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml setup.py MANIFEST.in README.md ./
 COPY exporter ./exporter
+# the deployment files the wheel carries (setup.py), so `mlmon rules check` works in the image
+COPY rules ./rules
+COPY alertmanager ./alertmanager
+COPY grafana ./grafana
+COPY k8s/base/prometheusrule.yaml ./k8s/base/prometheusrule.yaml
+COPY prometheus ./prometheus
 RUN pip wheel --wheel-dir /wheels ".[${BATCH_EXTRAS}]"
 
 # ---- batch: mlmon[files], for batch jobs and profile builds -----------------------

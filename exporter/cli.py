@@ -17,6 +17,7 @@ from exporter import __version__
 
 # (subcommand, module). Order is the order shown in `mlmon --help`.
 COMMANDS: tuple[tuple[str, str], ...] = (
+    ("init", "exporter.commands.init"),
     ("serve", "exporter.commands.serve"),
     ("demo", "exporter.commands.demo"),
     ("profile", "exporter.commands.profile"),

@@ -4,12 +4,18 @@
 are); the PrometheusRule that prometheus-operator loads is generated from them, so
 the two cannot drift apart. ``scale_for`` shortens every ``for`` for the end-to-end
 test and the demo, which cannot wait hours for an escalation.
+
+``repository_path`` finds the repository's deployment files (``rules/``,
+``alertmanager/``, ``grafana/``, ``k8s/base/prometheusrule.yaml``, ``prometheus/``) from
+any working directory: the wheel carries copies of them (setup.py copies them to
+``exporter/data/deploy/`` when it builds the wheel; the repository keeps the originals).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +40,35 @@ RuleGroup = dict[str, Any]
 _DURATION = re.compile(r"(\d+)(ms|s|m|h|d|w|y)")
 _UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000,
             "w": 604_800_000, "y": 31_536_000_000}
+
+
+# Where the wheel carries the deployment files, relative to the package (setup.py).
+PACKAGED = ("data", "deploy")
+
+
+def _package_dir() -> Path | None:
+    root = resources.files("exporter")
+    return root if isinstance(root, Path) else None
+
+
+def repository_path(relative: Path | str) -> Path:
+    """A file or directory of the repository (``rules``, ``k8s/base/prometheusrule.yaml``)
+    wherever mlmon runs: ``./relative`` when the working directory has it (a checkout:
+    what the commands have always read there), else the copy the installed wheel carries,
+    else the checkout an editable install (``pip install -e .``) runs from. When none has
+    it, ``relative`` itself, so that the error names what was looked for."""
+    relative = Path(relative)
+    if relative.exists():
+        return relative
+    package = _package_dir()
+    if package is not None:
+        candidates = [package.joinpath(*PACKAGED, relative)]
+        if (package.parent / "pyproject.toml").is_file():
+            candidates.append(package.parent / relative)
+        for candidate in candidates:
+            if candidate.exists():
+                return candidate
+    return relative
 
 
 class RuleFileError(ValueError):

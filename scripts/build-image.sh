@@ -157,7 +157,11 @@ log "$base_image: Python $pyver"
 log "wheels for Python $pyver (log: $work/pip.log)"
 rm -rf "$work/src" "$work/wheels"
 mkdir -p "$work/src" "$work/wheels"
-cp -r "$root/pyproject.toml" "$root/README.md" "$root/exporter" "$work/src/"
+cp -r "$root/pyproject.toml" "$root/setup.py" "$root/MANIFEST.in" "$root/README.md" \
+    "$root/exporter" "$root/rules" "$root/alertmanager" "$root/grafana" "$root/prometheus" \
+    "$work/src/"
+mkdir -p "$work/src/k8s/base"  # the deployment files the wheel carries (setup.py)
+cp "$root/k8s/base/prometheusrule.yaml" "$work/src/k8s/base/"
 find "$work/src" -name __pycache__ -prune -exec rm -rf {} +
 arch="$(uname -m)"
 platforms=()

@@ -35,6 +35,7 @@ CASES = [
      {"aiohttp", "scipy"}),
     (["profile", "build", "--config", f"{MISSING}.yaml", "--model", "m",
       "--input", f"{MISSING}.csv", "--out", f"{MISSING}.out.json"], {"scipy"}),
+    (["init", "--from", f"{MISSING}.csv", "--out", f"{MISSING}.yaml"], {"aiohttp", "scipy"}),
 ]
 
 

@@ -19,8 +19,9 @@ def _label(text: str) -> tuple[str, str]:
 def _common(parser: argparse.ArgumentParser) -> None:
     from exporter.rulegen import DEFAULT_NAME, DEFAULT_RELEASE, DEFAULT_RULES_DIR
 
-    parser.add_argument("--rules-dir", type=Path, default=DEFAULT_RULES_DIR,
-                        help="directory of Prometheus rule files (default: %(default)s)")
+    parser.add_argument("--rules-dir", type=Path, default=None,
+                        help=f"directory of Prometheus rule files (default: {DEFAULT_RULES_DIR}/ "
+                             "in the working directory, else the copy installed with mlmon)")
     parser.add_argument("--name", default=DEFAULT_NAME,
                         help="metadata.name of the PrometheusRule (default: %(default)s)")
     parser.add_argument("--namespace", default=None,
@@ -47,22 +48,30 @@ def configure(parser: argparse.ArgumentParser) -> None:
                            description="Regenerate the PrometheusRule and compare it "
                                        "with the committed file.")
     _common(check)
-    check.add_argument("--file", type=Path, default=DEFAULT_OUT,
-                       help="generated file to compare (default: %(default)s)")
+    check.add_argument("--file", type=Path, default=None,
+                       help=f"generated file to compare (default: {DEFAULT_OUT} in the working "
+                            "directory, else the copy installed with mlmon)")
 
 
 def run(args: argparse.Namespace) -> int:
     import difflib
 
     from exporter.rulegen import (
+        DEFAULT_OUT,
+        DEFAULT_RULES_DIR,
         RuleFileError,
         load_groups,
         prometheus_rule,
         render,
+        repository_path,
         resource_labels,
+        rule_files,
     )
 
+    if args.rules_dir is None:
+        args.rules_dir = repository_path(DEFAULT_RULES_DIR)
     try:
+        files = rule_files(args.rules_dir)
         groups = load_groups(args.rules_dir)
     except (RuleFileError, OSError) as exc:
         print(f"mlmon rules: {exc}", file=sys.stderr)
@@ -76,6 +85,8 @@ def run(args: argparse.Namespace) -> int:
             args.out.parent.mkdir(parents=True, exist_ok=True)
             args.out.write_text(text, encoding="utf-8")
         return 0
+    if args.file is None:
+        args.file = repository_path(DEFAULT_OUT)
     try:
         current = args.file.read_text(encoding="utf-8")
     except OSError as exc:
@@ -83,6 +94,9 @@ def run(args: argparse.Namespace) -> int:
               f"`mlmon rules k8s --out {args.file}`", file=sys.stderr)
         return 1
     if current == text:
+        rules = sum(len(group["rules"]) for group in groups)
+        print(f"mlmon rules check: {args.file} is up to date: {len(files)} rule files, "
+              f"{len(groups)} groups, {rules} rules in {args.rules_dir}")
         return 0
     diff = difflib.unified_diff(current.splitlines(keepends=True), text.splitlines(keepends=True),
                                 str(args.file), "generated from " + str(args.rules_dir))

@@ -131,7 +131,7 @@ def test_oci_labels(final: Stage) -> None:
     prefix = "org.opencontainers.image."
     assert labels[prefix + "title"] == project["name"]
     assert labels[prefix + "version"] == project["version"]
-    assert labels[prefix + "licenses"] == project["license"]["text"]
+    assert labels[prefix + "licenses"] == project["license"]  # an SPDX expression
     assert labels[prefix + "description"]
     assert PINNED_SLIM.match(labels[prefix + "base.name"])
     assert labels[prefix + "base.name"] == final.base
@@ -155,7 +155,10 @@ def test_dockerignore_keeps_the_build_inputs_and_drops_the_rest() -> None:
     patterns = [line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()
                 if line.strip() and not line.lstrip().startswith("#")]
     needed = ["pyproject.toml", "README.md", "exporter/__init__.py", "exporter/stats/psi.py",
-              "exporter/py.typed"]
+              "exporter/py.typed", "setup.py", "MANIFEST.in", "rules/mlmon-recording.yml",
+              "alertmanager/alertmanager.yml", "alertmanager/templates/mlmon.tmpl",
+              "grafana/mlmon.json", "k8s/base/prometheusrule.yaml",
+              "prometheus/prometheus.example.yml"]
     for path in needed:
         assert not _ignored(path, patterns), path
     unwanted = [".git/HEAD", ".venv/bin/python", "tests/test_cli.py", "k8s/base/kustomization.yaml",

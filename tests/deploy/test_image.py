@@ -247,3 +247,15 @@ def test_sidecar_adds_at_most_250_mb_over_its_base(
     print(f"\nimage sizes (du of the rootfs): {report}")
     assert sizes["sidecar"] - sizes["base"] <= MAX_SIDECAR_OVER_BASE, report
     assert sizes["batch"] > sizes["sidecar"], report  # pyarrow is in the batch image only
+
+
+@SLOW
+@pytest.mark.parametrize("image", ["sidecar", "batch"])
+def test_packaged_rules_check_in_each_image(built: Built, containers: dict[str, str],
+                                            image: str) -> None:
+    """The wheel in the image carries rules/ and the generated PrometheusRule (setup.py):
+    `mlmon rules check` works outside a checkout and sees every rule file of the repo."""
+    proc = _in(built, containers[image], "mlmon", "rules", "check")
+    assert proc.returncode == 0, proc.stderr
+    files = len(list((ROOT / "rules").glob("*.yml")))
+    assert f"up to date: {files} rule files" in proc.stdout, proc.stdout
