@@ -28,7 +28,8 @@ demo: $(STAMP)
 		command -v prometheus-alertmanager >/dev/null && echo --stack)
 
 ## tools: install the real programs the tests run (Prometheus, Alertmanager, Pushgateway,
-## and test-only virtualenvs with MLflow and the Kubeflow Pipelines SDK)
+## VictoriaMetrics and vmalert, buildah and mmdebstrap, and test-only virtualenvs with
+## MLflow and the Kubeflow Pipelines SDK)
 tools: $(TEST_STAMP)
 	bash scripts/ensure-tools.sh
 	bash scripts/ensure-mlflow.sh >/dev/null

@@ -9,6 +9,10 @@ command -v promtool >/dev/null || need+=(prometheus)
 command -v prometheus-alertmanager >/dev/null || need+=(prometheus-alertmanager)
 command -v amtool >/dev/null || need+=(prometheus-alertmanager)
 command -v prometheus-pushgateway >/dev/null || need+=(prometheus-pushgateway)
+# The long-term store test (tests/e2e/test_victoriametrics.py): Debian's package ships
+# both the single-node server and the rule evaluator.
+command -v victoria-metrics >/dev/null || need+=(victoria-metrics)
+command -v vmalert >/dev/null || need+=(victoria-metrics)
 # openssl makes the self-signed API-server certificate (tests/responder/test_kubernetes.py)
 command -v openssl >/dev/null || need+=(openssl)
 # Headless Chromium renders the status page (tests/e2e/test_status_page_browser.py); a font

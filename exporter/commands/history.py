@@ -32,6 +32,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="end of the range (default: now)")
     parser.add_argument("--compare", nargs=2, metavar=("VERSION_A", "VERSION_B"),
                         help="compare two versions (champion vs challenger)")
+    parser.add_argument("--series", choices=("auto", "raw", "downsampled"), default="auto",
+                        help="the sidecars' raw series, or the hourly averages of "
+                             "rules/mlmon-downsampling.yml that a long-term store keeps "
+                             "(default auto: raw, downsampled when the range has no raw)")
     parser.add_argument("--format", choices=("text", "json", "html"), default="text")
     parser.add_argument("--out", type=Path, default=None, help="write here instead of stdout")
 
@@ -48,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     api = PrometheusAPI(args.prometheus)
     try:
         report = analyse(api, args.model, args.version, start, end, step,
-                         tuple(args.compare) if args.compare else None)
+                         tuple(args.compare) if args.compare else None, args.series)
     except (HistoryError, PrometheusError) as exc:
         print(f"mlmon history: {exc}", file=sys.stderr)
         return 2

@@ -31,6 +31,16 @@ PERFORMANCE: dict[str, tuple[str, bool]] = {
     "mape": ("mlmon_regression_mape_ratio{{{sel}}}", False),
     "r2": ("mlmon_regression_r2{{{sel}}}", True),
 }
+# The hourly averages rules/mlmon-downsampling.yml records: what
+# prometheus/prometheus.example.yml ships to a long-term store, where the raw series above
+# are not kept. `series="auto"` reads them when the range has no raw series.
+DOWNSAMPLED_PSI = "model_version_feature:mlmon_feature_psi:avg1h"
+DOWNSAMPLED: dict[str, str] = {
+    "accuracy": "model_version:mlmon_accuracy_ratio:avg1h",
+    "mae": "model_version:mlmon_regression_mae:avg1h",
+    "rmse": "model_version:mlmon_regression_rmse:avg1h",
+}
+SERIES = ("auto", "raw", "downsampled")
 
 
 class HistoryError(RuntimeError):
@@ -78,6 +88,7 @@ class HistoryReport:
     performance: tuple[SeriesReport, ...]
     compare: tuple[str, str] | None = None
     comparisons: tuple[VersionComparison, ...] = ()
+    series: str = "raw"  # "raw" sidecar series or the "downsampled" hourly averages
 
 
 def _q(value: str) -> str:
@@ -90,6 +101,10 @@ _REGEX_META = frozenset("\\.+*?()|[]{}^$")
 def _literal(value: str) -> str:
     """``value`` as a regular expression (RE2) matching exactly itself."""
     return "".join("\\" + c if c in _REGEX_META else c for c in value)
+
+
+# Any mlmon series, sidecar's or recorded (`model_version:mlmon_accuracy_ratio:avg1h`).
+_ANY_MLMON = '{__name__=~"(.+:)?mlmon_.+"}'
 
 
 def _selector(model: str, version: str | None) -> str:
@@ -141,14 +156,41 @@ def _thresholds(api: PrometheusAPI, sel: str, rng: str, end: float) -> dict[str,
     }
 
 
+def _query_series(api: PrometheusAPI, sel: str, start: float, end: float, step: float,
+                  thresholds: dict[str, float], downsampled: bool,
+                  ) -> tuple[list[SeriesReport], list[SeriesReport]]:
+    psi = f"{DOWNSAMPLED_PSI}{{{sel}}}" if downsampled else f"mlmon_feature_psi{{{sel}}}"
+    drift = [
+        _series_report("drift", s.labels.get("feature", "?"), s.labels.get("version", ""), s,
+                       thresholds, end, step)
+        for s in api.query_range(f"max by (version, feature) ({psi})", start, end, step)
+    ]
+    performance: list[SeriesReport] = []
+    for name, (template, _) in PERFORMANCE.items():
+        if downsampled and name not in DOWNSAMPLED:
+            continue
+        selector = (f"{DOWNSAMPLED[name]}{{{sel}}}" if downsampled
+                    else template.format(sel=sel))
+        for s in api.query_range(f"avg by (version) ({selector})", start, end, step):
+            performance.append(_series_report("performance", name,
+                                              s.labels.get("version", ""), s, thresholds, end,
+                                              step))
+    return drift, performance
+
+
 def analyse(api: PrometheusAPI, model: str, version: str | None, start: float, end: float,
-            step: float, compare: tuple[str, str] | None = None) -> HistoryReport:
-    """Query the range and report trends per feature and performance metric."""
+            step: float, compare: tuple[str, str] | None = None,
+            series: str = "auto") -> HistoryReport:
+    """Query the range and report trends per feature and performance metric, from the
+    sidecars' raw series or (``series="downsampled"``, or ``"auto"`` when the range has
+    no raw series, as in a long-term store) from the hourly averages."""
     if end <= start or step <= 0:
         raise HistoryError("the range must be positive and the step greater than 0")
-    models = api.label_values("model", '{__name__=~"mlmon_.+"}', start, end)
+    if series not in SERIES:
+        raise HistoryError(f"series must be one of {', '.join(SERIES)}, not {series!r}")
+    models = api.label_values("model", _ANY_MLMON, start, end)
     if model not in models:
-        ever = api.label_values("model", '{__name__=~"mlmon_.+"}', None, None)
+        ever = api.label_values("model", _ANY_MLMON, None, None)
         if model in ever:
             raise HistoryError(f"no data for model {model!r} in the requested range; "
                                "widen --range or move --end")
@@ -167,19 +209,12 @@ def analyse(api: PrometheusAPI, model: str, version: str | None, start: float, e
         sel += ',version=~"' + "|".join(_q(_literal(v)) for v in sel_versions) + '"'
     rng = f"{max(1, round(end - start))}s"
     thresholds = _thresholds(api, sel, rng, end)
-    drift = [
-        _series_report("drift", s.labels.get("feature", "?"), s.labels.get("version", ""), s,
-                       thresholds, end, step)
-        for s in api.query_range(f"max by (version, feature) (mlmon_feature_psi{{{sel}}})",
-                                 start, end, step)
-    ]
-    performance: list[SeriesReport] = []
-    for name, (template, _) in PERFORMANCE.items():
-        expr = "avg by (version) (" + template.format(sel=sel) + ")"
-        for s in api.query_range(expr, start, end, step):
-            performance.append(_series_report("performance", name,
-                                              s.labels.get("version", ""), s, thresholds, end,
-                                              step))
+    used = "downsampled" if series == "downsampled" else "raw"
+    drift, performance = _query_series(api, sel, start, end, step, thresholds,
+                                       used == "downsampled")
+    if series == "auto" and not drift and not performance:
+        used = "downsampled"
+        drift, performance = _query_series(api, sel, start, end, step, thresholds, True)
     if not drift and not performance:
         raise HistoryError(f"no drift or performance series for model {model!r}"
                            + (f" version(s) {', '.join(sel_versions)}" if sel_versions else "")
@@ -191,18 +226,21 @@ def analyse(api: PrometheusAPI, model: str, version: str | None, start: float, e
         if missing:
             raise HistoryError(f"version(s) {', '.join(missing)} of {model!r} have no data "
                                "in the requested range")
-        comparisons = _compare(api, sel, rng, end, compare, drift, performance)
+        comparisons = _compare(api, sel, rng, end, compare, drift, performance,
+                               used == "downsampled")
     drift.sort(key=lambda r: (r.version, -r.current if not math.isnan(r.current) else 0, r.name))
     performance.sort(key=lambda r: (r.version, r.name))
     return HistoryReport(api.base_url, model, seen_versions, start, end, step, thresholds,
-                         tuple(drift), tuple(performance), compare, comparisons)
+                         tuple(drift), tuple(performance), compare, comparisons, used)
 
 
 def _compare(api: PrometheusAPI, sel: str, rng: str, end: float, versions: tuple[str, str],
              drift: list[SeriesReport], performance: list[SeriesReport],
-             ) -> tuple[VersionComparison, ...]:
+             downsampled: bool = False) -> tuple[VersionComparison, ...]:
     a, b = versions
-    joined = {
+    # Hourly averages of accuracy are no proportions of the joined-label counts (which a
+    # long-term store does not keep either): compared by Welch's t-test like the others.
+    joined = {} if downsampled else {
         labels.get("version", ""): value
         for labels, value in api.query(
             f"sum by (version) (increase(mlmon_labels_joined_total{{{sel}}}[{rng}]))", end)
@@ -239,4 +277,5 @@ def _better(cmp: Comparison, higher_better: bool, a: str, b: str) -> str | None:
     return b if b_higher == higher_better else a
 
 
-__all__ = ["HistoryError", "HistoryReport", "PrometheusError", "SeriesReport", "analyse"]
+__all__ = ["DOWNSAMPLED", "DOWNSAMPLED_PSI", "SERIES", "HistoryError", "HistoryReport",
+           "PrometheusError", "SeriesReport", "analyse"]

@@ -54,12 +54,17 @@ def _forecast(r: SeriesReport, full: bool = False) -> str:
     return r.forecast_note if full else "beyond horizon"
 
 
+_DOWNSAMPLED_NOTE = ("series: hourly averages recorded every 5 minutes "
+                     "(rules/mlmon-downsampling.yml), as a long-term store keeps them")
+
+
 def text(report: HistoryReport) -> str:
     lines = [
         f"mlmon history — model {report.model}, version(s) {', '.join(report.versions)}",
         f"range {_ts(report.start)} .. {_ts(report.end)} UTC, step {report.step:g}s, "
         f"PSI thresholds medium {report.thresholds['psi_medium']:g} / "
         f"high {report.thresholds['psi_high']:g}",
+        *([_DOWNSAMPLED_NOTE] if report.series == "downsampled" else []),
         "",
         "Drift (PSI per feature)",
         f"{'version':<8} {'feature':<16} {'current':>8} {'change':>8}  "
@@ -123,7 +128,7 @@ def to_json(report: HistoryReport) -> str:
     doc: dict[str, Any] = {
         "prometheus": report.prometheus, "model": report.model,
         "versions": list(report.versions), "start": report.start, "end": report.end,
-        "step": report.step, "thresholds": report.thresholds,
+        "step": report.step, "thresholds": report.thresholds, "series": report.series,
         "drift": [_series_json(r) for r in report.drift],
         "performance": [_series_json(r) for r in report.performance],
     }
