@@ -134,7 +134,9 @@ def test_metrics_lists_every_metric_outside_the_repository(installed: Installed)
 
 
 def test_demo_runs_outside_the_repository(installed: Installed) -> None:
-    proc = installed.mlmon("demo", "--duration", "10", "--http", "127.0.0.1:0", timeout=90)
+    # labels 1-3 s late (the default, 10-30 s, would leave a 10 s run without any)
+    proc = installed.mlmon("demo", "--duration", "10", "--label-delay", "2",
+                           "--http", "127.0.0.1:0", timeout=90)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert re.search(r"^\s+feature\s+kind\s+samples\s+PSI", proc.stdout, flags=re.MULTILINE)
     sent = re.search(r"mlmon demo: sent (\d+) predictions and (\d+) labels", proc.stdout)
