@@ -133,7 +133,7 @@ def compare_means(a: FloatArray, b: FloatArray, alpha: float = 0.05) -> Comparis
     diff = mb - ma
     if va + vb == 0.0:
         pvalue = 1.0 if diff == 0.0 else 0.0
-        stat = 0.0 if diff == 0.0 else math.copysign(math.inf, diff)
+        stat = 0.0 if diff == 0.0 else math.copysign(math.inf, -diff)  # (a − b)/0, as below
         return Comparison(ma, mb, diff, stat, pvalue, pvalue < alpha, "Welch t-test")
     stat = (ma - mb) / math.sqrt(va + vb)
     dof = (va + vb) ** 2 / (va**2 / (a.size - 1) + vb**2 / (b.size - 1))

@@ -128,3 +128,13 @@ def _delta_method_se(ref: Floats, cur: Floats) -> float:
 def test_psi_standard_error_is_the_delta_method(ref: list[int], cur: list[int]) -> None:
     r, c = np.array(ref, dtype=np.float64), np.array(cur, dtype=np.float64)
     assert psi_standard_error(r, c) == pytest.approx(_delta_method_se(r, c), rel=1e-5)
+
+
+def test_psi_standard_error_of_a_single_bucket_is_zero() -> None:
+    """Hand calculation: every value in one bucket in both samples. The proportions are
+    identical (so both gradients vanish) and PSI's χ²(k − 1) noise has k − 1 = 0 degrees
+    of freedom, so the standard error, and the upper bound built on it, is exactly 0."""
+    ref = np.array([100, 0, 0])
+    cur = np.array([50, 0, 0])
+    assert psi(ref, cur) == 0.0
+    assert psi_standard_error(ref, cur) == 0.0

@@ -108,3 +108,11 @@ def test_verdict_uses_the_configured_high_threshold() -> None:
     got = verdict(0.3, 1000, 100, significant=True, medium=0.1, high=0.5)
     assert got is Severity.MEDIUM
     assert verdict(0.5, 1000, 100, significant=True, medium=0.1, high=0.5) is Severity.HIGH
+
+
+def test_noise_floor_and_pvalue_with_a_one_row_reference() -> None:
+    # N = 1 is a valid (if tiny) reference: scale 1/600 + 1/1, no error
+    scale = 1 / 600 + 1.0
+    assert psi_noise_floor(3, 600, 1, 0.01) == pytest.approx(
+        scale * sps.chi2.ppf(0.99, 2), rel=1e-10)
+    assert psi_pvalue(4.0, 3, 600, 1) == pytest.approx(sps.chi2.sf(4.0 / scale, 2), rel=1e-10)
