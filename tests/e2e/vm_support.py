@@ -26,7 +26,7 @@ from exporter.demo import stack_config
 from exporter.demo.sidecar import sidecar_argv
 from exporter.rulegen import dump_rule_file, load_groups
 from tests.e2e.loop_support import Traffic, sidecar_config
-from tests.procs import free_port, running
+from tests.procs import free_port, running, serving
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "prometheus" / "prometheus.example.yml"
@@ -215,44 +215,47 @@ class Stack:
 
 @contextlib.contextmanager
 def stack(tmp: Path, binaries: dict[str, str], rate: float = 100.0) -> Iterator[Stack]:
-    """Start everything on loopback (ports from tests.procs.free_port) and stop it all."""
-    ports = {name: free_port() for name in ("sidecar", "prometheus", "longterm", "victoria",
-                                            "vmalert", "am_prometheus", "am_vmalert")}
-    url = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
-    addr = {name: f"127.0.0.1:{port}" for name, port in ports.items()}
+    """Start everything on loopback and stop it all. The sidecar, Prometheus and the
+    Alertmanagers listen on port 0 and announce their port (tests.procs.serving);
+    VictoriaMetrics 1.79 and vmalert log the address they were given, not the port they
+    got, so theirs come from tests.procs.free_port."""
+    addr: dict[str, str] = {}
+    for name in ("longterm", "victoria", "vmalert"):
+        addr[name] = f"127.0.0.1:{free_port()}"
     rules = write_rules(tmp / "rules.yml")
-    prom_config = write_prometheus(tmp / "prometheus.yml", rules, addr["sidecar"],
-                                   addr["am_prometheus"], url["longterm"], url["victoria"])
-    notifier = write_notifier(tmp / "notifier.yml", addr["am_vmalert"])
     am_config = tmp / "alertmanager.yml"
     am_config.write_text(NULL_ALERTMANAGER, encoding="utf-8")
-    serve = sidecar_argv(sidecar_config(tmp / "mlmon.yaml"), tmp / "mlmon.sock",
-                         addr["sidecar"])
+    serve = sidecar_argv(sidecar_config(tmp / "mlmon.yaml"), tmp / "mlmon.sock", "127.0.0.1:0")
     with contextlib.ExitStack() as started:
         for am in ("am_prometheus", "am_vmalert"):
-            started.enter_context(running(
+            addr[am] = started.enter_context(serving(
                 stack_config.alertmanager_argv(binaries["prometheus-alertmanager"], am_config,
-                                               tmp / f"{am}-data", addr[am]),
-                tmp / f"{am}.log", f"{url[am]}/-/ready", 60))
+                                               tmp / f"{am}-data", "127.0.0.1:0"),
+                tmp / f"{am}.log", "/-/ready", 60)).address["http"]
         started.enter_context(running(
             victoria_argv(binaries["victoria-metrics"], tmp / "longterm-data",
-                          addr["longterm"]), tmp / "longterm.log", f"{url['longterm']}/health",
-            60))
-        started.enter_context(running(
-            serve, tmp / "sidecar.log", f"{url['sidecar']}/readyz", 60,
-            env={**os.environ, "MLMON_COMPUTE_INTERVAL": "1s"}))
+                          addr["longterm"]), tmp / "longterm.log",
+            f"http://{addr['longterm']}/health", 60))
+        addr["sidecar"] = started.enter_context(serving(
+            serve, tmp / "sidecar.log", "/readyz", 60,
+            env={**os.environ, "MLMON_COMPUTE_INTERVAL": "1s"})).address["http"]
         started.enter_context(running(
             victoria_argv(binaries["victoria-metrics"], tmp / "victoria-data",
                           addr["victoria"]), tmp / "victoria.log",
-            f"{url['victoria']}/health", 60))
-        started.enter_context(running(
+            f"http://{addr['victoria']}/health", 60))
+        prom_config = write_prometheus(tmp / "prometheus.yml", rules, addr["sidecar"],
+                                       addr["am_prometheus"], f"http://{addr['longterm']}",
+                                       f"http://{addr['victoria']}")
+        addr["prometheus"] = started.enter_context(serving(
             stack_config.prometheus_argv(binaries["prometheus"], prom_config, tmp / "tsdb",
-                                         addr["prometheus"]),
-            tmp / "prometheus.log", f"{url['prometheus']}/-/ready", 60))
+                                         "127.0.0.1:0"),
+            tmp / "prometheus.log", "/-/ready", 60)).address["http"]
+        notifier = write_notifier(tmp / "notifier.yml", addr["am_vmalert"])
         started.enter_context(running(
-            vmalert_argv(binaries["vmalert"], [rules], url["victoria"], notifier,
-                         addr["vmalert"]), tmp / "vmalert.log", f"{url['vmalert']}/health",
-            60))
+            vmalert_argv(binaries["vmalert"], [rules], f"http://{addr['victoria']}", notifier,
+                         addr["vmalert"]), tmp / "vmalert.log",
+            f"http://{addr['vmalert']}/health", 60))
+        url = {name: f"http://{a}" for name, a in addr.items()}
         traffic = started.enter_context(Traffic(url["sidecar"], rate=rate))
         yield Stack(url["sidecar"], url["prometheus"], url["longterm"], url["victoria"],
                     url["vmalert"], url["am_prometheus"], url["am_vmalert"], traffic,
