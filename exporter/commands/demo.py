@@ -60,24 +60,13 @@ def _port_free(hostport: str) -> bool:
 
 
 def _http_address(requested: str | None) -> str:
-    """The sidecar's HTTP address; port 0 (or the default, when taken) becomes a free port."""
-    from exporter.demo.programs import free_port
-
-    if requested is not None and not requested.endswith(":0"):
+    """The sidecar's HTTP address: as asked, else the default when free, else port 0 on
+    the default host (the sidecar then announces the port the kernel gave it)."""
+    if requested is not None:
         return requested
-    if requested is None and _port_free(DEFAULT_HTTP):
+    if _port_free(DEFAULT_HTTP):
         return DEFAULT_HTTP
-    host = (requested or DEFAULT_HTTP).rpartition(":")[0] or "127.0.0.1"
-    return f"{host}:{free_port(host.strip('[]'))}"
-
-
-BIND_ATTEMPTS = 3
-
-
-def _port_taken(requested: str | None, sidecar_log: str) -> bool:
-    """Did the sidecar fail on a port the demo picked (not one the user asked for)?"""
-    picked = requested is None or requested.endswith(":0")
-    return picked and "address already in use" in sidecar_log.lower()
+    return f"{DEFAULT_HTTP.rpartition(':')[0]}:0"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -142,27 +131,21 @@ def run(args: argparse.Namespace) -> int:
         return 2
 
     with tempfile.TemporaryDirectory(prefix="mlmon-demo-") as tmp:
-        # The sidecar's port, when the demo picks it, comes from free_port (SidecarProcess
-        # needs its address up front): another process may take it before the sidecar
-        # binds it, so a start that fails on that port is retried with a new one.
-        for attempt in range(1, BIND_ATTEMPTS + 1):
-            sidecar = SidecarProcess(config_path, Path(tmp) / "mlmon.sock",
-                                     _http_address(args.http), Path(tmp) / "sidecar.log",
-                                     compute_interval=args.compute_interval)
-            stack: list[Service] = []
-            if args.stack:
-                from exporter.demo.stack import stack_services
+        sidecar = SidecarProcess(config_path, Path(tmp) / "mlmon.sock",
+                                 _http_address(args.http), Path(tmp) / "sidecar.log",
+                                 compute_interval=args.compute_interval)
+        stack: list[Service] = []
+        if args.stack:
+            from exporter.demo.stack import stack_services
 
-                stack = stack_services(model, sidecar.http, Path(tmp), sys.stdout)
-            services = Services([sidecar, *stack])
-            try:
-                services.start()
-                break
-            except ProgramError as exc:
-                if attempt < BIND_ATTEMPTS and _port_taken(args.http, sidecar.log_tail()):
-                    continue
-                print(f"mlmon demo: {exc}", file=sys.stderr)
-                return 1
+            # Prometheus is made after the sidecar started: it scrapes the announced port
+            stack = stack_services(model, lambda: sidecar.http_address, Path(tmp), sys.stdout)
+        services = Services([sidecar, *stack])
+        try:
+            services.start()
+        except ProgramError as exc:
+            print(f"mlmon demo: {exc}", file=sys.stderr)
+            return 1
         tap = Tap(sidecar.socket_path)
         runner = DemoRunner(settings, simulator, tap,
                             DelayedLabels(args.label_delay / 2, args.label_delay * 1.5,

@@ -32,19 +32,28 @@ class SidecarProcess(Program):
                  compute_interval: float | None = None, ready_timeout: float = 30.0) -> None:
         self.config = config
         self.socket_path = socket_path
-        self.http = http
+        self.http = http  # as asked: HOST:PORT, or HOST:0 for a port the kernel picks
         self.compute_interval = compute_interval
         env = dict(os.environ)
         if compute_interval is not None:
             env["MLMON_COMPUTE_INTERVAL"] = f"{compute_interval:g}s"
+        # On port 0 the sidecar announces the port it bound (no free_port race): the
+        # URLs are filled in from that announcement once it has started.
+        announces = http.rpartition(":")[2] == "0"
+        base = "{url}" if announces else f"http://{http}"
         super().__init__("sidecar", sidecar_argv(config, socket_path, http), log,
-                         f"http://{http}/readyz", {"metrics": f"http://{http}/metrics",
-                                                   "status": f"http://{http}/v1/status"},
-                         env=env, ready_timeout=ready_timeout)
+                         f"{base}/readyz", {"metrics": f"{base}/metrics",
+                                            "status": f"{base}/v1/status"},
+                         env=env, ready_timeout=ready_timeout, announces=announces)
+
+    @property
+    def http_address(self) -> str:
+        """HOST:PORT the sidecar listens on (known after start when it was asked for :0)."""
+        return self.address.get("http", self.http)
 
     @property
     def base_url(self) -> str:
-        return f"http://{self.http}"
+        return f"http://{self.http_address}"
 
     def status(self) -> dict[str, Any] | None:
         try:

@@ -42,9 +42,10 @@ def check() -> str | None:
     return None
 
 
-def stack_services(model: ModelConfig, sidecar_http: str, workdir: Path,
+def stack_services(model: ModelConfig, sidecar_http: Callable[[], str], workdir: Path,
                    out: TextIO = sys.stdout) -> list[Service]:
-    """The services to start after the sidecar (listening on ``sidecar_http``)."""
+    """The services to start after the sidecar (``sidecar_http()``: the HOST:PORT it
+    listens on, asked once it has started)."""
     prometheus_bin = shutil.which("prometheus")
     alertmanager_bin = shutil.which("prometheus-alertmanager")
     if prometheus_bin is None or alertmanager_bin is None:
@@ -57,7 +58,7 @@ def stack_services(model: ModelConfig, sidecar_http: str, workdir: Path,
     responder = _Deferred(lambda: _responder(model, hooks, resp_dir))
     alertmanager = _Deferred(lambda: _alertmanager(alertmanager_bin, hooks, smtp, workdir,
                                                    responder.url))
-    prometheus = _Deferred(lambda: _prometheus(prometheus_bin, workdir, sidecar_http,
+    prometheus = _Deferred(lambda: _prometheus(prometheus_bin, workdir, sidecar_http(),
                                                alertmanager.address),
                            started=lambda program: setattr(timeline, "prometheus", program.url))
     return [hooks, smtp, responder, alertmanager, prometheus, timeline]

@@ -16,11 +16,11 @@ from typing import Any
 import yaml
 
 from exporter.demo.alertmanager_config import Loopback, for_loopback
-from exporter.rulegen import dump_rule_file, load_groups, scale_for
+from exporter.rulegen import dump_rule_file, load_groups, repository_path, scale_for
 
-ROOT = Path(__file__).resolve().parents[2]
-RULES_DIR = ROOT / "rules"
-ALERTMANAGER_CONFIG = ROOT / "alertmanager" / "alertmanager.yml"
+# The checkout's files, or the copies an installed wheel carries (setup.py)
+RULES_DIR = repository_path("rules").resolve()
+ALERTMANAGER_CONFIG = repository_path("alertmanager/alertmanager.yml").resolve()
 BINARIES = ("prometheus", "prometheus-alertmanager")
 JOB = "mlmon"  # the rules find sidecars by this job name (MlmonSidecarTargetsAbsent)
 
