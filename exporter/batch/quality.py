@@ -4,7 +4,8 @@ Formulas in ``exporter.stats.ranking`` and ``exporter.stats.scoring``. Binary sc
 (the task ``perf`` infers with ``scores``): AUC, the binary Brier score and ECE;
 probability objects (``_Named``): the multi-class Brier score and top-label ECE, except
 that a binary model's probability objects give the binary Brier score of P(classes[1]),
-as the sidecar does (the multi-class form would be exactly twice it).
+as the sidecar does (the multi-class form would be exactly twice it), and their ROC AUC
+from P(classes[1]).
 
 Brier and ECE stream exactly, and the same whichever way the file is chunked: the sum
 of squared errors and ECE's per-bin confidence sums are kept as exact sums
@@ -144,6 +145,9 @@ class ProbabilityQuality:
         self._sq: dict[str, ExactSum] = {}
         self._truth: dict[str, int] = {}
         self._bins = Calibration()
+        # While at most two classes appear: each one's probability as a score, for the
+        # ROC AUC of a binary model (which class is classes[1] is known at the end only)
+        self._scores: dict[str, ScoreQuality] | None = {}
 
     def add(self, rows: list[dict[str, float]], truth: list[str]) -> None:
         pairs = [(row, t) for row, t in zip(rows, truth, strict=True) if row]
@@ -159,9 +163,22 @@ class ProbabilityQuality:
             conf.append(row[best])
             correct.append(best == t)
         self._n += len(pairs)
+        self._track_scores(pairs)
         for c, values in terms.items():
             self._sq.setdefault(c, ExactSum()).add(np.asarray(values, dtype=np.float64))
         self._bins.add(np.asarray(conf, dtype=np.float64), np.asarray(correct, dtype=bool))
+
+    def _track_scores(self, pairs: list[tuple[dict[str, float], str]]) -> None:
+        if self._scores is None:
+            return
+        seen = {*self._scores, *(c for row, t in pairs for c in (*row, t))}
+        if len(seen) > 2:  # not a binary model: no AUC, nothing kept
+            self._scores = None
+            return
+        for c in seen:
+            score = np.asarray([row.get(c, 0.0) for row, _ in pairs], dtype=np.float64)
+            truth = np.asarray([t == c for _, t in pairs], dtype=bool)
+            self._scores.setdefault(c, ScoreQuality()).add(score, truth)
 
     def _class_sum(self, c: str) -> float:
         return (self._sq[c].value if c in self._sq else 0.0) + self._truth.get(c, 0)
@@ -170,11 +187,17 @@ class ProbabilityQuality:
         """Binary Brier of classes[1] when ``classes`` has two, else the multi-class one."""
         if self._n == 0:
             return None
+        auc: BatchQuality | None = None
         if len(classes) == 2:
             brier = self._class_sum(classes[1]) / self._n
+            if self._scores is not None and classes[1] in self._scores:
+                auc = self._scores[classes[1]].result(calibrated=False)
         else:
             brier = math.fsum(self._class_sum(c) for c in {*self._sq, *self._truth}) / self._n
-        return BatchQuality(self._n, None, None, None, brier, self._bins.ece())
+        if auc is None or auc.roc_auc is None:
+            return BatchQuality(self._n, None, None, None, brier, self._bins.ece())
+        return BatchQuality(self._n, auc.roc_auc, auc.roc_auc_method, auc.roc_auc_error_bound,
+                            brier, self._bins.ece())
 
 
 def quality_dict(q: BatchQuality | None) -> dict[str, object]:

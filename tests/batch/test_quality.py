@@ -166,6 +166,9 @@ def test_binary_probability_objects_give_the_binary_brier(tmp_path: Path) -> Non
                  str(path), "--format", "json", "--out", str(out)]) == 0
     perf = json.loads(out.read_text())["performance"]
     assert perf["brier_score"] == pytest.approx(float(np.mean((s - y) ** 2)), abs=1e-12)
+    # and their ROC AUC from P("yes"), as the sidecar exports it
+    assert perf["roc_auc_method"] == "exact"
+    assert perf["roc_auc"] == pytest.approx(_mw_auc(s, y), abs=1e-12)
 
 
 def test_text_html_and_prometheus_outputs(tmp_path: Path,
