@@ -214,8 +214,18 @@ def test_auc_panel_equals_scipy_and_the_binned_fleet_formula(prometheus: str) ->
     bound = float(np.sum(pos * neg) / (2.0 * pos.sum() * neg.sum()))
     (panel,) = [p for p in grafana.panels(grafana.load())
                 if p["title"] == "ROC AUC (per pod and fleet)"]
-    pod, fleet = (_query(prometheus, _substitute(t["expr"], "fraud", ".*"))["data"]["result"]
-                  for t in panel["targets"])
+    # The fixture waits for other series, not for the last batch's labels to be scraped
+    # and the rule evaluated after it: wait until the counters hold every fed label, then
+    # give the 1 s rule a few evaluations (a deadline, not a fixed sleep).
+    _wait_for(prometheus, [f'sum(mlmon_score_bucket_total{{model="fraud"}}) == {y.size}'])
+    deadline = time.monotonic() + 30.0
+    while True:
+        pod, fleet = (_query(prometheus, _substitute(t["expr"], "fraud", ".*"))["data"]["result"]
+                      for t in panel["targets"])
+        settled = len(fleet) == 1 and abs(float(fleet[0]["value"][1]) - binned) <= 1e-9
+        if settled or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
     assert len(pod) == 1 and len(fleet) == 1
     assert abs(float(pod[0]["value"][1]) - exact) <= 1e-12
     assert abs(float(fleet[0]["value"][1]) - binned) <= 1e-9
