@@ -126,3 +126,13 @@ def verdicts(judged: Sequence[Judged], medium: float = 0.1,
         else:
             out[f.name] = "low"
     return out
+
+
+def ece_loop(conf: np.ndarray, correct: np.ndarray) -> float:
+    """Top-label ECE by a plain loop over 10 equal-width bins (the last one closed)."""
+    total = 0.0
+    for b in range(10):
+        inside = (conf >= b / 10) & ((conf < (b + 1) / 10) | (b == 9))
+        if inside.any():
+            total += inside.mean() * abs(correct[inside].mean() - conf[inside].mean())
+    return float(total)

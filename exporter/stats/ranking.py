@@ -96,22 +96,29 @@ def positives_above(positives: ArrayLike) -> NDArray[np.int64]:
     return (int(p.sum()) - np.cumsum(p)).astype(np.int64)
 
 
-def binned_auc(positives: ArrayLike, negatives: ArrayLike) -> float | None:
-    """AUC from counts per bin, bins in increasing score order; None without both classes."""
+def _bin_totals(positives: ArrayLike, negatives: ArrayLike,
+                ) -> tuple[NDArray[np.float64], NDArray[np.float64], float, float] | None:
+    """Counts per bin as floats and their totals; None without both classes."""
     p = np.asarray(positives, dtype=np.float64)
     n = np.asarray(negatives, dtype=np.float64)
     total_p, total_n = float(p.sum()), float(n.sum())
     if total_p <= 0 or total_n <= 0:
         return None
+    return p, n, total_p, total_n
+
+
+def binned_auc(positives: ArrayLike, negatives: ArrayLike) -> float | None:
+    """AUC from counts per bin, bins in increasing score order; None without both classes."""
+    if (t := _bin_totals(positives, negatives)) is None:
+        return None
+    p, n, total_p, total_n = t
     above = total_p - np.cumsum(p)
     return float(np.sum(n * (above + 0.5 * p)) / (total_p * total_n))
 
 
 def binned_auc_bound(positives: ArrayLike, negatives: ArrayLike) -> float | None:
     """Largest possible |binned AUC − exact AUC|: the within-bin pairs' share, halved."""
-    p = np.asarray(positives, dtype=np.float64)
-    n = np.asarray(negatives, dtype=np.float64)
-    total_p, total_n = float(p.sum()), float(n.sum())
-    if total_p <= 0 or total_n <= 0:
+    if (t := _bin_totals(positives, negatives)) is None:
         return None
+    p, n, total_p, total_n = t
     return float(np.sum(p * n) / (2.0 * total_p * total_n))

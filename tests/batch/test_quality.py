@@ -21,6 +21,7 @@ from exporter.profile.model import SCHEMA_VERSION, Profile
 from exporter.stats.thresholds import Thresholds
 from tests.batch.conftest import run_json
 from tests.factories import categorical_profile, numeric_profile, write_csv, write_profile
+from tests.oracle import ece_loop
 
 
 def _profile(tmp_path: Path, categorical_prediction: bool = False) -> Path:
@@ -33,15 +34,6 @@ def _profile(tmp_path: Path, categorical_prediction: bool = False) -> Path:
 
 def _mw_auc(s: np.ndarray, y: np.ndarray) -> float:
     return float(mannwhitneyu(s[y], s[~y]).statistic) / (y.sum() * (~y).sum())
-
-
-def _ece_loop(conf: np.ndarray, correct: np.ndarray) -> float:
-    total = 0.0
-    for b in range(10):
-        inside = (conf >= b / 10) & ((conf < (b + 1) / 10) | (b == 9))
-        if inside.any():
-            total += inside.mean() * abs(correct[inside].mean() - conf[inside].mean())
-    return float(total)
 
 
 def _scores(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -98,7 +90,7 @@ def test_both_sides_of_the_cap_over_many_chunks(tmp_path: Path, monkeypatch: pyt
     assert perf["brier_score"] == pytest.approx(np.mean((s - y) ** 2), abs=1e-12)
     conf = np.maximum(s, 1 - s)
     assert perf["expected_calibration_error"] == pytest.approx(
-        _ece_loop(conf, (s >= 0.5) == y), abs=1e-12)
+        ece_loop(conf, (s >= 0.5) == y), abs=1e-12)
     print(f"cap {cap}: {perf['roc_auc_method']} AUC {perf['roc_auc']:.12f}, "
           f"Mann-Whitney {exact:.12f}")
 
@@ -139,7 +131,7 @@ def test_probability_objects_multiclass(tmp_path: Path) -> None:
         np.mean(np.sum((probs - onehot) ** 2, axis=1)), abs=1e-12)
     pred = np.argmax(probs, axis=1)
     assert perf["expected_calibration_error"] == pytest.approx(
-        _ece_loop(probs.max(axis=1), pred == label), abs=1e-12)
+        ece_loop(probs.max(axis=1), pred == label), abs=1e-12)
     assert perf["roc_auc"] is None
 
 

@@ -34,6 +34,7 @@ from exporter.sidecar.snapshot import Snapshot
 from exporter.sidecar.state import SidecarState
 from exporter.stats.thresholds import Thresholds
 from tests.factories import config, fraud_model, fraud_profile, price_model
+from tests.oracle import ece_loop
 from tests.sidecar.threaded import apply
 
 EDGES = np.arange(51) / 50  # the documented 50 bins on [0, 1], edges k/50
@@ -67,15 +68,6 @@ def _feed(store: SidecarState, n: int = 1200, seed: int = 4) -> tuple[np.ndarray
     return s, y
 
 
-def _ece_loop(conf: np.ndarray, correct: np.ndarray) -> float:
-    total = 0.0
-    for b in range(10):
-        inside = (conf >= b / 10) & ((conf < (b + 1) / 10) | (b == 9))
-        if inside.any():
-            total += inside.mean() * abs(correct[inside].mean() - conf[inside].mean())
-    return float(total)
-
-
 def test_snapshot_auc_brier_ece_equal_the_oracles() -> None:
     store = _store()
     s, y = _feed(store)
@@ -86,7 +78,7 @@ def test_snapshot_auc_brier_ece_equal_the_oracles() -> None:
     auc = float(u) / ((y == 1).sum() * (y == 0).sum())
     brier = float(np.mean((s - y) ** 2))
     conf = np.maximum(s, 1 - s)
-    ece = _ece_loop(conf, (s >= 0.5).astype(int) == y)
+    ece = ece_loop(conf, (s >= 0.5).astype(int) == y)
     assert q.roc_auc is not None and abs(q.roc_auc - auc) <= 1e-12
     assert q.brier == pytest.approx(brier, abs=1e-12)
     assert q.ece == pytest.approx(ece, abs=1e-12)
@@ -217,7 +209,7 @@ def test_v1_status_and_status_page_show_auc_brier_ece() -> None:
     assert perf["brier_score"] == pytest.approx(np.mean((s - y) ** 2), abs=1e-12)
     conf = np.maximum(s, 1 - s)
     assert perf["expected_calibration_error"] == pytest.approx(
-        _ece_loop(conf, (s >= 0.5).astype(int) == y), abs=1e-12)
+        ece_loop(conf, (s >= 0.5).astype(int) == y), abs=1e-12)
     assert perf["probability_samples"] == len(s)
     # the status page lists the performance section's numbers (4 decimals)
     for key in ("roc_auc", "brier_score", "expected_calibration_error"):
