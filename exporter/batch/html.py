@@ -10,7 +10,7 @@ from exporter.batch.errorstream import error_drift_line
 from exporter.batch.jsonout import performance_dict
 from exporter.batch.quality import quality_dict
 from exporter.batch.report import BatchReport, FeatureResult
-from exporter.batch.text import flagged
+from exporter.batch.text import flagged, sampled_note
 from exporter.stats.performance import ClassificationMetrics
 from exporter.stats.severity import Severity
 
@@ -148,7 +148,7 @@ def render(r: BatchReport) -> str:
             f"<h1>{title}</h1><p>{r.rows} rows; drift share {r.drift_share:.1%}; "
             f'dataset severity <span class="sev-{_css(r.severity)}">{_text(r.severity)}</span></p>'
             f'<p class="top">top drifted: {escape(flagged(r.drifted()))}</p>'
-            f"<h2>Features</h2>{_feature_table(r)}<h2>Histograms</h2>"
+            f"<h2>Features</h2>{_feature_table(r)}{_sampled(r)}<h2>Histograms</h2>"
             f'<div class="grid">{figures}</div>{chunk_chart.section(r)}'
             f"<h2>Performance</h2>{_performance_table(r)}{_quality(r)}{_estimate(r)}{_error_drift(r)}</body></html>\n")
 
@@ -171,3 +171,8 @@ def _estimate(r: BatchReport) -> str:
     body = "".join(f"<tr><td>{k}</td><td>{_fmt(v)}</td></tr>" for k, v in rows if v is not None)
     return (f"<h2>Estimated performance</h2><p>{e.samples} rows, {basis}</p>"
             f"<table><tr><th>metric</th><th>value</th></tr>{body}</table>")
+
+
+def _sampled(r: BatchReport) -> str:
+    note = sampled_note(r)
+    return "" if note is None else f'<p class="sampled">{escape(note)}</p>'

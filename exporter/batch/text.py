@@ -42,11 +42,9 @@ def render(r: BatchReport) -> str:
                f"(psi medium >= {t.psi_medium:g}, high >= {t.psi_high:g}, "
                f"min samples {t.min_samples})")
     out.append(f"top drifted: {flagged(r.drifted())}")
-    sampled = [f"{f.drift.name} ({f.ks_sample:,})" for f in r.features
-               if f.ks_sample is not None]
-    if sampled:
-        out.append("ks and wasserstein from a uniform sample of the values (bins, psi and "
-                   f"chi2 over all rows): {', '.join(sampled)}")
+    note = sampled_note(r)
+    if note is not None:
+        out.append(note)
     if r.chunking is not None:
         out.extend(["", chunking_title(r.chunking, len(r.chunks))])
         out.extend(chunk_line(c, r.chunking, t.min_samples) for c in r.chunks)
@@ -137,3 +135,13 @@ def _quality(r: BatchReport) -> list[str]:
 
 def _label(f: FeatureResult) -> str:
     return f.drift.severity.label if f.drift.severity is not None else "n/a"
+
+
+def sampled_note(r: BatchReport) -> str | None:
+    """Which features' KS and Wasserstein come from a sample (beyond column.SAMPLE_CAP)."""
+    sampled = [f"{f.drift.name} ({f.ks_sample:,})" for f in r.features
+               if f.ks_sample is not None]
+    if not sampled:
+        return None
+    return ("ks and wasserstein from a uniform sample of the values (bins, psi and "
+            f"chi2 over all rows): {', '.join(sampled)}")

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from exporter.batch import column, text
+from exporter.batch import column, html, text
 from exporter.batch.column import NumericColumn
 from exporter.batch.jsonout import report_dict
 from exporter.batch.report import BatchReport
@@ -113,11 +113,16 @@ def test_the_sample_does_not_depend_on_the_chunking(tmp_path: Path) -> None:
             if ln.startswith("ks and wasserstein from a uniform sample")]
     sampled = [f"{f['name']} ({CAP:,})" for f in a["features"] if f.get("ks_sample")]
     assert len(line) == 1 and line[0].endswith(": " + ", ".join(sampled))
+    # and so does the HTML report, under the feature table
+    page = html.render(_run(path, chunk_rows=61))
+    assert f'<p class="sampled">{line[0]}</p>' in page
+    assert page.index('class="sampled"') > page.index("<h2>Features</h2>")
 
 
 def test_within_the_cap_no_sample_is_reported(tmp_path: Path) -> None:
     result = _run(write_csv(tmp_path / "b.csv", current(500)), chunk_rows=97)
     assert "uniform sample" not in text.render(result)
+    assert "uniform sample" not in html.render(result)
     report = report_dict(result)
     assert all("ks_sample" not in f for f in report["features"])
     assert "quantile_sample" not in report["prediction"]
