@@ -112,6 +112,8 @@ def capture_model(m: ModelState) -> dict[str, Any]:
         "early_counts": dict(jc.early),
         "early": list(m.join.early.labels.items()),  # (id, (label, received)), oldest first
         "score_counts": m.scores.counts.copy() if m.scores is not None else None,
+        # multi-class probabilities of the window (the CBPE estimate); None otherwise
+        "proba": m.proba.ordered() if m.proba is not None else None,
         "error_drift": m.error_drift.state() if m.error_drift is not None else None,
     }
 
@@ -126,7 +128,8 @@ def encode_model(c: dict[str, Any]) -> dict[str, Any]:
                       "labels": [y for _, (y, _) in c["early"]],
                       "received": [t for _, (_, t) in c["early"]]},
             "score_counts": (None if c["score_counts"] is None
-                             else _arr(c["score_counts"]))}
+                             else _arr(c["score_counts"])),
+            "proba": None if c["proba"] is None else _ring(c["proba"])}
 
 
 def load_model(m: ModelState, d: dict[str, Any]) -> None:
@@ -138,6 +141,9 @@ def load_model(m: ModelState, d: dict[str, Any]) -> None:
     _load_ring(m.categorical, d["categorical"])
     _load_ring(m.pred, d["pred"])
     _load_ring(m.pairs.ring, d["pairs"])
+    # a file written before the probability window was saved has none: it refills
+    if m.proba is not None and d.get("proba") is not None:
+        _load_ring(m.proba, d["proba"])
     for name, a in d["buckets"].items():
         arr = _unarr(a)
         if name not in m.buckets or arr.shape != m.buckets[name].shape:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,6 +20,7 @@ from exporter.config.model import FeatureConfig, ModelConfig, PredictionConfig, 
 from exporter.profile.model import Profile
 from exporter.sidecar.compute import compute
 from exporter.sidecar.http import build_app
+from exporter.sidecar.persist import restore, save
 from exporter.sidecar.runtime import Sidecar
 from exporter.sidecar.state import SidecarState
 from exporter.stats.calibration import Calibration, CalibrationMap
@@ -81,6 +83,24 @@ def test_multiclass_estimate_keeps_probability_rows() -> None:
     last = proba[-200:]
     assert est.samples == 200
     assert est.accuracy == pytest.approx(float(last.max(axis=1).mean()), abs=1e-12)
+
+
+def test_multiclass_estimate_survives_a_restart(tmp_path: Path) -> None:
+    """The probability window is in the state file: after a restart the estimate is the
+    one before it (it used to wait for min_samples new predictions)."""
+    m = _three_classes()
+    rng = np.random.default_rng(9)
+    proba = rng.dirichlet([2, 1, 1], size=120).round(4)
+    events = [{"v": 1, "model": "kind", "version": "2", "features": {"x": 1.0},
+               "prediction": dict(zip("abc", row.tolist(), strict=True))} for row in proba]
+    before = SidecarState(config(m), {})
+    assert apply(before, events) == {}
+    save(before, tmp_path / "state.bin")
+    after = SidecarState(config(m), {})
+    assert restore(after, tmp_path / "state.bin")
+    est = compute(after, clock=lambda: 1001.0).models[m.key].estimate
+    assert est is not None and est.samples == 120
+    assert est.accuracy == pytest.approx(float(proba.max(axis=1).mean()), abs=1e-12)
 
 
 async def _served(profile_calibrated: bool) -> tuple[dict[str, Any], str, str]:
