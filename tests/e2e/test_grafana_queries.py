@@ -216,13 +216,16 @@ def test_auc_panel_equals_scipy_and_the_binned_fleet_formula(prometheus: str) ->
                 if p["title"] == "ROC AUC (per pod and fleet)"]
     # The fixture waits for other series, not for the last batch's labels to be scraped
     # and the rule evaluated after it: wait until the counters hold every fed label, then
-    # give the 1 s rule a few evaluations (a deadline, not a fixed sleep).
+    # give the 1 s rule and compute a few cycles (a deadline, not a fixed sleep).
     _wait_for(prometheus, [f'sum(mlmon_score_bucket_total{{model="fraud"}}) == {y.size}'])
     deadline = time.monotonic() + 30.0
     while True:
         pod, fleet = (_query(prometheus, _substitute(t["expr"], "fraud", ".*"))["data"]["result"]
                       for t in panel["targets"])
-        settled = len(fleet) == 1 and abs(float(fleet[0]["value"][1]) - binned) <= 1e-9
+        # both: the pod value comes from the sidecar's snapshot (1 s compute), which can
+        # lag the scraped counters by a cycle
+        settled = (len(pod) == 1 and abs(float(pod[0]["value"][1]) - exact) <= 1e-12
+                   and len(fleet) == 1 and abs(float(fleet[0]["value"][1]) - binned) <= 1e-9)
         if settled or time.monotonic() > deadline:
             break
         time.sleep(0.5)
