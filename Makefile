@@ -23,8 +23,12 @@ $(TEST_STAMP): pyproject.toml | $(BIN)/python
 
 ## demo: run the main job on the bundled example (the whole alerting loop too, with
 ## --stack, when the prometheus and prometheus-alertmanager programs are installed)
+# Ctrl-C: `exec`, so the recipe's shell (it stays, for the $$(...)) is not what SIGINT kills:
+# a shell dying of SIGINT is what makes make print `*** [Makefile:NN: demo] Interrupt`.
+# mlmon demo traps SIGINT, stops what it started and exits 0; make, which got the
+# SIGINT too, then ends quietly (tests/e2e/test_demo_make.py).
 demo: $(STAMP)
-	$(BIN)/mlmon demo $$(command -v prometheus >/dev/null && \
+	exec $(BIN)/mlmon demo $$(command -v prometheus >/dev/null && \
 		command -v prometheus-alertmanager >/dev/null && echo --stack)
 
 ## tools: install the real programs the tests run (Prometheus, Alertmanager, Pushgateway,

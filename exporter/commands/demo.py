@@ -70,6 +70,17 @@ def _http_address(requested: str | None) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Ctrl-C at any point ends the demo with code 0 (``make demo`` then prints no
+    ``*** Interrupt`` line): before the services started, here; while they start, below
+    (Services.start stops what already runs); once they run, the runner's SIGINT flag."""
+    try:
+        return _run(args)
+    except KeyboardInterrupt:
+        print("mlmon demo: stopped while starting", flush=True)
+        return 0
+
+
+def _run(args: argparse.Namespace) -> int:
     import signal
     import tempfile
     from types import FrameType
@@ -85,6 +96,7 @@ def run(args: argparse.Namespace) -> int:
     from exporter.demo.runner import DemoRunner, DemoSettings
     from exporter.demo.services import Service, Services
     from exporter.demo.sidecar import SidecarProcess
+    from exporter.demo.timeline import EventLog
     from exporter.demo.traffic import TrafficSimulator
 
     config_path: Path = args.config or BUNDLED_CONFIG
@@ -135,30 +147,36 @@ def run(args: argparse.Namespace) -> int:
                                  _http_address(args.http), Path(tmp) / "sidecar.log",
                                  compute_interval=args.compute_interval)
         stack: list[Service] = []
+        events = EventLog(sys.stdout)  # the timeline: printed, and redrawn by the summaries
         if args.stack:
             from exporter.demo.stack import stack_services
 
             # Prometheus is made after the sidecar started: it scrapes the announced port
-            stack = stack_services(model, lambda: sidecar.http_address, Path(tmp), sys.stdout)
+            stack = stack_services(model, lambda: sidecar.http_address, Path(tmp), sys.stdout,
+                                   events)
         services = Services([sidecar, *stack])
         try:
             services.start()
+            tap = Tap(sidecar.socket_path)
+            runner = DemoRunner(settings, simulator, tap,
+                                DelayedLabels(args.label_delay / 2, args.label_delay * 1.5,
+                                              seed=args.seed),
+                                sidecar, services.urls(), sys.stdout,
+                                clear=sys.stdout.isatty(),  # each summary redraws the timeline
+                                dead=services.dead,
+                                record=record, events=events)
+
+            def request_stop(signum: int, frame: FrameType | None) -> None:
+                runner.stop_requested = True
+
+            previous = {s: signal.signal(s, request_stop)
+                        for s in (signal.SIGINT, signal.SIGTERM)}
         except ProgramError as exc:
             print(f"mlmon demo: {exc}", file=sys.stderr)
             return 1
-        tap = Tap(sidecar.socket_path)
-        runner = DemoRunner(settings, simulator, tap,
-                            DelayedLabels(args.label_delay / 2, args.label_delay * 1.5,
-                                          seed=args.seed),
-                            sidecar, services.urls(), sys.stdout,
-                            clear=sys.stdout.isatty() and not args.stack,  # keep the timeline
-                            dead=services.dead,
-                            record=record)
-
-        def request_stop(signum: int, frame: FrameType | None) -> None:
-            runner.stop_requested = True
-
-        previous = {s: signal.signal(s, request_stop) for s in (signal.SIGINT, signal.SIGTERM)}
+        except BaseException:  # Ctrl-C while starting: stop what runs (their own sessions)
+            services.stop()
+            raise
         print(f"mlmon demo: sidecar ready ({config_path}); tapping {args.rate:g} predictions/s "
               f"of {model.name}:{model.version}; drift "
               + (f"at {drift_after:g}s: {plan.describe()}" if drift_after is not None
@@ -170,13 +188,13 @@ def run(args: argparse.Namespace) -> int:
         try:
             runner.run()
         finally:
-            for s, handler in previous.items():
-                signal.signal(s, handler)
             tap.close(2.0)
             if record is not None:
                 record.close()
             stats = tap.stats()
-            codes = services.stop()
+            codes = services.stop()  # a second Ctrl-C meanwhile does not cut this short
+            for s, handler in previous.items():
+                signal.signal(s, handler)
         print(f"mlmon demo: sent {runner.sent} predictions and {runner.labels_sent} labels "
               f"({stats.sent} events delivered, "
               f"{stats.dropped_queue_full + stats.dropped_disconnected} dropped); "

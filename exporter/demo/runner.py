@@ -11,6 +11,7 @@ from typing import Any, Protocol, TextIO
 from exporter.client import Tap
 from exporter.demo.labels import DelayedLabels
 from exporter.demo.summary import FloorWatch, Rates, format_summary
+from exporter.demo.timeline import EventLog
 from exporter.demo.traffic import TrafficSimulator
 
 TICK = 0.05  # seconds between traffic bursts
@@ -40,7 +41,8 @@ class DemoRunner:
                  out: TextIO, clock: Callable[[], float] = time.monotonic,
                  wall: Callable[[], float] = time.time,
                  sleep: Callable[[float], None] = time.sleep, clear: bool = False,
-                 dead: Callable[[], list[str]] = list, record: TextIO | None = None) -> None:
+                 dead: Callable[[], list[str]] = list, record: TextIO | None = None,
+                 events: EventLog | None = None) -> None:
         self.s = settings
         self.sim = simulator
         self.tap = tap
@@ -51,7 +53,10 @@ class DemoRunner:
         self.clock = clock
         self.wall = wall
         self.sleep = sleep
-        self.clear = clear
+        self.clear = clear  # each summary clears the screen (and redraws the timeline)
+        # Timeline lines (floor crossings; with --stack alerts, notifications, decisions):
+        # printed as they happen, and under every summary that clears the screen.
+        self.events = events if events is not None else EventLog(out, wall)
         self.dead = dead
         self.record = record  # JSON lines: every prediction sent, with its (later) label
         self.watch = (None if settings.accuracy_floor is None
@@ -104,9 +109,7 @@ class DemoRunner:
         """Feed the floor watch; print a timeline line when it sees a crossing first."""
         if self.watch is not None:
             for line in self.watch.update(_model(status, self.s.model, self.s.version)):
-                stamp = time.strftime("%H:%M:%S", time.localtime(self.wall()))
-                self.out.write(f"{stamp} {line}\n")
-                self.out.flush()
+                self.events.note(line)
         return status
 
     def _settled(self) -> dict[str, Any] | None:
@@ -137,9 +140,15 @@ class DemoRunner:
                       stats.dropped_queue_full + stats.dropped_disconnected,
                       self.drift_text(now - self._start))
         extra = [self.watch.describe()] if self.watch is not None else []
-        text = format_summary(status, rates, self.wall(), self.urls, extra)
-        self.out.write(("\x1b[H\x1b[2J" if self.clear else "\n") + text)
-        self.out.flush()
+        with self.events.lock:  # no timeline line between the snapshot and the redraw
+            if self.clear:
+                kept = self.events.lines()
+                text = format_summary(status, rates, self.wall(), self.urls, extra, kept,
+                                      self.events.total - len(kept))
+            else:  # the lines printed as they happen stay on the screen
+                text = format_summary(status, rates, self.wall(), self.urls, extra)
+            self.out.write(("\x1b[H\x1b[2J" if self.clear else "\n") + text)
+            self.out.flush()
         self._last = (now, self.sent, last_accepted if accepted is None else accepted)
 
     def _send(self, now: float, elapsed: float) -> None:

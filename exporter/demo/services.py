@@ -24,7 +24,9 @@ class Service(Protocol):
 
 
 class Services:
-    """Started in order, stopped in reverse; a failed start stops what already runs."""
+    """Started in order, stopped in reverse; a failed start stops what already runs,
+    and the service that failed too: it may have started a process before it failed (a
+    Ctrl-C while a program starts interrupts it after the spawn)."""
 
     def __init__(self, services: list[Service]) -> None:
         self.services = services
@@ -32,12 +34,12 @@ class Services:
 
     def start(self) -> None:
         for service in self.services:
+            self._started.append(service)  # before start: stopped if it fails half-way
             try:
                 service.start()
             except BaseException:
                 self.stop()
                 raise
-            self._started.append(service)
 
     def stop(self) -> dict[str, int | None]:
         codes: dict[str, int | None] = {}

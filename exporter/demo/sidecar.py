@@ -43,7 +43,8 @@ class SidecarProcess(Program):
         base = "{url}" if announces else f"http://{http}"
         super().__init__("sidecar", sidecar_argv(config, socket_path, http), log,
                          f"{base}/readyz", {"metrics": f"{base}/metrics",
-                                            "status": f"{base}/v1/status"},
+                                            "status page": f"{base}/",
+                                            "status JSON": f"{base}/v1/status"},
                          env=env, ready_timeout=ready_timeout, announces=announces)
 
     @property

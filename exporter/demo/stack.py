@@ -23,7 +23,7 @@ from exporter.demo.alertmanager_config import Loopback
 from exporter.demo.programs import Program
 from exporter.demo.receivers import HttpReceiver, SmtpReceiver
 from exporter.demo.services import Service
-from exporter.demo.timeline import Timeline
+from exporter.demo.timeline import EventLog, Timeline
 
 TOKEN = "mlmon-demo-responder-token"
 ANY_PORT = "127.0.0.1:0"  # the kernel picks; the program announces it
@@ -43,16 +43,17 @@ def check() -> str | None:
 
 
 def stack_services(model: ModelConfig, sidecar_http: Callable[[], str], workdir: Path,
-                   out: TextIO = sys.stdout) -> list[Service]:
+                   out: TextIO = sys.stdout, log: EventLog | None = None) -> list[Service]:
     """The services to start after the sidecar (``sidecar_http()``: the HOST:PORT it
-    listens on, asked once it has started)."""
+    listens on, asked once it has started); the timeline writes through ``log`` (the
+    runner's, so its summaries redraw the timeline) or, without one, to ``out``."""
     prometheus_bin = shutil.which("prometheus")
     alertmanager_bin = shutil.which("prometheus-alertmanager")
     if prometheus_bin is None or alertmanager_bin is None:
         raise RuntimeError(check() or "binaries missing")
     resp_dir = workdir / "responder"
     # Prometheus' address is known once it announced it: set when it has started.
-    timeline = Timeline("", resp_dir / "state" / "audit.jsonl", out)
+    timeline = Timeline("", resp_dir / "state" / "audit.jsonl", out, log=log)
     hooks = HttpReceiver("receivers", on_receive=timeline.note_request)
     smtp = SmtpReceiver("smtp", on_receive=timeline.note_mail)
     responder = _Deferred(lambda: _responder(model, hooks, resp_dir))
@@ -85,8 +86,10 @@ def _alertmanager(binary: str, hooks: HttpReceiver, smtp: SmtpReceiver, workdir:
         responder_token=TOKEN), stack_config.DEMO_TIMINGS)
     argv = stack_config.alertmanager_argv(binary, config, workdir / "alertmanager-data",
                                           ANY_PORT)
+    # Debian's Alertmanager has no web UI ("/" is a page saying so): the alerts it holds,
+    # as JSON, are what answers everywhere (tests/e2e/test_demo_make.py fetches it).
     return Program("alertmanager", argv, workdir / "alertmanager.log", "{url}/-/ready",
-                   {"alertmanager": "{url}"}, announces=True)
+                   {"alertmanager": "{url}/api/v2/alerts"}, announces=True)
 
 
 def _prometheus(binary: str, workdir: Path, sidecar_http: str, alertmanager: str) -> Program:
@@ -94,8 +97,10 @@ def _prometheus(binary: str, workdir: Path, sidecar_http: str, alertmanager: str
     config = stack_config.write_prometheus(workdir / "prometheus.yml", rules, sidecar_http,
                                            alertmanager)
     argv = stack_config.prometheus_argv(binary, config, workdir / "prometheus-data", ANY_PORT)
+    # The classic UI's alerts page: Debian's Prometheus (2.42) has no React UI, so
+    # "/alerts" is a 404 there; "/classic/alerts" answers 200 (tests/e2e/test_demo_make.py).
     return Program("prometheus", argv, workdir / "prometheus.log", "{url}/-/ready",
-                   {"prometheus": "{url}/alerts"}, announces=True)
+                   {"prometheus": "{url}/classic/alerts"}, announces=True)
 
 
 class _Deferred:

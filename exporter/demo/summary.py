@@ -8,6 +8,7 @@ from typing import Any
 
 SEVERITY_MARK = {"low": "low", "medium": "MEDIUM", "high": "HIGH !"}
 PERFORMANCE_ORDER = ("accuracy", "macro_f1", "log_loss", "mae", "rmse", "mape", "r2")
+TIMELINE_LINES = 12  # timeline lines a summary shows (the latest ones)
 
 
 @dataclass(frozen=True)
@@ -107,10 +108,25 @@ def _estimate(model: Mapping[str, Any]) -> list[str]:
             f"{fmt_float(realized)}  ({basis}; n={est.get('samples')})"]
 
 
+def format_timeline(events: Sequence[str], limit: int = TIMELINE_LINES,
+                    earlier: int = 0) -> list[str]:
+    """The last ``limit`` timeline lines, oldest first, after a line counting the ones
+    left out (``earlier``: already dropped before ``events``); nothing when there are none."""
+    shown = list(events[-limit:]) if limit > 0 else []
+    hidden = earlier + len(events) - len(shown)
+    if not shown and not hidden:
+        return []
+    return (["timeline:"] + ([f"  … {hidden} earlier"] if hidden else [])
+            + [f"  {line}" for line in shown])
+
+
 def format_summary(status: Mapping[str, Any] | None, rates: Rates, now: float,
-                   urls: Mapping[str, str], extra: Sequence[str] = ()) -> str:
+                   urls: Mapping[str, str], extra: Sequence[str] = (),
+                   timeline: Sequence[str] = (), earlier: int = 0) -> str:
     """One block of text; ``status`` None means the sidecar did not answer; ``extra``
-    lines (the floor crossings) follow the models."""
+    lines (the floor crossings) follow the models, then the URLs, then the last
+    ``TIMELINE_LINES`` of ``timeline`` (see format_timeline): a redraw that clears the
+    screen keeps them in view, and the lines printed as they happen continue them."""
     accepted = "—" if rates.accepted_per_s is None else f"{rates.accepted_per_s:.0f}"
     lines = [f"── mlmon demo  t={rates.elapsed:.0f}s  drift: {rates.drift}",
              f"events/s: sent {rates.sent_per_s:.0f}, accepted by sidecar {accepted}; "
@@ -124,6 +140,7 @@ def format_summary(status: Mapping[str, Any] | None, rates: Rates, now: float,
             lines.extend(format_model(model, now))
     lines.extend(extra)
     lines.extend(f"{name}: {url}" for name, url in urls.items())
+    lines.extend(format_timeline(timeline, TIMELINE_LINES, earlier))
     return "\n".join(lines) + "\n"
 
 

@@ -3,6 +3,8 @@
 Three sources: Prometheus' alerts (polled from ``/api/v1/alerts``: firing, then
 resolved; pending ones are not shown), the notifications the loopback receivers get
 (Slack, PagerDuty, email), and the responder's decisions (new lines of its audit log).
+Each line goes through an :class:`EventLog`, which also keeps the last ones: the summary
+redraws them under its table, so a cleared screen does not hide them (summary.py).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
@@ -52,29 +55,52 @@ def describe_decision(record: dict[str, Any]) -> str:
             f"{record.get('result')}: {record.get('reason')}){detail}")
 
 
+class EventLog:
+    """Timeline lines, stamped: each printed when it happens and the last ``keep`` kept
+    (``total`` counts them all). ``lock`` (reentrant) serializes writes to ``out`` across
+    threads: hold it to write something no timeline line may interleave with."""
+
+    def __init__(self, out: TextIO, wall: Callable[[], float] = time.time,
+                 keep: int = 1000) -> None:
+        self.out = out
+        self.wall = wall
+        self.lock = threading.RLock()
+        self.total = 0
+        self._kept: deque[str] = deque(maxlen=keep)
+
+    def note(self, text: str) -> None:
+        line = f"{time.strftime('%H:%M:%S', time.localtime(self.wall()))} {text}"
+        with self.lock:
+            self._kept.append(line)
+            self.total += 1
+            self.out.write(line + "\n")
+            self.out.flush()
+
+    def lines(self) -> list[str]:
+        """The kept lines, oldest first (``total - len(lines())`` earlier ones dropped)."""
+        with self.lock:
+            return list(self._kept)
+
+
 class Timeline:
     """Polls Prometheus and the audit log in a thread; receivers call ``note_*``."""
 
     name = "timeline"
 
     def __init__(self, prometheus: str, audit_log: Path, out: TextIO,
-                 interval: float = 0.5, wall: Callable[[], float] = time.time) -> None:
+                 interval: float = 0.5, wall: Callable[[], float] = time.time,
+                 log: EventLog | None = None) -> None:
         self.prometheus = prometheus
         self.audit_log = audit_log
-        self.out = out
+        self.log = log if log is not None else EventLog(out, wall)
         self.interval = interval
-        self.wall = wall
         self._firing: set[AlertKey] = set()  # shown as firing, not yet as resolved
         self._audit_offset = 0
-        self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def note(self, text: str) -> None:
-        stamp = time.strftime("%H:%M:%S", time.localtime(self.wall()))
-        with self._lock:
-            self.out.write(f"{stamp} {text}\n")
-            self.out.flush()
+        self.log.note(text)
 
     def note_request(self, request: Request) -> None:
         self.note("  → " + describe_request(request))

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from exporter.demo.labels import DelayedLabels
 from exporter.demo.model import SimpleModel
 from exporter.demo.reference import ReferenceData
 from exporter.demo.runner import SETTLE, TICK, DemoRunner, DemoSettings
+from exporter.demo.timeline import EventLog
 from exporter.demo.traffic import TrafficSimulator
 from tests.client.servers import LineServer
 
@@ -145,3 +147,77 @@ def test_the_final_summary_stops_waiting_after_settle_seconds(
     _, text = _short_run(tmp_path, fraud_data, fraud_predictor, status, t)
     assert 1002.0 + SETTLE <= t.clock() <= 1002.0 + SETTLE + 4 * TICK + 1e-9
     assert text.count("── mlmon demo") == 2
+
+
+class NotingStatus(StaticStatus):
+    """A sidecar status source; each fetch, a timeline event arrives (as from the
+    timeline's thread)."""
+
+    def __init__(self, log: EventLog, total: Callable[[], int]) -> None:
+        super().__init__(total=total)
+        self.log = log
+
+    def status(self) -> dict[str, Any] | None:
+        self.log.note(f"event {self.calls}")
+        return super().status()
+
+
+def _noting_run(tmp_path: Path, fraud_data: ReferenceData, fraud_predictor: SimpleModel,
+                clear: bool, keep: int = 1000) -> tuple[str, int]:
+    """The output, and how many events were noted (one per status fetch)."""
+    t = FakeTime()
+    out = io.StringIO()
+    log = EventLog(out, wall=lambda: 0.0, keep=keep)
+    sim = TrafficSimulator(fraud_data, fraud_predictor, DriftPlan(), seed=3)
+    settings = DemoSettings("fraud", "3", rate=50.0, duration=3.0, drift_after=None,
+                            summary_every=1.0)
+    tap = Tap(str(tmp_path / "absent.sock"))
+    status = NotingStatus(log, total=lambda: runner.sent)
+    runner = DemoRunner(settings, sim, tap, DelayedLabels(0.5, 0.5), status,
+                        {"metrics": "http://m"},
+                        out, clock=t.clock, wall=t.clock, sleep=t.sleep, clear=clear,
+                        events=log)
+    runner.run()
+    tap.close(1.0)
+    return out.getvalue(), status.calls
+
+
+def _stamped(*numbers: int) -> list[str]:
+    stamp = time.strftime("%H:%M:%S", time.localtime(0.0))
+    return [f"  {stamp} event {n}" for n in numbers]
+
+
+def test_each_redraw_that_clears_the_screen_shows_the_timeline_so_far(
+        tmp_path: Path, fraud_data: ReferenceData, fraud_predictor: SimpleModel) -> None:
+    text, noted = _noting_run(tmp_path, fraud_data, fraud_predictor, clear=True)
+    screens = text.split("\x1b[H\x1b[2J")[1:]
+    # Summaries at t=1, 2 and the final one, after status fetches 0, 1 and 2 .. noted - 1
+    # (the final summary waits SETTLE s for a computation that never comes).
+    assert len(screens) == 3
+    for n, screen in enumerate(screens[:2]):
+        summary = screen.split("metrics: http://m\n", 1)[1]
+        timeline = summary.splitlines()[:n + 2]  # after the redraw, the live lines follow
+        assert timeline == ["timeline:", *_stamped(*range(n + 1))], screen
+    last = screens[-1].split("metrics: http://m\n", 1)[1].splitlines()
+    assert noted > 12  # so the last screen shows the latest 12 (TIMELINE_LINES)
+    assert last == ["timeline:", f"  … {noted - 12} earlier",
+                    *_stamped(*range(noted - 12, noted))]
+
+
+def test_the_redraw_bounds_the_timeline_and_counts_what_it_left_out(
+        tmp_path: Path, fraud_data: ReferenceData, fraud_predictor: SimpleModel) -> None:
+    text, _ = _noting_run(tmp_path, fraud_data, fraud_predictor, clear=True, keep=2)
+    second = text.split("\x1b[H\x1b[2J")[2].split("metrics: http://m\n", 1)[1]
+    # Events 0 and 1 noted before it; the log keeps 2: nothing left out yet. Then the third
+    # screen's timeline starts with what the log dropped.
+    assert second.splitlines()[:3] == ["timeline:", *_stamped(0, 1)]
+    third = text.split("\x1b[H\x1b[2J")[3].split("metrics: http://m\n", 1)[1].splitlines()
+    dropped = int(third[1].removeprefix("  … ").removesuffix(" earlier"))
+    assert third[0] == "timeline:" and third[2:4] == _stamped(dropped, dropped + 1)
+
+
+def test_without_clearing_the_timeline_is_printed_once(
+        tmp_path: Path, fraud_data: ReferenceData, fraud_predictor: SimpleModel) -> None:
+    text, noted = _noting_run(tmp_path, fraud_data, fraud_predictor, clear=False)
+    assert "timeline:" not in text and "\x1b[" not in text
+    assert all(text.count(f" event {n}\n") == 1 for n in range(noted))

@@ -7,7 +7,7 @@ from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families as parse_text
 
-from exporter.demo.summary import Rates, fmt_pvalue, format_summary
+from exporter.demo.summary import TIMELINE_LINES, Rates, fmt_pvalue, format_summary, format_timeline
 from exporter.sidecar.runtime import Sidecar
 from tests.factories import config, fraud_events, fraud_model, fraud_profile
 from tests.procs import post_events
@@ -190,3 +190,25 @@ def test_the_floor_line_follows_the_models_in_the_summary() -> None:
                           extra=["  accuracy floor 0.8: ..."])
     lines = text.splitlines()
     assert lines[-2:] == ["  accuracy floor 0.8: ...", "metrics: http://m"]
+
+
+def test_the_timeline_follows_the_urls_in_order_with_the_count_left_out() -> None:
+    """Issue 16 item 6: a summary that clears the screen redraws the timeline under it."""
+    events = [f"12:00:{i:02d} event {i}" for i in range(15)]
+    text = format_summary(STATUS, RATES, now=1002.0, urls={"metrics": "http://m"},
+                          timeline=events, earlier=4)
+    lines = text.splitlines()
+    at = lines.index("metrics: http://m")
+    # 4 dropped before, 15 given, the last 12 shown (TIMELINE_LINES): 4 + 3 left out.
+    assert TIMELINE_LINES == 12
+    assert lines[at + 1:] == ["timeline:", "  … 7 earlier",
+                              *(f"  12:00:{i:02d} event {i}" for i in range(3, 15))]
+
+
+def test_a_short_timeline_is_shown_whole_and_none_is_not_shown() -> None:
+    assert format_timeline(["a", "b"], limit=3) == ["timeline:", "  a", "  b"]
+    assert format_timeline([], limit=3) == []
+    assert format_timeline([], limit=3, earlier=2) == ["timeline:", "  … 2 earlier"]
+    assert format_timeline(["a", "b", "c"], limit=0) == ["timeline:", "  … 3 earlier"]
+    text = format_summary(STATUS, RATES, now=1002.0, urls={"metrics": "http://m"})
+    assert text.endswith("metrics: http://m\n") and "timeline" not in text

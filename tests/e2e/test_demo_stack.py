@@ -83,7 +83,7 @@ def test_stack_demo_prints_drift_page_and_dry_run_rollback(tmp_path: Path) -> No
         text = demo.wait("the stack started and listed its URLs",
                          lambda t: len(LISTED.findall(t)) == 3, 120)
         urls = dict(LISTED.findall(text))
-        prometheus = urls["prometheus"].removesuffix("/alerts")
+        prometheus = urls["prometheus"].removesuffix("/classic/alerts")
         # Injected drift on amount and country pages; the accuracy alert reaches the
         # responder, which decides a rollback and, in dry-run, executes nothing.
         demo.wait("MlmonFeatureDriftHigh firing on amount or country (timeline)",
