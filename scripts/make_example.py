@@ -41,6 +41,7 @@ models:
     thresholds: {psi_medium: 0.1, psi_high: 0.25, ks_alpha: 0.01, chi2_alpha: 0.01,
                  min_samples: 500, accuracy_floor: 0.8}
     labels: {ttl: 24h, max_pending: 100000}
+    segment: {feature: country, max_values: 5, min_samples: 100}
 """
 
 HOUSING_YAML = """\
@@ -59,6 +60,7 @@ models:
       neighborhood: categorical
     window: {size: 2000}
     thresholds: {min_samples: 200, mae_ceiling: 60000}
+    segment: {feature: neighborhood, max_values: 4, min_samples: 50}
 """
 
 COUNTRIES = np.array(["DE", "ES", "FR", "GB", "IT", "US"], dtype=object)

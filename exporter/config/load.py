@@ -13,15 +13,19 @@ import yaml
 from exporter.config.errors import ConfigError
 from exporter.config.fields import Fields, join, load_yaml, type_name
 from exporter.config.model import (
+    QUALITY_KEYS,
     Config,
     ErrorDriftConfig,
     FeatureConfig,
     LabelConfig,
     ModelConfig,
     PredictionConfig,
+    QualityConfig,
+    SegmentConfig,
     ServerConfig,
     WindowConfig,
 )
+from exporter.config.multivariate import parse_multivariate
 from exporter.stats.thresholds import Thresholds
 from exporter.types import ModelKey
 
@@ -40,6 +44,8 @@ THRESHOLDS = _keys(Thresholds)
 LABELS = _keys(LabelConfig)
 ERROR_DRIFT = _keys(ErrorDriftConfig)
 SERVER = _keys(ServerConfig)
+SEGMENT = _keys(SegmentConfig)
+MAX_SEGMENT_VALUES = 50  # segment.max_values: (max_values + 1) x 5 series per model at most
 KINDS = ("numeric", "categorical")
 ENV_NONE = ("", "none", "off")
 MIN_TOKEN = 16  # characters of server.ingest_token_file; shorter tokens are guessable
@@ -106,6 +112,10 @@ class _Parser:
             thresholds=self.thresholds(d.get("thresholds", {}), join(p, "thresholds")),
             labels=self.labels(d.get("labels", {}), join(p, "labels")),
             error_drift=self.error_drift(d.get("error_drift", {}), join(p, "error_drift")),
+            segment=self.segment(d.get("segment"), join(p, "segment"), features),
+            quality=self.quality(d.get("quality", {}), join(p, "quality"), features),
+            multivariate=parse_multivariate(self.f, d.get("multivariate"),
+                                            join(p, "multivariate"), features),
             **given,
         )
 
@@ -213,6 +223,51 @@ class _Parser:
             min_instances=f.optional(d.get("min_instances"), f.integer, join(p, "min_instances")),
             alpha=f.optional(d.get("alpha"), lambda v, k: f.number(v, k, 0, 1, hi_open=False),
                              join(p, "alpha")))
+
+    def segment(self, raw: Any, p: str,
+                features: tuple[FeatureConfig, ...]) -> SegmentConfig | None:
+        """``segment: {feature, max_values}``: a configured categorical feature, 1..50 values."""
+        if raw is None:
+            return None
+        d = self.f.mapping(raw, p, SEGMENT)
+        categorical = [f.name for f in features if f.kind == "categorical"]
+        allowed = (f"one of the model's categorical features ({', '.join(categorical)})"
+                   if categorical else "a categorical feature (this model has none: declare "
+                   "one under features, or remove segment)")
+        if "feature" not in d:
+            raise self.err(join(p, "feature"), "missing required key", allowed)
+        name = self.f.string(d["feature"], join(p, "feature"), allowed)
+        if name not in categorical:
+            kind = next((f.kind for f in features if f.name == name), None)
+            problem = (f"feature {name!r} is {kind}, not categorical" if kind is not None
+                       else f"feature {name!r} is not a configured feature")
+            raise self.err(join(p, "feature"), problem, allowed)
+        max_values = self.f.integer(d.get("max_values", SegmentConfig.max_values),
+                                    join(p, "max_values"))
+        if max_values > MAX_SEGMENT_VALUES:
+            raise self.err(join(p, "max_values"), f"{max_values} is above the limit of "
+                           f"{MAX_SEGMENT_VALUES}", f"an integer from 1 to {MAX_SEGMENT_VALUES} "
+                           "(each value adds up to 5 series per model)")
+        min_samples = self.f.optional(d.get("min_samples"), self.f.integer,
+                                      join(p, "min_samples"))
+        return SegmentConfig(name, max_values, min_samples)
+
+    def quality(self, raw: Any, p: str, features: tuple[FeatureConfig, ...]) -> QualityConfig:
+        """Data-quality limits (ratios in [0, 1]) and per-feature overrides of them."""
+        d = self.f.mapping(raw, p, {**dict.fromkeys(QUALITY_KEYS, ""), "features": ""})
+        limits = {k: self.f.number(d[k], join(p, k), 0, 1, lo_open=False, hi_open=False)
+                  for k in QUALITY_KEYS if k in d}
+        kinds = {f.name: f.kind for f in features}
+        overrides = d.get("features") or {}
+        self.f.mapping(overrides, join(p, "features"), kinds)  # unknown names fail here
+        out = []
+        for name, o in overrides.items():
+            at = join(join(p, "features"), name)
+            wrong = "unseen_category" if kinds[name] == "numeric" else "out_of_range"
+            o = self.f.mapping(o, at, {k: "" for k in QUALITY_KEYS if not k.startswith(wrong)})
+            out.append((name, tuple((k, self.f.number(v, join(at, k), 0, 1, lo_open=False,
+                                                      hi_open=False)) for k, v in o.items())))
+        return QualityConfig(**limits, features=tuple(out))
 
     def server(self, raw: Any, p: str = "server") -> ServerConfig:
         f = self.f

@@ -6,7 +6,7 @@ error names the file, the key path, what was wrong and what is allowed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -64,6 +64,41 @@ class PredictionConfig:
 
 
 @dataclass(frozen=True)
+class SegmentConfig:
+    """One categorical feature whose top values split the model's metrics into segments."""
+
+    feature: str
+    max_values: int = 10  # segment values (the reference's most frequent); rest -> __other__
+    min_samples: int | None = None  # a segment's verdict minimum; None: thresholds.min_samples
+
+    def thresholds(self, model: Thresholds) -> Thresholds:
+        """The model's thresholds with this segment minimum."""
+        return model if self.min_samples is None else replace(model,
+                                                              min_samples=self.min_samples)
+
+
+QUALITY_KEYS = ("missing_ratio_max", "out_of_range_ratio_max", "unseen_category_ratio_max")
+
+
+@dataclass(frozen=True)
+class QualityConfig:
+    """Data-quality limits (exporter.stats.quality): each is the allowed excess over the
+    reference's own ratio of the measure; ``features`` overrides some keys per feature."""
+
+    missing_ratio_max: float = 0.05
+    out_of_range_ratio_max: float = 0.01
+    unseen_category_ratio_max: float = 0.01
+    features: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = ()  # name, (key, value)
+
+    def for_feature(self, name: str) -> tuple[float, float, float]:
+        """(missing, out_of_range, unseen_category) limits of one feature, overrides applied."""
+        given = dict(next((kv for n, kv in self.features if n == name), ()))
+        return (given.get("missing_ratio_max", self.missing_ratio_max),
+                given.get("out_of_range_ratio_max", self.out_of_range_ratio_max),
+                given.get("unseen_category_ratio_max", self.unseen_category_ratio_max))
+
+
+@dataclass(frozen=True)
 class FeatureConfig:
     name: str
     kind: FeatureKind
@@ -86,6 +121,9 @@ class ModelConfig:
     label_column: str = "label"  # column holding ground truth in batch files
     prediction_column: str = "prediction"  # column holding the prediction in files
     id_column: str = "id"
+    segment: SegmentConfig | None = None  # per-segment metrics (exporter.sidecar.segments)
+    quality: QualityConfig = field(default_factory=QualityConfig)  # data-quality limits
+    multivariate: MultivariateConfig = field(default_factory=lambda: MultivariateConfig())
 
     @property
     def key(self) -> ModelKey:
@@ -96,6 +134,16 @@ class ModelConfig:
             if f.name == name:
                 return f
         raise KeyError(name)
+
+
+@dataclass(frozen=True)
+class MultivariateConfig:
+    """PCA reconstruction-error drift (exporter.stats.pca) over the numeric features;
+    needs at least two of them. ``variance_share`` is used when the profile is built."""
+
+    enabled: bool = True
+    variance_share: float = 0.65  # share of variance the kept components explain
+    sigmas: float = 3.0  # band half-width in standard errors of the window's mean error
 
 
 @dataclass(frozen=True)

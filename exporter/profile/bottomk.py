@@ -61,6 +61,11 @@ class BottomK:
                 and self._waiting_size >= max(self.k // 4, 1):
             self._merge()
 
+    def merge(self, other: BottomK) -> None:
+        """Add what ``other`` kept: keys are distinct row hashes, so the result is the
+        sample of all rows both have seen, whichever way they were split."""
+        self.add(other.keys, other.values)
+
     def _merge(self) -> None:
         if not self._waiting:
             return

@@ -1,12 +1,13 @@
 """Two-pass, bounded-memory profile builder.
 
-Pass 1 streams the file once, keeping per numeric feature a running count,
-mean and M2 (Chan et al. pairwise merge), min, max, missing count and a
-bottom-k sample: the ``sample_size`` values whose splitmix64 hash of (row
+Pass 1 streams the file once, keeping per numeric feature the count, the exact
+sums behind mean and variance (``exporter.stats.moments``), min, max, missing count
+and a bottom-k sample: the ``sample_size`` values whose splitmix64 hash of (row
 index, feature) is smallest. The hash is a bijection of the row index, so the
 sample is a uniform sample without replacement that does not depend on how
-the file is chunked. Categorical features keep value counts (pruned to the
-most frequent when a column has very many distinct values). Pass 1 also keeps
+the file is chunked. Categorical features keep value counts
+(``exporter.profile.categorical``; a column with very many distinct values chooses its
+categories from a bottom-k sample of rows instead). Pass 1 also keeps
 a numeric feature's distinct values while there are at most ``bins`` of them:
 such a feature is binned by value (``exporter.stats.binning.value_edges``), so
 even a value too rare to be sampled gets its own bin. Otherwise bin edges come
@@ -14,13 +15,21 @@ from the sample (``quantile_edges``: quantiles, heavy ties in bins of their
 own). Pass 2 counts every value into those bins exactly, and recounts pruned
 categorical columns exactly. A classifier whose file also has the label column gets a
 calibration section (``exporter.profile.calibrate``), fitted during pass 1.
+
+Every accumulator merges exactly (``merge``): the accumulators of any split of the
+rows, merged in row order, finish to the same bits as one accumulator over all rows.
+``Pass1`` and ``Pass2`` group them, so the Spark engine (``exporter.spark.build``)
+runs them per partition and merges on the driver; ``assemble`` makes the profile.
+A new section is an accumulator added to ``Pass1`` or ``Pass2`` (``update(chunk)``,
+``merge(other)``; in ``Pass2`` also an empty copy in ``fresh``) and read in ``assemble``.
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
 from collections import Counter
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +39,7 @@ from exporter.config.model import ModelConfig
 from exporter.metric_names import PREDICTION_FEATURE
 from exporter.profile.bottomk import U64, BottomK, splitmix64
 from exporter.profile.calibrate import CalibrationAcc, calibration_wanted
+from exporter.profile.categorical import CategoricalAcc
 from exporter.profile.codec import content_hash, profile_body
 from exporter.profile.model import (
     SCHEMA_VERSION,
@@ -40,7 +50,9 @@ from exporter.profile.model import (
     Profile,
     ProfileError,
 )
+from exporter.profile.pca import RowSampleAcc, multivariate_features
 from exporter.profile.sample_codec import compact
+from exporter.profile.segments import SegmentAcc
 from exporter.readers.chunks import (
     DEFAULT_CHUNK_ROWS,
     Chunk,
@@ -88,8 +100,17 @@ class NumericAcc:
             return
         new = x[~np.isin(x, self.distinct)]  # few known values: one comparison each
         if new.size:
-            merged = np.union1d(self.distinct, new)
+            merged = np.union1d(self.distinct, new + 0.0)  # -0.0 -> 0.0: order-free
             self.distinct = merged if merged.size <= self.bins else None
+
+    def merge(self, other: NumericAcc) -> None:
+        self.missing += other.missing
+        self.moments.merge(other.moments)
+        self.sample.merge(other.sample)
+        if other.distinct is None:
+            self.distinct = None
+        else:
+            self._track_distinct(other.distinct)
 
     def finish(self) -> tuple[NDArray[np.float64], NumericSummary, tuple[float, ...]]:
         """Bin edges, summary and the sorted sample."""
@@ -108,38 +129,6 @@ class NumericAcc:
             quantiles=tuple((float(q), float(v)) for q, v in zip(QUANTILES, qs, strict=True)),
         )
         return edges, summary, tuple(float(v) for v in compact(sample))
-
-
-class CategoricalAcc:
-    def __init__(self, name: str, max_categories: int) -> None:
-        self.name = name
-        self.max_categories = max_categories
-        self.capacity = max(10_000, 20 * max_categories)
-        self.counts: Counter[str] = Counter()
-        self.missing = 0
-        self.pruned = False
-
-    def update(self, values: NDArray[np.object_]) -> None:
-        c = Counter(values.tolist())
-        self.missing += c.pop(None, 0)
-        self.counts.update(c)
-        if len(self.counts) > self.capacity:
-            # Keep the heaviest half: exact counts are recomputed in pass 2.
-            self.counts = Counter(dict(_top(self.counts, self.capacity // 2)))
-            self.pruned = True
-
-    def categories(self) -> tuple[str, ...]:
-        return tuple(sorted(k for k, _ in _top(self.counts, self.max_categories)))
-
-
-def _top(counts: Counter[str], k: int) -> list[tuple[str, int]]:
-    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
-
-
-def _categorical_profile(name: str, cats: tuple[str, ...], counts: Counter[str],
-                         total: int, missing: int) -> CategoricalProfile:
-    known = [counts.get(c, 0) for c in cats]
-    return CategoricalProfile(name, cats, (*known, total - sum(known)), missing)
 
 
 class PredictionAcc:
@@ -164,9 +153,199 @@ class PredictionAcc:
                             f"(e.g. {example!r}) but model {self.config.name!r} is a "
                             "regression model")
 
+    def merge(self, other: PredictionAcc) -> None:
+        self.numeric.merge(other.numeric)
+        self.classes.update(other.classes)
+        self.rows += other.rows
+
     @property
     def categorical(self) -> bool:
         return bool(self.classes)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What is read from the file: decided once (on the Spark driver) from its columns."""
+
+    config: ModelConfig
+    columns: dict[str, ColumnKind]  # pass 1's
+    has_prediction: bool
+    calibrate: bool
+
+    @staticmethod
+    def of(config: ModelConfig, available: set[str]) -> Plan:
+        columns: dict[str, ColumnKind] = {f.name: f.kind for f in config.features}
+        pcol = config.prediction_column
+        has_prediction = pcol in available and pcol not in columns
+        if has_prediction:
+            columns[pcol] = "prediction"
+        calibrate = has_prediction and calibration_wanted(config, available)
+        if calibrate:
+            columns[config.label_column] = "prediction"  # numbers and class names both kept
+        return Plan(config, columns, has_prediction, calibrate)
+
+
+class Pass1:
+    """Pass 1's accumulators: ``update`` with chunks, ``merge`` a later split's."""
+
+    def __init__(self, plan: Plan) -> None:
+        config = plan.config
+        self.rows = 0
+        self.nums = {f.name: NumericAcc(f.name, config.sample_size, config.bins)
+                     for f in config.features if f.kind == "numeric"}
+        self.cats = {f.name: CategoricalAcc(f.name, config.max_categories, _salt(f.name))
+                     for f in config.features if f.kind == "categorical"}
+        self.pred = PredictionAcc(config) if plan.has_prediction else None
+        self.cal = CalibrationAcc(config) if plan.calibrate else None
+        # whole numeric rows for the multivariate (PCA) section (exporter.profile.pca)
+        self.mv_rows = RowSampleAcc(multivariate_features(config), config.sample_size)
+
+    def update(self, chunk: Chunk) -> None:
+        self.rows += chunk.rows
+        for name, acc in self.nums.items():
+            acc.update(chunk.numeric[name], chunk.start)
+        for name, cacc in self.cats.items():
+            cacc.update(chunk.categorical[name], chunk.start)
+        if self.pred is not None:
+            self.pred.update(chunk)
+        if self.cal is not None:
+            self.cal.update(chunk)
+        self.mv_rows.update(chunk)
+
+    def merge(self, other: Pass1) -> None:
+        self.rows += other.rows
+        for name, acc in self.nums.items():
+            acc.merge(other.nums[name])
+        for name, cacc in self.cats.items():
+            cacc.merge(other.cats[name])
+        if self.pred is not None and other.pred is not None:
+            self.pred.merge(other.pred)
+        if self.cal is not None and other.cal is not None:
+            self.cal.merge(other.cal)
+        self.mv_rows.merge(other.mv_rows)
+
+
+Finished = tuple[NDArray[np.float64], NumericSummary, tuple[float, ...]]
+
+
+class Pass2:
+    """Pass 2's exact counts on the bins and categories pass 1 chose (``first``)."""
+
+    def __init__(self, plan: Plan, first: Pass1) -> None:
+        config = plan.config
+        self.plan = plan
+        self.finished: dict[str, Finished] = {n: a.finish() for n, a in first.nums.items()}
+        self.bins = {n: np.zeros(len(e) + 1, dtype=np.int64)
+                     for n, (e, _, _) in self.finished.items()}
+        pred = first.pred
+        self.pred_numeric = pred is not None and not pred.categorical
+        self.pred_finished = pred.numeric.finish() if pred is not None else None
+        self.pred_bins = np.zeros(len(self.pred_finished[0]) + 1 if self.pred_finished else 1,
+                                  dtype=np.int64)
+        self.chosen = {n: a.categories() for n, a in first.cats.items()}
+        self.recount = {n for n, a in first.cats.items() if a.pruned}
+        self.exact: dict[str, Counter[str]] = {n: Counter() for n in self.recount}
+        self.pred_class_nums: Counter[str] = Counter()
+        # per-segment bucket counts on the bins above (exporter.profile.segments)
+        self.seg = None if config.segment is None else SegmentAcc(
+            config, {n: e for n, (e, _, _) in self.finished.items()}, self.chosen,
+            None if self.pred_finished is None else
+            self.pred_finished[0] if self.pred_numeric
+            else tuple(sorted(config.prediction.classes)))
+
+    def columns(self) -> dict[str, ColumnKind]:
+        """What pass 2 reads (empty: no pass 2)."""
+        pcol = self.plan.config.prediction_column
+        if not (self.finished or self.recount or self.pred_finished is not None
+                or self.seg is not None):
+            return {}
+        cols = {k: v for k, v in self.plan.columns.items()
+                if k in self.finished or k in self.recount or k == pcol}
+        cols.update(self.seg.columns() if self.seg is not None else {})
+        return cols
+
+    def update(self, chunk: Chunk) -> None:
+        for name, (edges, _, _) in self.finished.items():
+            self.bins[name] += bin_counts(chunk.numeric[name], edges)
+        for name in self.recount:
+            wanted = set(self.chosen[name])
+            self.exact[name].update(v for v in chunk.categorical[name].tolist() if v in wanted)
+        if self.pred_finished is not None:
+            p = chunk.predictions[self.plan.config.prediction_column].numbers
+            if self.pred_numeric:
+                self.pred_bins += bin_counts(p, self.pred_finished[0])
+            else:
+                self.pred_class_nums.update(class_name(x) for x in p[~np.isnan(p)].tolist())
+        if self.seg is not None:
+            self.seg.update(chunk)
+
+    def merge(self, other: Pass2) -> None:
+        for name, counts in self.bins.items():
+            counts += other.bins[name]
+        for name, exact in self.exact.items():
+            exact.update(other.exact[name])
+        self.pred_bins += other.pred_bins
+        self.pred_class_nums.update(other.pred_class_nums)
+        if self.seg is not None and other.seg is not None:
+            self.seg.merge(other.seg)
+
+    def fresh(self) -> Pass2:
+        """An empty copy with the same bins (what a Spark partition starts from)."""
+        out = copy.copy(self)
+        out.bins = {n: np.zeros_like(c) for n, c in self.bins.items()}
+        out.exact = {n: Counter() for n in self.exact}
+        out.pred_bins = np.zeros_like(self.pred_bins)
+        out.pred_class_nums = Counter()
+        out.seg = copy.deepcopy(self.seg)
+        return out
+
+
+def assemble(plan: Plan, first: Pass1, second: Pass2, where: str) -> Profile:
+    """The profile from both passes' (merged) accumulators."""
+    config = plan.config
+    rows = first.rows
+    if rows == 0:
+        raise ProfileError(f"{where}: no data rows; a profile needs training data")
+    features: list[FeatureProfile] = []
+    for f in config.features:
+        if f.name in first.nums:
+            edges, summary, sample = second.finished[f.name]
+            features.append(NumericProfile(
+                f.name, tuple(float(e) for e in edges),
+                tuple(int(c) for c in second.bins[f.name]), summary, sample))
+        else:
+            cacc = first.cats[f.name]
+            counts = second.exact[f.name] if f.name in second.recount else cacc.counts
+            assert counts is not None
+            features.append(_categorical_profile(f.name, second.chosen[f.name], counts,
+                                                 rows - cacc.missing, cacc.missing))
+    prediction: FeatureProfile | None = None
+    pred, pred_finished = first.pred, second.pred_finished
+    if pred is not None and pred_finished is not None:
+        if second.pred_numeric:
+            edges, summary, sample = pred_finished
+            prediction = NumericProfile(
+                PREDICTION_FEATURE, tuple(float(e) for e in edges),
+                tuple(int(c) for c in second.pred_bins), summary, sample)
+        else:
+            pcounts = pred.classes + second.pred_class_nums
+            total = sum(pcounts.values())
+            prediction = _categorical_profile(PREDICTION_FEATURE,
+                                              tuple(sorted(config.prediction.classes)),
+                                              pcounts, total, rows - total)
+    seg = second.seg
+    profile = Profile(SCHEMA_VERSION, config.name, config.version, rows, tuple(features),
+                      prediction, "", first.cal.finish() if first.cal is not None else None,
+                      seg.finish(features, prediction) if seg is not None else None)
+    profile = replace(profile, multivariate=first.mv_rows.finish(
+        config.multivariate.variance_share))
+    return replace(profile, content_hash=content_hash(profile_body(profile)))
+
+
+def _categorical_profile(name: str, cats: tuple[str, ...], counts: Counter[str],
+                         total: int, missing: int) -> CategoricalProfile:
+    known = [counts.get(c, 0) for c in cats]
+    return CategoricalProfile(name, cats, (*known, total - sum(known)), missing)
 
 
 def build_profile(config: ModelConfig, path: str | Path, *,
@@ -181,85 +360,15 @@ def build_profile(config: ModelConfig, path: str | Path, *,
 
 
 def _build(config: ModelConfig, path: Path, chunk_rows: int) -> Profile:
-    columns: dict[str, ColumnKind] = {f.name: f.kind for f in config.features}
-    pcol = config.prediction_column
-    available = set(available_columns(path))
-    has_prediction = pcol in available and pcol not in columns
-    if has_prediction:
-        columns[pcol] = "prediction"
-    cal = (CalibrationAcc(config) if has_prediction and calibration_wanted(config, available)
-           else None)
-    if cal is not None:
-        columns[config.label_column] = "prediction"  # numbers and class names both kept
-    nums = {f.name: NumericAcc(f.name, config.sample_size, config.bins)
-            for f in config.features if f.kind == "numeric"}
-    cats = {f.name: CategoricalAcc(f.name, config.max_categories)
-            for f in config.features if f.kind == "categorical"}
-    pred = PredictionAcc(config) if has_prediction else None
-    rows = 0
-    for chunk in read_chunks(path, columns, chunk_rows=chunk_rows):
-        rows += chunk.rows
-        for name, acc in nums.items():
-            acc.update(chunk.numeric[name], chunk.start)
-        for name, cacc in cats.items():
-            cacc.update(chunk.categorical[name])
-        if pred is not None:
-            pred.update(chunk)
-        if cal is not None:
-            cal.update(chunk)
-
-    if rows == 0:
+    plan = Plan.of(config, set(available_columns(path)))
+    first = Pass1(plan)
+    for chunk in read_chunks(path, plan.columns, chunk_rows=chunk_rows):
+        first.update(chunk)
+    if first.rows == 0:
         raise ProfileError(f"{path}: no data rows; a profile needs training data")
-    finished = {name: acc.finish() for name, acc in nums.items()}
-    bins = {name: np.zeros(len(e) + 1, dtype=np.int64) for name, (e, _, _) in finished.items()}
-    pred_numeric = pred is not None and not pred.categorical
-    pred_finished = pred.numeric.finish() if pred is not None else None
-    pred_bins = np.zeros(len(pred_finished[0]) + 1 if pred_finished else 1, dtype=np.int64)
-    chosen = {name: acc.categories() for name, acc in cats.items()}
-    recount = {name for name, acc in cats.items() if acc.pruned}
-    exact: dict[str, Counter[str]] = {name: Counter() for name in recount}
-    pred_class_nums: Counter[str] = Counter()
-    if nums or recount or pred is not None:
-        pass2 = {k: v for k, v in columns.items() if k in nums or k in recount or k == pcol}
+    second = Pass2(plan, first)
+    pass2 = second.columns()
+    if pass2:
         for chunk in read_chunks(path, pass2, chunk_rows=chunk_rows):
-            for name, (edges, _, _) in finished.items():
-                bins[name] += bin_counts(chunk.numeric[name], edges)
-            for name in recount:
-                wanted = set(chosen[name])
-                exact[name].update(v for v in chunk.categorical[name].tolist() if v in wanted)
-            if pred is not None and pred_finished is not None:
-                p = chunk.predictions[pcol].numbers
-                if pred_numeric:
-                    pred_bins += bin_counts(p, pred_finished[0])
-                else:
-                    pred_class_nums.update(class_name(x) for x in p[~np.isnan(p)].tolist())
-
-    features: list[FeatureProfile] = []
-    for f in config.features:
-        if f.name in nums:
-            edges, summary, sample = finished[f.name]
-            features.append(NumericProfile(
-                f.name, tuple(float(e) for e in edges), tuple(int(c) for c in bins[f.name]),
-                summary, sample))
-        else:
-            cacc = cats[f.name]
-            counts = exact[f.name] if f.name in recount else cacc.counts
-            total = rows - cacc.missing
-            features.append(_categorical_profile(f.name, chosen[f.name], counts, total,
-                                                 cacc.missing))
-    prediction: FeatureProfile | None = None
-    if pred is not None and pred_finished is not None:
-        if pred_numeric:
-            edges, summary, sample = pred_finished
-            prediction = NumericProfile(
-                PREDICTION_FEATURE, tuple(float(e) for e in edges),
-                tuple(int(c) for c in pred_bins), summary, sample)
-        else:
-            counts = pred.classes + pred_class_nums
-            total = sum(counts.values())
-            prediction = _categorical_profile(PREDICTION_FEATURE,
-                                              tuple(sorted(config.prediction.classes)),
-                                              counts, total, rows - total)
-    profile = Profile(SCHEMA_VERSION, config.name, config.version, rows, tuple(features),
-                      prediction, "", cal.finish() if cal is not None else None)
-    return replace(profile, content_hash=content_hash(profile_body(profile)))
+            second.update(chunk)
+    return assemble(plan, first, second, str(path))

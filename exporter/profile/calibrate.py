@@ -58,6 +58,11 @@ class CalibrationAcc:
         for j, col in enumerate(self.columns[1:]):
             col.add(keys, scores[ok, j])
 
+    def merge(self, other: CalibrationAcc) -> None:
+        """Add another split's sample (the same bottom-k keys: exact)."""
+        for mine, theirs in zip(self.columns, other.columns, strict=True):
+            mine.merge(theirs)
+
     def _labels(self, chunk: Chunk) -> NDArray[np.int64]:
         lab = chunk.predictions[self.config.label_column]
         out = np.full(chunk.rows, -1, dtype=np.int64)

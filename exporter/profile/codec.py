@@ -16,6 +16,7 @@ import hashlib
 import json
 import math
 from collections.abc import Iterator
+from dataclasses import replace
 from itertools import pairwise
 from typing import Any
 
@@ -32,7 +33,9 @@ from exporter.profile.model import (
     Profile,
     ProfileError,
 )
+from exporter.profile.pca import decode_pca, pca_body
 from exporter.profile.sample_codec import SampleError, decode_sample, encode_sample
+from exporter.profile.segments import decode_segments, segments_body
 from exporter.stats.calibration import MAX_POINTS, Calibration, CalibrationMap
 
 JsonObj = dict[str, Any]
@@ -88,6 +91,10 @@ def profile_body(p: Profile) -> JsonObj:
     }
     if p.calibration is not None:
         body["calibration"] = _calibration_body(p.calibration)
+    if p.segments is not None:  # only when the model has `segment:` (old hashes unchanged)
+        body["segments"] = segments_body(p.segments)
+    if p.multivariate is not None:  # PCA reconstruction error (exporter.profile.pca)
+        body["multivariate"] = pca_body(p.multivariate)
     return body
 
 
@@ -339,8 +346,15 @@ def decode(data: bytes, file: str) -> Profile:
         features=tuple(feats), prediction=pred, content_hash=stored,
         calibration=None if cal_raw is None else _calibration(c, cal_raw),
     )
+    if d.get("segments") is not None:
+        profile = replace(profile, segments=decode_segments(
+            d["segments"], file, profile.features, profile.prediction, profile.rows))
+    if d.get("multivariate") is not None:
+        profile = replace(profile, multivariate=decode_pca(d["multivariate"], file,
+                                                           profile.features))
     unknown = sorted(set(body) - {"schema_version", "model", "version", "rows", "features",
-                                  "prediction", "calibration"})
+                                  "prediction", "calibration", "segments",
+                                  "multivariate"})
     if unknown:
         raise c.fail("top level", f"unknown fields {unknown}; {REBUILD}")
     actual = content_hash(body)

@@ -24,6 +24,13 @@ def differences(profile: Profile, model: ModelConfig) -> list[str]:
     configured = {f.name for f in model.features}
     out += [f"feature {name!r} is in the profile but not in the config"
             for name in built if name not in configured]
+    seg, section = model.segment, profile.segments
+    if seg is not None and (section is None or (section.feature, section.max_values)
+                            != (seg.feature, seg.max_values)):
+        built_as = ("no segments section" if section is None else
+                    f"segments of {section.feature!r} (max_values {section.max_values})")
+        out.append(f"segment {seg.feature!r} (max_values {seg.max_values}) is configured but "
+                   f"the profile has {built_as}")
     return out
 
 

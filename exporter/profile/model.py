@@ -23,6 +23,7 @@ import numpy as np
 
 from exporter.metric_names import OTHER_BUCKET
 from exporter.stats.calibration import Calibration
+from exporter.stats.pca import PcaModel
 from exporter.stats.reference import CategoricalReference, NumericReference
 
 SCHEMA_VERSION = 2
@@ -88,6 +89,25 @@ FeatureProfile = NumericProfile | CategoricalProfile
 
 
 @dataclass(frozen=True)
+class SegmentProfile:
+    """One segment value's reference rows, counted into the whole profile's buckets."""
+
+    value: str  # a value of the segment feature, or "__other__" (the rest and missing)
+    rows: int
+    features: tuple[tuple[int, ...], ...]  # per feature (config order): its bucket counts
+    prediction: tuple[int, ...] | None  # the prediction's bucket counts; None without one
+
+
+@dataclass(frozen=True)
+class Segments:
+    """The optional per-segment reference (``exporter.profile.segments``)."""
+
+    feature: str  # the categorical segment feature
+    max_values: int
+    segments: tuple[SegmentProfile, ...]  # the top values sorted by name, "__other__" last
+
+
+@dataclass(frozen=True)
 class Profile:
     schema_version: int
     model: str
@@ -99,6 +119,10 @@ class Profile:
     content_hash: str  # sha256 of the canonical JSON body without this field
     # isotonic confidence maps fitted on labelled reference rows; None without labels
     calibration: Calibration | None = None
+    # per-segment bucket counts; only when the model config has `segment:`
+    segments: Segments | None = None
+    # PCA reconstruction-error model of the numeric rows (exporter.profile.pca)
+    multivariate: PcaModel | None = None
 
     def feature(self, name: str) -> FeatureProfile:
         for f in self.features:

@@ -38,7 +38,7 @@ records), e.g. to make the prediction or label column optional. Errors are
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -50,6 +50,7 @@ from exporter.readers.formats import (
     FORMATS,
     FormatError,
     InputFormat,
+    RawBatch,
     RawColumn,
     columns_in,
     input_format,
@@ -62,8 +63,8 @@ ColumnKind = Literal["numeric", "categorical", "prediction"]
 DEFAULT_CHUNK_ROWS = 16_384
 
 __all__ = ["DEFAULT_CHUNK_ROWS", "FORMATS", "Chunk", "ColumnKind", "InputFormat", "Predictions",
-           "ReadError", "available_columns", "class_name", "cut_rows", "input_format",
-           "read_chunks"]
+           "ReadError", "available_columns", "chunks_of", "class_name", "cut_rows",
+           "input_format", "read_chunks", "rechunk"]
 
 
 class ReadError(ValueError):
@@ -242,13 +243,26 @@ def read_chunks(path: str | Path, columns: Mapping[str, ColumnKind], *,
         raise ValueError("no columns selected")
     numeric = [c for c, k in columns.items() if k == "numeric"]
     other = [c for c, k in columns.items() if k != "numeric"]
+    predictions = frozenset(c for c, k in columns.items() if k == "prediction")
+
+    def raw() -> Iterator[RawBatch]:
+        fmt = input_format(file)
+        return raw_batches(file, fmt, numeric, other, chunk_rows, predictions)
+
+    return chunks_of(file, columns, raw, start=0, chunk_rows=chunk_rows)
+
+
+def chunks_of(file: Path, columns: Mapping[str, ColumnKind],
+              raw: Callable[[], Iterator[RawBatch]], *, start: int,
+              chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Iterator[Chunk]:
+    """Chunks of ``chunk_rows`` rows converted from raw batches (``exporter.readers.formats``)
+    whose first row is row ``start`` of ``file``: ``read_chunks`` for a whole file, the
+    Spark engine for a partition's rows (its global start, so row numbers and row hashes
+    are the file's)."""
     pending: list[Chunk] = []
     have = 0
-    start = 0
     try:
-        fmt = input_format(file)
-        predictions = frozenset(c for c, k in columns.items() if k == "prediction")
-        for rows, data in raw_batches(file, fmt, numeric, other, chunk_rows, predictions):
+        for rows, data in raw():
             if rows == 0:
                 continue
             for a in range(0, rows, chunk_rows):
@@ -273,6 +287,25 @@ def read_chunks(path: str | Path, columns: Mapping[str, ColumnKind], *,
         raise ReadError(str(exc)) from None
     except (OSError, ValueError) as exc:
         raise ReadError(f"{file}: cannot read input: {exc}") from None
+
+
+def rechunk(chunks: Iterable[Chunk], chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Iterator[Chunk]:
+    """Consecutive chunks (rows in order, any sizes) as chunks of exactly ``chunk_rows``
+    rows, the last possibly shorter: what ``read_chunks`` yields for the same rows."""
+    pending: list[Chunk] = []
+    have = 0
+    for chunk in chunks:
+        if not chunk.rows:
+            continue
+        pending.append(chunk)
+        have += chunk.rows
+        while have >= chunk_rows:
+            joined = _join(pending)
+            yield cut_rows(joined, 0, chunk_rows)
+            pending = [cut_rows(joined, chunk_rows, joined.rows)] if have > chunk_rows else []
+            have -= chunk_rows
+    if have:
+        yield _join(pending)
 
 
 def available_columns(path: str | Path) -> list[str]:

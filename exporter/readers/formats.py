@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -61,13 +61,28 @@ def raw_batches(path: Path, fmt: InputFormat, numeric: list[str], other: list[st
     return _jsonl(path, numeric + other, batch_rows)
 
 
+def csv_text_batches(name: Path, text: bytes, numeric: list[str], other: list[str],
+                     numbers_first: frozenset[str] = frozenset()) -> Iterator[RawBatch]:
+    """Raw batches of CSV text held in memory (a header line, then rows), read exactly as
+    a CSV file is: the Spark engine's partitions of a CSV file."""
+    _need_pyarrow(name, "csv")
+    import pyarrow as pa
+
+    return _csv(name, numeric, other, numbers_first, lambda: pa.BufferReader(text))
+
+
 def _csv(path: Path, numeric: list[str], other: list[str],
-         numbers_first: frozenset[str]) -> Iterator[RawBatch]:
+         numbers_first: frozenset[str], source: Callable[[], Any] | None = None
+         ) -> Iterator[RawBatch]:
+    """``source``: opens the CSV bytes when they are not the file ``path``."""
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.csv as pacsv
 
-    header = pacsv.open_csv(path, read_options=pacsv.ReadOptions(block_size=1 << 16))
+    def src() -> Any:
+        return path if source is None else source()
+
+    header = pacsv.open_csv(src(), read_options=pacsv.ReadOptions(block_size=1 << 16))
     available = list(header.schema.names)
     missing = [c for c in numeric + other if c not in available]
     if missing:
@@ -76,12 +91,12 @@ def _csv(path: Path, numeric: list[str], other: list[str],
     done = 0
     try:
         reader = pacsv.open_csv(
-            path, read_options=pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES),
+            src(), read_options=pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES),
             convert_options=pacsv.ConvertOptions(column_types=types,
                                                  include_columns=numeric + other,
                                                  strings_can_be_null=True))
     except pa.ArrowInvalid:
-        yield from _csv_as_text(path, numeric, other, done)  # locates the bad value
+        yield from _csv_as_text(src(), numeric, other, done)  # locates the bad value
         return
     while True:
         try:
@@ -89,7 +104,7 @@ def _csv(path: Path, numeric: list[str], other: list[str],
         except StopIteration:
             return
         except pa.ArrowInvalid:
-            yield from _csv_as_text(path, numeric, other, done)
+            yield from _csv_as_text(src(), numeric, other, done)
             return
         done += batch.num_rows
         cols: dict[str, RawColumn] = {}
@@ -108,7 +123,7 @@ def _csv(path: Path, numeric: list[str], other: list[str],
         yield batch.num_rows, cols
 
 
-def _csv_as_text(path: Path, numeric: list[str], other: list[str],
+def _csv_as_text(path: Any, numeric: list[str], other: list[str],
                  skip: int) -> Iterator[RawBatch]:
     """Slow path after a conversion error: text columns from row ``skip`` on, so the
     converter can name the bad row."""
@@ -129,8 +144,24 @@ def _csv_as_text(path: Path, numeric: list[str], other: list[str],
         yield batch.num_rows, {c: batch.column(c).to_pylist() for c in numeric + other}
 
 
+def parquet_row_groups(path: Path) -> list[int]:
+    """Rows per row group of a Parquet file (the Spark engine's partitions)."""
+    _need_pyarrow(path, "parquet")
+    import pyarrow.parquet as pq
+
+    md = pq.ParquetFile(path).metadata
+    return [md.row_group(i).num_rows for i in range(md.num_row_groups)]
+
+
+def parquet_batches(path: Path, numeric: list[str], other: list[str], batch_rows: int,
+                    row_groups: list[int]) -> Iterator[RawBatch]:
+    """Raw batches of some row groups of a Parquet file, read as the whole file is."""
+    _need_pyarrow(path, "parquet")
+    return _parquet(path, numeric, other, batch_rows, row_groups)
+
+
 def _parquet(path: Path, numeric: list[str], other: list[str],
-             batch_rows: int) -> Iterator[RawBatch]:
+             batch_rows: int, row_groups: list[int] | None = None) -> Iterator[RawBatch]:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -139,7 +170,8 @@ def _parquet(path: Path, numeric: list[str], other: list[str],
     missing = [c for c in numeric + other if c not in available]
     if missing:
         raise _missing(path, missing, available)
-    for batch in pf.iter_batches(batch_size=batch_rows, columns=numeric + other):
+    for batch in pf.iter_batches(batch_size=batch_rows, columns=numeric + other,
+                                 row_groups=row_groups):
         cols: dict[str, RawColumn] = {}
         for c in numeric + other:
             arr = batch.column(c)
@@ -184,38 +216,46 @@ def _unix_seconds(arr: Any) -> np.ndarray[Any, Any]:
 
 
 def _jsonl(path: Path, columns: list[str], batch_rows: int) -> Iterator[RawBatch]:
-    decoder = msgspec.json.Decoder()
-    first = True
     with path.open("rb") as fh:
-        line_no = 0
-        while True:
-            records: list[dict[str, Any]] = []
-            for raw in fh:
-                line_no += 1
-                if not raw.strip():
-                    continue
-                try:
-                    rec = decoder.decode(raw)
-                except msgspec.DecodeError as exc:
-                    raise FormatError(f"{path}: line {line_no}: invalid JSON ({exc})") from None
-                if not isinstance(rec, dict):
-                    raise FormatError(f"{path}: line {line_no}: expected a JSON object, got "
-                                      f"{type(rec).__name__}")
-                nested = rec.get("features")
-                if isinstance(nested, dict):
-                    rec = {**nested, **rec}
-                records.append(rec)
-                if len(records) == batch_rows:
-                    break
-            if not records:
-                return
-            if first:
-                seen = set().union(*records)
-                missing = [c for c in columns if c not in seen]
-                if missing:
-                    raise _missing(path, missing, sorted(seen))
-                first = False
-            yield len(records), {c: [r.get(c) for r in records] for c in columns}
+        yield from jsonl_line_batches(path, fh, columns, batch_rows)
+
+
+def jsonl_line_batches(path: Path, lines: Iterable[bytes | str], columns: list[str],
+                       batch_rows: int, line_no: int = 0,
+                       check_columns: bool = True) -> Iterator[RawBatch]:
+    """Raw batches of JSONL lines (``line_no``: lines before the first, for messages;
+    ``check_columns``: the first batch must have every column, as at a file's start)."""
+    decoder = msgspec.json.Decoder()
+    first = check_columns
+    it = iter(lines)
+    while True:
+        records: list[dict[str, Any]] = []
+        for raw in it:
+            line_no += 1
+            if not raw.strip():
+                continue
+            try:
+                rec = decoder.decode(raw)
+            except msgspec.DecodeError as exc:
+                raise FormatError(f"{path}: line {line_no}: invalid JSON ({exc})") from None
+            if not isinstance(rec, dict):
+                raise FormatError(f"{path}: line {line_no}: expected a JSON object, got "
+                                  f"{type(rec).__name__}")
+            nested = rec.get("features")
+            if isinstance(nested, dict):
+                rec = {**nested, **rec}
+            records.append(rec)
+            if len(records) == batch_rows:
+                break
+        if not records:
+            return
+        if first:
+            seen = set().union(*records)
+            missing = [c for c in columns if c not in seen]
+            if missing:
+                raise _missing(path, missing, sorted(seen))
+            first = False
+        yield len(records), {c: [r.get(c) for r in records] for c in columns}
 
 
 def columns_in(path: Path, fmt: InputFormat, probe_rows: int = 1000) -> list[str]:

@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from exporter.config.load import load_config
-from exporter.config.model import FeatureConfig
+from exporter.config.model import FeatureConfig, SegmentConfig
 from exporter.profile.match import differences
 from exporter.sidecar.runtime import ProfileFiles
 from tests.factories import fraud_model, fraud_profile
@@ -30,6 +30,27 @@ def test_each_difference_is_named() -> None:
         "feature 'amount' is numeric in the profile but categorical in the config",
         "feature 'tenure' is not in the profile",
     ]
+
+
+def test_a_configured_segment_needs_its_profile_section() -> None:
+    # the factory profile has no segments section: a `segment:` added to the config after
+    # the profile was built would otherwise export no segment series, silently
+    m = replace(fraud_model(), segment=SegmentConfig("country", max_values=3))
+    assert differences(fraud_profile(m), m) == [
+        "segment 'country' (max_values 3) is configured but the profile has no segments "
+        "section"]
+
+
+def test_a_segment_section_of_other_settings_is_a_difference() -> None:
+    config = load_config(EXAMPLES / "fraud" / "mlmon.yaml")
+    m = config.models[0]
+    assert m.segment is not None
+    profile = ProfileFiles(config)[m.key]
+    assert differences(profile, m) == []
+    wider = replace(m, segment=replace(m.segment, max_values=m.segment.max_values + 1))
+    assert differences(profile, wider) == [
+        f"segment 'country' (max_values {m.segment.max_values + 1}) is configured but the "
+        f"profile has segments of 'country' (max_values {m.segment.max_values})"]
 
 
 @pytest.mark.parametrize("example", ["fraud", "housing"])

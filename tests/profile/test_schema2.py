@@ -104,7 +104,8 @@ def test_schema1_file_loads_equal_to_the_schema2_example(tmp_path: Path) -> None
     assert replace(old_rooms, edges=new_rooms.edges, counts=new_rooms.counts) == new_rooms
     features = (*old.features[:i], new_rooms, *old.features[i + 1:])
     assert replace(old, schema_version=2, content_hash=new.content_hash,
-                   features=features) == new
+                   features=features, multivariate=new.multivariate,
+                   segments=new.segments) == new
     # An independently written schema-1 file of the same profile loads to the same values.
     path = tmp_path / "v1.json"
     path.write_bytes(_schema1_doc(new))
