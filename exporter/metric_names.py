@@ -24,6 +24,7 @@ MACRO_CLASS = "__macro__"  # macro average over classes
 
 MODEL = ("model", "version")
 FEATURE = ("model", "version", "feature")
+SEGMENT = ("model", "version", "segment")
 
 
 @dataclass(frozen=True)
@@ -155,6 +156,22 @@ METRICS: tuple[MetricSpec, ...] = (
                "Reference proportion of each bin or category.", (*FEATURE, "bucket"), SB),
     MetricSpec("mlmon_feature_missing_total", "counter",
                "Events without a value for the feature.", FEATURE),
+    # --- data quality (exporter.stats.quality) ------------------------------------
+    MetricSpec("mlmon_feature_missing_ratio", "gauge",
+               "Share of the window's events without a value for the feature (null or "
+               "absent); exported from min_samples events.", FEATURE, SB),
+    MetricSpec("mlmon_feature_out_of_range_ratio", "gauge",
+               "Share of the feature's present values outside the reference's [min, max] "
+               "(numeric features with a profile); exported from min_samples events.",
+               FEATURE, SB),
+    MetricSpec("mlmon_feature_unseen_category_ratio", "gauge",
+               "Share of the feature's present values not among the profile's kept "
+               "categories (categorical; values the profile lumped into __other__ count); "
+               "exported from min_samples events.", FEATURE, SB),
+    MetricSpec("mlmon_feature_quality_limit_ratio", "gauge",
+               "Limit of each data-quality measure (missing, out_of_range, unseen_category): "
+               "the reference's own ratio plus the configured quality.*_ratio_max, capped "
+               "at 1; MlmonFeatureQuality fires above it.", (*FEATURE, "measure"), SB),
     MetricSpec("mlmon_model_drift_share_ratio", "gauge",
                "Share of features (the prediction included) with at least medium drift "
                "(significant after Holm over the model's features).",
@@ -222,6 +239,17 @@ METRICS: tuple[MetricSpec, ...] = (
     MetricSpec("mlmon_estimated_f1_ratio", "gauge",
                "Estimated F1 of classes[1] at the 0.5 threshold (CBPE, binary classifiers).",
                MODEL, SB),
+    # multivariate drift: PCA reconstruction error (exporter.stats.pca)
+    MetricSpec("mlmon_reconstruction_error", "gauge",
+               "Mean PCA reconstruction error of the window's rows of numeric features, "
+               "standardised and projected on the profile's principal components (NannyML's "
+               "data-reconstruction drift); exported from min_samples events.", MODEL, SB),
+    MetricSpec("mlmon_reconstruction_error_upper", "gauge",
+               "Upper limit of the reconstruction error's band for the window's row count: "
+               "reference mean + sigmas standard errors.", MODEL, SB),
+    MetricSpec("mlmon_reconstruction_error_lower", "gauge",
+               "Lower limit of the reconstruction error's band for the window's row count: "
+               "reference mean - sigmas standard errors (at least 0).", MODEL, SB),
     # change detection on the joined-label error stream (exporter.stats.errordrift)
     MetricSpec("mlmon_error_drift_detections_total", "counter",
                "Rises of the joined-label error (0/1 misclassification, or absolute error "
@@ -240,6 +268,27 @@ METRICS: tuple[MetricSpec, ...] = (
                "Mean absolute percentage error as a ratio (rows with label 0 excluded).",
                MODEL, SB),
     MetricSpec("mlmon_regression_r2", "gauge", "Coefficient of determination R².", MODEL, SB),
+    # --- segments (exporter.sidecar.segments): segment = one of the profile's top
+    # segment.max_values values of the model's segment feature, or __other__ -------
+    MetricSpec("mlmon_segment_predictions_total", "counter",
+               "Predictions per segment (the value of the model's segment feature: one of "
+               "its segment.max_values most frequent reference values, else __other__, "
+               "missing included); every segment exported from start-up.", SEGMENT),
+    MetricSpec("mlmon_segment_drift_share_ratio", "gauge",
+               "Share of features (the prediction included) with at least medium drift in "
+               "the segment's window rows against the segment's reference counts (binned "
+               "tests, Holm within the segment); exported once a feature of the segment "
+               "has min_samples values.", SEGMENT, SB),
+    MetricSpec("mlmon_segment_max_psi", "gauge",
+               "Largest PSI among the features (the prediction included) of the segment's "
+               "window rows against the segment's reference counts; which feature is in "
+               "/v1/status.", SEGMENT, SB),
+    MetricSpec("mlmon_segment_accuracy_ratio", "gauge",
+               "Accuracy of the segment's joined pairs among the model's last labels.window "
+               "joined pairs (classifiers).", SEGMENT, SB),
+    MetricSpec("mlmon_segment_regression_mae", "gauge",
+               "Mean absolute error of the segment's joined pairs among the model's last "
+               "labels.window joined pairs (regressors).", SEGMENT, SB),
     # --- batch --------------------------------------------------------------------
     MetricSpec("mlmon_batch_rows", "gauge", "Rows in the analysed batch.", MODEL, ("batch",)),
     MetricSpec("mlmon_batch_timestamp_seconds", "gauge",
@@ -276,6 +325,13 @@ REJECT_REASONS: tuple[str, ...] = (
 )
 
 TRANSPORTS: tuple[str, ...] = ("unix", "tcp", "http")
+
+# Data-quality measure (the ``measure`` label) -> the metric of its ratio.
+QUALITY_METRICS: dict[str, str] = {
+    "missing": "mlmon_feature_missing_ratio",
+    "out_of_range": "mlmon_feature_out_of_range_ratio",
+    "unseen_category": "mlmon_feature_unseen_category_ratio",
+}
 
 PREDICTION_QUANTILES: tuple[float, ...] = (0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
 

@@ -29,6 +29,7 @@ from exporter.profile.model import (
     NumericSummary,
     Profile,
 )
+from exporter.stats.pca import fit
 from exporter.stats.thresholds import Thresholds
 
 COUNTRIES = ("DE", "FR", "GB", "US")
@@ -90,10 +91,12 @@ def fraud_profile(model: ModelConfig, n: int = 2000, seed: int = 1) -> Profile:
     age = rng.normal(40, 10, n).round()
     country = list(rng.choice(COUNTRIES, n, p=[0.4, 0.2, 0.1, 0.3]))
     score = rng.beta(2, 5, n)
+    rows = np.column_stack([amount, age])  # the PCA reconstruction-error section
     return Profile(SCHEMA_VERSION, model.name, model.version, n,
                    (numeric_profile("amount", amount), numeric_profile("age", age),
                     categorical_profile("country", [str(c) for c in country])),
-                   numeric_profile("__prediction__", score), f"test-{seed}-{model.version}")
+                   numeric_profile("__prediction__", score), f"test-{seed}-{model.version}",
+                   multivariate=fit(("amount", "age"), rows[0::2], rows[1::2]))
 
 
 def config(*models: ModelConfig, tmp: Path | None = None, **server: Any) -> Config:

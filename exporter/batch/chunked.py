@@ -24,8 +24,10 @@ from numpy.typing import NDArray
 
 from exporter.batch.analyze import judge
 from exporter.batch.collect import Collector
+from exporter.batch.dataquality import DataQualityCollector
 from exporter.batch.errors import BatchInputError
 from exporter.batch.estimate import EstimateCollector
+from exporter.batch.multivariate import MultivariateCollector
 from exporter.batch.report import Chunking, ChunkResult
 from exporter.batch.timestamps import epoch_seconds, iso, period_keys
 from exporter.profile.model import Profile
@@ -63,6 +65,10 @@ class ChunkAnalyzer:
         self._collector: Collector | None = None
         self.estimates: EstimateCollector | None = None  # set to estimate each chunk (CBPE)
         self._estimate: EstimateCollector | None = None
+        self.data_quality: DataQualityCollector | None = None  # set to check each chunk
+        self._quality: DataQualityCollector | None = None
+        self.multivariate: MultivariateCollector | None = None  # set to compute per chunk
+        self._mv: MultivariateCollector | None = None
 
     def columns(self) -> dict[str, ColumnKind]:
         """Columns the chunking reads: the time column (as text, or Parquet times as
@@ -99,10 +105,17 @@ class ChunkAnalyzer:
                 self._collector = Collector(self._profile, self._source,
                                             self._prediction_column, None)
                 self._estimate = self.estimates.fresh() if self.estimates is not None else None
+                self._quality = (self.data_quality.fresh() if self.data_quality is not None
+                                 else None)
+                self._mv = self.multivariate.fresh() if self.multivariate is not None else None
             assert self._collector is not None
             self._collector.update(rows)
             if self._estimate is not None:
                 self._estimate.update(rows)
+            if self._quality is not None:
+                self._quality.update(rows)
+            if self._mv is not None:
+                self._mv.update(rows)
 
     def _close(self) -> None:
         if self._collector is None or self._key is None:
@@ -125,7 +138,9 @@ class ChunkAnalyzer:
             rows=collected.rows, features=features,
             drift_share=drift_share(drifts) if judged else None,
             severity=highest_severity(drifts),
-            estimate=self._estimate.estimate() if self._estimate is not None else None))
+            estimate=self._estimate.estimate() if self._estimate is not None else None,
+            data_quality=self._quality.result() if self._quality is not None else (),
+            multivariate=self._mv.result() if self._mv is not None else None))
         self._estimate = None
 
     def finish(self) -> tuple[ChunkResult, ...]:

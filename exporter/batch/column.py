@@ -1,7 +1,7 @@
 """One numeric column of a batch in bounded memory: exact counts, a capped sample.
 
 Per column, over all rows: the missing count, the count, mean and M2 of the values
-(Chan et al.'s pairwise merge of per-chunk two-pass moments), min, max and the counts
+(exact sums, rounded once: ``exporter.stats.moments``), min, max and the counts
 per reference bin (``bin_counts`` per chunk: the same bins as ``numeric_drift``).
 The values themselves are kept while there are at most ``SAMPLE_CAP`` of them, in
 file order; beyond that a uniform sample of ``SAMPLE_CAP`` without replacement: the

@@ -6,10 +6,13 @@ from html import escape
 from itertools import pairwise
 
 from exporter.batch import chunk_chart
+from exporter.batch.dataquality import html_section
 from exporter.batch.errorstream import error_drift_line
 from exporter.batch.jsonout import performance_dict
+from exporter.batch.multivariate import html_section as multivariate_section
 from exporter.batch.quality import quality_dict
 from exporter.batch.report import BatchReport, FeatureResult
+from exporter.batch.segments import html_section as segment_section
 from exporter.batch.text import flagged, sampled_note
 from exporter.stats.performance import ClassificationMetrics
 from exporter.stats.severity import Severity
@@ -150,7 +153,9 @@ def render(r: BatchReport) -> str:
             f'<p class="top">top drifted: {escape(flagged(r.drifted()))}</p>'
             f"<h2>Features</h2>{_feature_table(r)}{_sampled(r)}<h2>Histograms</h2>"
             f'<div class="grid">{figures}</div>{chunk_chart.section(r)}'
-            f"<h2>Performance</h2>{_performance_table(r)}{_quality(r)}{_estimate(r)}{_error_drift(r)}</body></html>\n")
+            f"<h2>Performance</h2>{_performance_table(r)}{_quality(r)}{_estimate(r)}{_error_drift(r)}"
+            f"{html_section(r)}{segment_section(r.segments)}"
+            f"{multivariate_section(r)}</body></html>\n")
 
 
 def _error_drift(r: BatchReport) -> str:

@@ -10,7 +10,9 @@ import json
 import math
 from typing import Any
 
+from exporter.batch.dataquality import quality_dicts
 from exporter.batch.errorstream import error_drift_dict
+from exporter.batch.multivariate import result_dict
 from exporter.batch.perf import Performance
 from exporter.batch.quality import quality_dict
 from exporter.batch.report import (
@@ -20,6 +22,7 @@ from exporter.batch.report import (
     FeatureResult,
     PredictionStats,
 )
+from exporter.batch.segments import as_dicts as segment_dicts
 from exporter.batch.timestamps import iso
 from exporter.stats.cbpe import Estimate
 from exporter.stats.performance import ClassificationMetrics
@@ -119,6 +122,8 @@ def chunk_dict(c: ChunkResult, chunking: Chunking, min_samples: int) -> dict[str
         "severity": _severity(c.severity),
         "note": no_verdict_note(min_samples) if c.severity is None else None,
         "estimate": estimate_dict(c.estimate),
+        "data_quality": quality_dicts(c.data_quality, min_samples),
+        "multivariate": result_dict(c.multivariate),
     }
 
 
@@ -142,6 +147,9 @@ def report_dict(r: BatchReport) -> dict[str, Any]:
         "performance": performance_dict(r.performance),
         "estimate": estimate_dict(r.estimate),
         "error_drift": error_drift_dict(r.error_drift),
+        "data_quality": quality_dicts(r.data_quality, r.thresholds.min_samples),
+        "multivariate": result_dict(r.multivariate),
+        "segments": segment_dicts(r.segments),  # [] without a segments profile
         "analysed_at": r.analysed_at,
     }
     performance = out["performance"]

@@ -3,8 +3,8 @@
 Each keeps its per-row inputs while there are at most ``column.SAMPLE_CAP`` rows, and
 then computes exactly what ``exporter.stats.performance`` does on them; beyond that it
 folds them (and every later chunk) into running sums: Neumaier-compensated sums of the
-per-chunk (pairwise) sums, and for the variance of the labels Chan et al.'s merge of
-per-chunk (count, mean, M2). The confusion counts are exact in both regimes.
+per-chunk (pairwise) sums, and for the variance of the labels exact sums rounded once
+(``exporter.stats.moments``). The confusion counts are exact in both regimes.
 """
 
 from __future__ import annotations

@@ -13,7 +13,10 @@ from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from exporter import __version__
+from exporter.batch.dataquality import prom_samples
+from exporter.batch.multivariate import prom_samples as multivariate_samples
 from exporter.batch.report import BatchReport
+from exporter.batch.segments import prom_samples as segment_samples
 from exporter.metric_names import BY_NAME, MACRO_CLASS
 from exporter.stats.performance import ClassificationMetrics
 
@@ -62,6 +65,9 @@ class BatchCollector:
         yield from self._performance()
         yield from self._estimate()
         yield from self._error_drift()
+        yield from (_family(n, s) for n, s in prom_samples(r).items())
+        yield from (_family(n, s) for n, s in multivariate_samples(r).items())
+        yield from (_family(n, s) for n, s in segment_samples(r.segments, *m).items())
 
     def _features(self) -> Iterator[Metric]:
         m = (self._r.model, self._r.version)

@@ -10,8 +10,11 @@ from numpy.typing import NDArray
 from exporter.batch.errorstream import ErrorDriftResult
 from exporter.batch.perf import Performance
 from exporter.batch.quality import BatchQuality
+from exporter.batch.segments import SegmentResult
 from exporter.stats.cbpe import Estimate
 from exporter.stats.drift import FeatureDrift
+from exporter.stats.pca import Reconstruction
+from exporter.stats.quality import FeatureQuality
 from exporter.stats.severity import Severity
 from exporter.stats.summary import Summary
 from exporter.stats.thresholds import Thresholds
@@ -52,6 +55,8 @@ class ChunkResult:
     drift_share: float | None  # None when no feature has a verdict
     severity: Severity | None  # None when no feature has a verdict (too few samples)
     estimate: Estimate | None = None  # CBPE of the chunk (classifiers, >= min_samples)
+    data_quality: tuple[FeatureQuality, ...] = ()  # missing / out-of-range / unseen per feature
+    multivariate: Reconstruction | None = None  # PCA reconstruction error and its band
 
     def drifted(self) -> list[FeatureResult]:
         return drifted(self.features)
@@ -94,6 +99,9 @@ class BatchReport:
     estimate: Estimate | None = None  # CBPE of the file (classifiers, >= min_samples)
     quality: BatchQuality | None = None  # AUC, Brier, ECE of labelled scores/probabilities
     error_drift: ErrorDriftResult | None = None  # Page-Hinkley over the labelled rows
+    data_quality: tuple[FeatureQuality, ...] = ()  # missing / out-of-range / unseen per feature
+    segments: tuple[SegmentResult, ...] = ()  # per segment value, with `segment:` profiles
+    multivariate: Reconstruction | None = None  # PCA reconstruction error and its band
 
     def reaches(self, level: Severity) -> bool:
         return _reaches(self.features, level)

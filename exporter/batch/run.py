@@ -3,27 +3,39 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Protocol
 
 from exporter.batch.analyze import analyze
 from exporter.batch.chunked import ChunkAnalyzer
 from exporter.batch.collect import Collector
+from exporter.batch.dataquality import DataQualityCollector
 from exporter.batch.errors import BatchInputError
 from exporter.batch.errorstream import ErrorStreamCollector
 from exporter.batch.estimate import EstimateCollector
+from exporter.batch.multivariate import MultivariateCollector
 from exporter.batch.perf import PerfCollector, infer_task
 from exporter.batch.report import BatchReport, Chunking
+from exporter.batch.segments import SegmentCollector
 from exporter.batch.timestamps import column_kind
-from exporter.config.model import ModelConfig
+from exporter.config.model import ModelConfig, QualityConfig
 from exporter.profile.model import Profile
 from exporter.readers.chunks import (
     DEFAULT_CHUNK_ROWS,
+    Chunk,
+    ColumnKind,
     ReadError,
     available_columns,
     read_chunks,
 )
 from exporter.stats.thresholds import Thresholds
+
+
+class ChunkReader(Protocol):
+    def __call__(self, path: str | Path, columns: Mapping[str, ColumnKind], *,
+                 chunk_rows: int = ...) -> Iterable[Chunk]: ...
 
 
 @dataclass(frozen=True)
@@ -37,7 +49,9 @@ class BatchOptions:
 
 
 def run_batch(profile: Profile, model: ModelConfig | None, options: BatchOptions,
-              thresholds: Thresholds) -> BatchReport:
+              thresholds: Thresholds, *, read: ChunkReader = read_chunks) -> BatchReport:
+    """``read``: the reader of the input's chunks (the Spark engine passes its own, which
+    yields the same chunks: ``exporter.spark.batch``)."""
     source = str(options.input)
     if not options.input.is_file():
         raise BatchInputError(f"{source}: no such input file")
@@ -70,14 +84,26 @@ def run_batch(profile: Profile, model: ModelConfig | None, options: BatchOptions
                                        labelled=perf is not None)
     if chunks is not None:
         chunks.estimates = estimates
+    quality = DataQualityCollector(profile, model.quality if model else QualityConfig())
+    if chunks is not None:
+        chunks.data_quality = quality.fresh()
+    mv = MultivariateCollector.make(  # PCA reconstruction error (exporter.batch.multivariate)
+        profile, model.multivariate.sigmas if model else None,
+        model.multivariate.enabled if model else True, thresholds.min_samples)
+    if chunks is not None:
+        chunks.multivariate = mv.fresh() if mv is not None else None
+    segments = SegmentCollector.make(profile, model, prediction_column, label_column)
     error_stream = (ErrorStreamCollector.make(model, prediction_column, label_column)
                     if perf is not None else None)
-    columns = collector.columns()
+    columns = {**(segments.columns() if segments is not None else {}), **collector.columns()}
     if chunks is not None:
         columns = {**chunks.columns(), **columns}  # a profiled time column keeps its kind
     try:
-        for chunk in read_chunks(options.input, columns, chunk_rows=options.chunk_rows):
+        for chunk in read(options.input, columns, chunk_rows=options.chunk_rows):
             collector.update(chunk)
+            quality.update(chunk)
+            if mv is not None:
+                mv.update(chunk)
             if perf is not None:
                 perf.update(chunk)
             if estimates is not None:
@@ -86,12 +112,16 @@ def run_batch(profile: Profile, model: ModelConfig | None, options: BatchOptions
                 error_stream.update(chunk)
             if chunks is not None:
                 chunks.update(chunk)
+            if segments is not None:
+                segments.update(chunk)
     except ReadError as exc:  # read_chunks reports format errors as ReadError too
         raise BatchInputError(str(exc)) from None
     results = chunks.finish() if chunks is not None else ()  # the last chunk's rows go
     collected = collector.snapshot()
     performance = perf.performance(source) if perf is not None else None
-    report = analyze(profile, collected, thresholds, performance)
+    report = replace(analyze(profile, collected, thresholds, performance),
+                     data_quality=quality.result(),
+                     multivariate=mv.result() if mv is not None else None)
     if perf is not None and performance is not None:
         report = replace(report, quality=perf.quality())
     if error_stream is not None and perf is not None and performance is not None:
@@ -103,6 +133,10 @@ def run_batch(profile: Profile, model: ModelConfig | None, options: BatchOptions
         results = tuple(replace(c, estimate=None) for c in results)
     if estimates is not None:
         report = replace(report, estimate=estimates.estimate())
+    if segments is not None:  # per segment value (exporter.batch.segments)
+        report = replace(report, segments=segments.result(thresholds, infer_task(
+            profile, model, perf.facts()) if perf is not None and performance is not None
+            else None))
     if chunking is None:
         return report
     return replace(report, chunking=chunking, chunks=results)

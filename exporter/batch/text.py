@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from exporter.batch.dataquality import text_lines
 from exporter.batch.errorstream import error_drift_line
+from exporter.batch.multivariate import text_lines as multivariate_lines
 from exporter.batch.report import BatchReport, Chunking, ChunkResult, FeatureResult
+from exporter.batch.segments import text_lines as segment_lines
 from exporter.batch.timestamps import iso
 from exporter.stats.performance import ClassificationMetrics
 
@@ -51,6 +54,9 @@ def render(r: BatchReport) -> str:
     out.extend(_performance(r))
     out.extend(_quality(r))
     out.extend(_estimate(r))
+    out.extend(text_lines(r))
+    out.extend(multivariate_lines(r))
+    out.extend(segment_lines(r.segments))
     if (line := error_drift_line(r.error_drift)) is not None:
         out.append(line)
     return "\n".join(out) + "\n"

@@ -10,6 +10,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from exporter.config.model import ModelConfig
+from exporter.sidecar.multivariate import MultivariateSpec, compute_multivariate
+from exporter.sidecar.segments import SegmentCopy, copy_segments, segment_results
 from exporter.sidecar.snapshot import ModelSnapshot, Snapshot
 from exporter.sidecar.state import FeatureSpec, ModelState, SidecarState
 from exporter.stats.calibration import Calibration
@@ -28,6 +30,7 @@ from exporter.stats.performance import (
     classification_metrics,
     regression_metrics,
 )
+from exporter.stats.quality import FeatureQuality, categorical_counts, limits, numeric_counts
 from exporter.stats.reference import CategoricalReference, NumericReference
 from exporter.stats.scoring import ProbabilityQuality, binary_quality, multiclass_quality
 from exporter.stats.summary import class_shares, summarize
@@ -45,6 +48,8 @@ class ModelCopy:
     pairs: NDArray[np.float64]  # label, class, value, probabilities...
     proba: NDArray[np.float64] | None = None  # multi-class probability rows (CBPE)
     calibration: Calibration | None = None  # the profile's confidence maps (CBPE)
+    mv_spec: MultivariateSpec | None = None  # the profile's PCA model (multivariate drift)
+    segments: SegmentCopy | None = None  # per-segment spec and joined pairs
 
 
 def copy_model(state: ModelState, now: float) -> ModelCopy:
@@ -55,7 +60,8 @@ def copy_model(state: ModelState, now: float) -> ModelCopy:
         state.numeric.recent(now, max_age), state.categorical.recent(now, max_age),
         state.pred.recent(now, max_age), state.pairs.ring.ordered()[0],
         proba=state.proba.recent(now, max_age) if state.proba is not None else None,
-        calibration=state.calibration,
+        calibration=state.calibration, mv_spec=state.mv_spec,
+        segments=copy_segments(state.segments),
     )
 
 
@@ -138,6 +144,26 @@ def _estimate(c: ModelCopy) -> Estimate | None:
     return est if est.samples and est.samples >= c.config.thresholds.min_samples else None
 
 
+def _quality(c: ModelCopy) -> tuple[FeatureQuality, ...]:
+    """Missing, out-of-range and unseen-category counts per feature of the window
+    (exporter.stats.quality); none below min_samples events, like a drift verdict."""
+    if len(c.pred) < c.config.thresholds.min_samples:
+        return ()
+    out = []
+    for spec in c.features:
+        ref = spec.quality
+        lim = limits(ref, *c.config.quality.for_feature(spec.name))
+        if spec.kind == "numeric":
+            low, high = (ref.low, ref.high) if ref is not None else (None, None)
+            counts = numeric_counts(c.numeric[:, spec.column], low, high)
+        else:
+            unseen = (spec.categorical.other if ref is not None and spec.categorical is not None
+                      else None)
+            counts = categorical_counts(c.categorical[:, spec.column], unseen)
+        out.append(FeatureQuality(spec.name, spec.kind, counts, lim))
+    return tuple(out)
+
+
 def compute_model(c: ModelCopy, now: float) -> ModelSnapshot:
     thresholds = c.config.thresholds
     drifts: list[FeatureDrift] = []
@@ -170,6 +196,11 @@ def compute_model(c: ModelCopy, now: float) -> ModelSnapshot:
         performance_samples=performance.samples if performance is not None else 0,
         estimate=_estimate(c),
         probability_quality=_probability_quality(c),
+        multivariate=compute_multivariate(c.mv_spec, c.numeric, thresholds.min_samples,
+                                          c.config.multivariate.sigmas),
+        quality=_quality(c),
+        segments=segment_results(c.segments, c.features, c.prediction, c.numeric,
+                                 c.categorical, c.pred, c.config),
     )
 
 

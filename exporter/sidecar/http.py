@@ -19,6 +19,8 @@ from exporter.sidecar.exposition import Exposition
 from exporter.sidecar.ingest.intake import Intake
 from exporter.sidecar.ingest.lines import LineSplitter
 from exporter.sidecar.ingest.queue import Item
+from exporter.sidecar.multivariate import status as mv_status
+from exporter.sidecar.segments import status as segment_status
 from exporter.sidecar.snapshot import ModelSnapshot, Snapshot
 from exporter.sidecar.state import ModelState, SidecarState
 from exporter.sidecar.status_page import render as render_status_page
@@ -93,6 +95,7 @@ def _model_status(rt: Runtime, ms: ModelSnapshot | None, key: ModelKey) -> dict[
     out["error_drift"] = None if ed is None else {
         "detector": "page_hinkley", "detections": ed.detections, "errors": ed.errors,
         "statistic": ed.statistic, "threshold": ed.params.threshold}
+    out["multivariate"] = mv_status(state.mv_note, ms.multivariate if ms else None)
     if ms is None:
         return out
     out["last_compute"] = ms.computed_at
@@ -101,6 +104,9 @@ def _model_status(rt: Runtime, ms: ModelSnapshot | None, key: ModelKey) -> dict[
     out["features"] = [_drift_status(f) for f in ms.features]
     out["prediction"] = _drift_status(ms.prediction)
     out["top_drifted"] = ms.top_drifted()
+    out["data_quality"] = [q.summary() for q in ms.quality]  # [] below min_samples events
+    if ms.segments:  # only for a model with `segment:` (exporter.sidecar.segments)
+        out["segments"] = segment_status(ms.segments)
     p = ms.performance
     if p is not None:
         perf = {k: v for k, v in vars(p).items() if isinstance(v, int | float)}

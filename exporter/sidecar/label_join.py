@@ -40,12 +40,17 @@ class Pending:
     value: float  # numeric prediction (score or regression value), NaN if none
     cls: float  # predicted class index, NaN if none
     proba: tuple[float, ...] | None  # class probabilities when given
+    segment: int = -1  # segment index (exporter.sidecar.segments); -1 without segments
 
 
-def pending(row: list[float]) -> Pending:
-    """The prediction of a join-table row (received, ts, value, class, probabilities...)."""
+def pending(row: list[float], classes: int | None = None) -> Pending:
+    """The prediction of a join-table row (received, ts, value, class, probabilities...);
+    with ``classes`` given, a column after the probabilities is the segment index."""
+    segment = -1
+    if classes is not None and len(row) > 4 + classes:
+        segment, row = int(row[4 + classes]), row[:4 + classes]
     proba = None if len(row) == 4 or math.isnan(row[4]) else tuple(row[4:])
-    return Pending(row[1], row[2], row[3], proba)
+    return Pending(row[1], row[2], row[3], proba, segment)
 
 
 @dataclass
@@ -142,8 +147,9 @@ class JoinTable:
 
     def __init__(self, ttl: float, max_pending: int, n_classes: int, counters: JoinCounters,
                  *, max_bytes: int = DEFAULT_MAX_BYTES, early_ttl: float = 60.0,
-                 max_early: int = 0) -> None:
+                 max_early: int = 0, extra: int = 0) -> None:
         self.ttl = ttl
+        self.n_classes = n_classes  # ``extra`` columns follow the probabilities (segment)
         self.cap = max(1, max_pending)
         self.counters = counters
         self.max_bytes = max_bytes
@@ -158,7 +164,7 @@ class JoinTable:
         # columns: received, ts, value, class, probabilities... Only live slots are read,
         # so the table starts as zeros: untouched pages, which cost no memory until used
         # (100,000 slots of a binary classifier are 4.8 MB)
-        self.data = np.zeros((self.cap, 4 + n_classes))
+        self.data = np.zeros((self.cap, 4 + n_classes + extra))
         self.next = 0
         self.last_expiry = -math.inf
 
@@ -240,7 +246,7 @@ class JoinTable:
         self.id_bytes[slot] = 0
         self.live[slot] = False
         self.owner[slot] = None
-        return pending(self.data[slot].tolist())
+        return pending(self.data[slot].tolist(), self.n_classes)
 
     def expire(self, now: float, every: float = 1.0) -> int:
         """Drop predictions received more than ``ttl`` ago, and early labels more than

@@ -19,13 +19,17 @@ from prometheus_client.core import (
 )
 
 from exporter import __version__
-from exporter.metric_names import BY_NAME, MACRO_CLASS, PREDICTION_QUANTILES
+from exporter.metric_names import BY_NAME, MACRO_CLASS, PREDICTION_QUANTILES, QUALITY_METRICS
 from exporter.sidecar.label_join import DELAY_BUCKETS, EARLY_OUTCOMES, UNJOINED_REASONS
+from exporter.sidecar.multivariate import add_metrics as add_multivariate
+from exporter.sidecar.segments import add_counters as add_segment_counters
+from exporter.sidecar.segments import add_results as add_segment_results
 from exporter.sidecar.snapshot import ModelSnapshot, Snapshot
 from exporter.sidecar.state import ModelState, SidecarState
 from exporter.stats.drift import FeatureDrift
 from exporter.stats.errordrift import DETECTOR
 from exporter.stats.performance import ClassificationMetrics
+from exporter.stats.quality import limits
 from exporter.stats.ranking import SCORE_EDGES, positives_above
 from exporter.stats.thresholds import Thresholds
 
@@ -165,7 +169,8 @@ class SidecarCollector:
         yield from self._snapshot(snap)
 
     def _static(self) -> Iterator[Metric]:
-        names = ("mlmon_threshold", "mlmon_window_size", "mlmon_feature_reference_ratio")
+        names = ("mlmon_threshold", "mlmon_window_size", "mlmon_feature_reference_ratio",
+                 "mlmon_feature_quality_limit_ratio")
         fams: dict[str, Metric] = {n: _gauge(n) for n in names}
         add = _adder(fams)
         for state in self.store.models.values():
@@ -176,6 +181,11 @@ class SidecarCollector:
                 if value is not None:
                     add("mlmon_threshold", [*mv, t], float(value))
             add("mlmon_window_size", mv, cfg.window.size)
+            for q in state.features:  # data-quality limits (exporter.stats.quality)
+                lim = limits(q.quality, *cfg.quality.for_feature(q.name))
+                add("mlmon_feature_quality_limit_ratio", [*mv, q.name, "missing"], lim.missing)
+                measure = "out_of_range" if q.kind == "numeric" else "unseen_category"
+                add("mlmon_feature_quality_limit_ratio", [*mv, q.name, measure], lim.outside)
             for spec in [*state.features, state.prediction]:
                 buckets = spec.numeric or spec.categorical
                 if buckets is None or buckets.reference is None:
@@ -270,6 +280,7 @@ class SidecarCollector:
                 add("mlmon_feature_bucket_total", [*fv, label], n)
         if state.scores is not None:  # binary classifiers: the fleet AUC's counters
             _score_counters(mv, state.scores.counts, add)
+        add_segment_counters(state.segments, mv, add)  # per segment (exporter.sidecar.segments)
 
     def _snapshot(self, snap: Snapshot) -> Iterator[Metric]:
         fams: dict[str, Metric] = {}  # created by the first sample of each name
@@ -360,6 +371,11 @@ def _model_snapshot(ms: ModelSnapshot, add: Callable[[str, list[str], float | No
         add("mlmon_brier_score", mv, pq.brier)
         add("mlmon_expected_calibration_error_ratio", mv, pq.ece)
     _estimate(mv, ms, add)
+    add_multivariate(mv, ms.multivariate, add)
+    add_segment_results(ms.segments, mv, add)
+    for fq in ms.quality:  # data quality, from min_samples events
+        for measure, ratio, _ in fq.ratios():
+            add(QUALITY_METRICS[measure], [*mv, fq.name], ratio)
 
 
 def _estimate(mv: list[str], ms: ModelSnapshot,

@@ -66,7 +66,8 @@ def fingerprint(m: ModelState) -> list[Any]:
     cfg = m.config
     return [[f.name, f.kind] for f in cfg.features] + [
         list(cfg.prediction.classes), cfg.prediction.kind,
-        m.profile_hash]
+        m.profile_hash] + (  # segments widen the join table's rows: part of the fingerprint
+        [] if m.segments is None else [["segments", *m.segments.spec.values]])
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,9 @@ def capture_model(m: ModelState) -> dict[str, Any]:
         # multi-class probabilities of the window (the CBPE estimate); None otherwise
         "proba": m.proba.ordered() if m.proba is not None else None,
         "error_drift": m.error_drift.state() if m.error_drift is not None else None,
+        # per-segment prediction counters and joined pairs (exporter.sidecar.segments)
+        "segments": None if m.segments is None else {
+            "predictions": m.segments.predictions.copy(), "pairs": m.segments.pairs.ordered()},
     }
 
 
@@ -129,7 +133,10 @@ def encode_model(c: dict[str, Any]) -> dict[str, Any]:
                       "received": [t for _, (_, t) in c["early"]]},
             "score_counts": (None if c["score_counts"] is None
                              else _arr(c["score_counts"])),
-            "proba": None if c["proba"] is None else _ring(c["proba"])}
+            "proba": None if c["proba"] is None else _ring(c["proba"]),
+            "segments": None if c.get("segments") is None else {
+                "predictions": _arr(c["segments"]["predictions"]),
+                "pairs": _ring(c["segments"]["pairs"])}}
 
 
 def load_model(m: ModelState, d: dict[str, Any]) -> None:
@@ -177,6 +184,12 @@ def load_model(m: ModelState, d: dict[str, Any]) -> None:
             log.warning("model %s:%s: error-drift state unreadable (%s); the detector starts "
                         "afresh", m.config.name, m.config.version, exc)
             m.error_drift = type(m.error_drift)(m.error_drift.kind, m.error_drift.params)
+    if m.segments is not None and d.get("segments") is not None:
+        counts = _unarr(d["segments"]["predictions"])
+        if counts.shape != m.segments.predictions.shape:
+            raise StateFileError("segments changed")
+        m.segments.predictions[:] = counts
+        _load_ring(m.segments.pairs, d["segments"]["pairs"])
     # Score-bin counters (the fleet AUC's) are absent from older state files.
     if d.get("score_counts") is not None and m.scores is not None:
         counts = _unarr(d["score_counts"])

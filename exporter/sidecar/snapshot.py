@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from exporter.sidecar.segments import SegmentResult
 from exporter.stats.cbpe import Estimate
 from exporter.stats.drift import FeatureDrift
+from exporter.stats.pca import Reconstruction
 from exporter.stats.performance import ClassificationMetrics, RegressionMetrics
+from exporter.stats.quality import FeatureQuality
 from exporter.stats.scoring import ProbabilityQuality
 from exporter.stats.severity import Severity
 from exporter.stats.summary import Summary
@@ -33,6 +36,14 @@ class ModelSnapshot:
 
     # estimated performance without labels (CBPE), from min_samples predictions
     estimate: Estimate | None = None
+    # PCA reconstruction error of the window and its band (exporter.sidecar.multivariate)
+    multivariate: Reconstruction | None = None
+
+    # data quality per feature (config order), from min_samples events; () below
+    quality: tuple[FeatureQuality, ...] = ()
+
+    # per segment value (exporter.sidecar.segments); () without `segment:`
+    segments: tuple[SegmentResult, ...] = ()
 
     def top_drifted(self, limit: int = 5) -> list[str]:
         scored = [f for f in self.features if f.psi is not None]

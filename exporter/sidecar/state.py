@@ -28,10 +28,13 @@ from exporter.sidecar.label_join import (
     ScoreCounters,
     pending,
 )
+from exporter.sidecar.multivariate import spec_for
 from exporter.sidecar.predictions import PredictionParser
+from exporter.sidecar.segments import SegmentState, segment_state
 from exporter.sidecar.window import Ring
 from exporter.stats.calibration import Calibration
 from exporter.stats.errordrift import ErrorDrift
+from exporter.stats.quality import QualityReference, reference_of
 from exporter.stats.reference import CategoricalReference, NumericReference
 from exporter.types import ModelKey
 
@@ -44,6 +47,7 @@ class FeatureSpec:
     numeric: NumericBuckets | None
     categorical: CategoricalBuckets | None
     reference: NumericReference | CategoricalReference | None = None  # None: no drift
+    quality: QualityReference | None = None  # None: no profile, no value check
 
 
 class ModelState:
@@ -58,9 +62,11 @@ class ModelState:
         self.features: list[FeatureSpec]
         self.prediction: FeatureSpec
         self.calibration = _calibration(config, profile)
+        self.mv_spec, self.mv_note = spec_for(config, profile)  # PCA reconstruction error
         if template is not None:  # an empty state sharing the template's immutable specs
             self.profile_hash = template.profile_hash
             self.calibration = template.calibration
+            self.mv_spec, self.mv_note = template.mv_spec, template.mv_note
             self.features = [_fresh(s) for s in template.features]
             self.prediction = _fresh(template.prediction)
         else:
@@ -93,11 +99,13 @@ class ModelState:
                 self.buckets[spec.name] = np.zeros(spec.categorical.size, dtype=np.int64)
         self.missing: dict[str, int] = {s.name: 0 for s in [*self.features, self.prediction]}
         self.predictions_total = 0
+        self.segments: SegmentState | None = segment_state(  # None: no segments
+            config, profile, self.features, None if template is None else template.segments)
         self.join_counters = JoinCounters()
         lc = config.labels
         self.join = JoinTable(lc.ttl, lc.max_pending, len(self.classes), self.join_counters,
                               max_bytes=lc.max_pending_bytes, early_ttl=lc.early_ttl,
-                              max_early=lc.max_early)
+                              max_early=lc.max_early, extra=int(self.segments is not None))
         self.pairs = PairWindow(config.labels.window, len(self.classes))
         # binary classifiers: joined labels per score bin, for the fleet AUC (None otherwise)
         self.scores = (ScoreCounters() if config.prediction.kind == "classification"
@@ -119,13 +127,15 @@ class ModelState:
             if f.kind == "numeric":
                 nb = NumericBuckets(ref) if isinstance(ref, NumericProfile) else None
                 self.features.append(FeatureSpec(f.name, "numeric", n_num, nb, None,
-                                                 _reference(ref, NumericReference)))
+                                                 _reference(ref, NumericReference),
+                                                 reference_of(ref if nb else None)))
                 n_num += 1
             else:
                 cp = ref if isinstance(ref, CategoricalProfile) else None
                 cb = CategoricalBuckets(cp, config.max_categories)
                 self.features.append(FeatureSpec(f.name, "categorical", n_cat, None, cb,
-                                                 _reference(cp, CategoricalReference)))
+                                                 _reference(cp, CategoricalReference),
+                                                 reference_of(cp)))
                 n_cat += 1
         self.prediction = self._prediction_spec(profile)
 
@@ -167,6 +177,7 @@ class ModelState:
             labelled &= ~bad
         take = is_pred & ~bad
         n = int(take.sum())
+        line_segments: list[NDArray[np.float64]] = []  # each line's segment index, if any
         if n:
             received = np.full(n, now)
             everything = n == len(take)
@@ -186,13 +197,14 @@ class ModelState:
                     self.missing[spec.name] += int((codes < 0).sum())
                     self.buckets[spec.name] += spec.categorical.counts(codes)
             self.categorical.extend(cat, received)
+            line_segments += [self.segments.observe(cat, take)] if self.segments else []
             pv, pc = values[take], classes[take]
             self.pred.extend(np.column_stack([pv, pc]), received)
             if self.proba is not None:
                 self.proba.extend(probas[take], received)
             self._count_prediction(pv, pc)
             self.predictions_total += n
-        self._labels(batch, ys, labelled, (values, classes, probas), take, now)
+        self._labels(batch, ys, labelled, (values, classes, probas, *line_segments), take, now)
 
     def _label_values(self, labels: list[float | str | None],
                       ) -> tuple[NDArray[np.float64], NDArray[np.bool_] | None]:
@@ -225,7 +237,7 @@ class ModelState:
 
     def _labels(self, batch: ModelBatch, ys: NDArray[np.float64],
                 labelled: NDArray[np.bool_] | None,
-                parsed: tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]],
+                parsed: tuple[NDArray[np.float64], ...],  # values, classes, probas(, segments)
                 take: NDArray[np.bool_], now: float) -> None:
         """Join the accepted lines' labels (``labelled``) to predictions; predictions with an
         id and no label wait in the join table, or join a label that came before them."""
@@ -235,7 +247,7 @@ class ModelState:
         missing_ids = ids.count(None)
         if missing_ids == n and labelled is None:
             return
-        values, classes, probas = parsed
+        values, classes, probas = parsed[:3]
         raw_ts = batch.ts
         if raw_ts.count(None) == n:
             ts = np.full(n, now)
@@ -248,7 +260,7 @@ class ModelState:
         joined: list[tuple[float, Pending, float]] = []  # label, prediction, label received
         wait = np.flatnonzero(take & has_id & no_label)
         if len(wait):
-            rows = np.column_stack([np.full(n, now), ts, values, classes, probas])[wait]
+            rows = np.column_stack([np.full(n, now), ts, *parsed])[wait]  # + segment column
             waiting = cast("list[str]", ids if len(wait) == n else [ids[i] for i in wait.tolist()])
             if len(self.join.early):  # labels that came first: join them now
                 waiting, rows = self._join_early(waiting, rows, joined)
@@ -260,7 +272,8 @@ class ModelState:
                 if take[i]:  # a prediction carrying its own label
                     joined.append((y, pending(
                         [now, float(ts[i]), float(values[i]), float(classes[i]),
-                         *probas[i].tolist()]), now))
+                         *probas[i].tolist(), *(s[i] for s in parsed[3:])], len(self.classes)),
+                        now))
                     continue
                 ident = ids[i]
                 assert ident is not None  # the decoder rejects a label without an id
@@ -285,7 +298,7 @@ class ModelState:
             if label is None:
                 keep.append(j)
             else:
-                joined.append((label[0], pending(rows[j].tolist()), label[1]))
+                joined.append((label[0], pending(rows[j].tolist(), len(self.classes)), label[1]))
         return [waiting[j] for j in keep], rows[keep]
 
     def _join(self, joined: list[tuple[float, Pending, float]], now: float) -> None:
@@ -305,6 +318,8 @@ class ModelState:
         # delay: label received - prediction time; an early label's is clamped at 0
         self.join.record_delays(np.array([t - p.ts for _, p, t in joined], dtype=np.float64))
         self.join_counters.joined += len(joined)
+        if self.segments is not None:
+            self.segments.joined([p.segment for _, p, _ in joined], rows, now)
 
 
 def _feed_errors(detector: ErrorDrift, rows: NDArray[np.float64], kind: str) -> None:

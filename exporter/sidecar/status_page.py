@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
+from exporter.sidecar.multivariate import render as render_multivariate
+from exporter.sidecar.segments import render as render_segments
 from exporter.stats.severity import Severity
 
 REFRESH_SECONDS = 10
@@ -148,12 +150,22 @@ def _model(m: Mapping[str, Any], now: float) -> str:
         f'<tr><th>predictions</th><td class="num">{_e(m.get("predictions_total", 0))}</td></tr>'
         f'<tr><th>labels joined</th><td class="num">{_e(m.get("labels_joined", 0))}</td></tr>'
         f'<tr><th>drift share</th><td class="num">{share_text}</td></tr>'
-        f'<tr><th>top drifted</th><td>{top}</td></tr>'
+        f'<tr><th>top drifted</th><td>{top}</td></tr>{_quality(m)}'
         '</tbody></table>'
         f'<h3>Drift</h3>{_features(m.get("features", []), m.get("prediction"))}'
         f'<h3>Performance</h3>{_performance(m.get("performance", {}))}'
         f'{_estimate(m)}'
+        f'{render_multivariate(m, _e, fmt_number)}'
+        f'{render_segments(m, _e, fmt_number)}'
         '</section>')
+
+
+def _quality(m: Mapping[str, Any]) -> str:
+    """Features and measures above their data-quality limit (exporter.stats.quality)."""
+    dq = m.get("data_quality") or []
+    bad = [f'{q["name"]} {e}' for q in dq for e in q.get("exceeded", [])]
+    text = ", ".join(bad) if bad else "within limits" if dq else "–"
+    return f'<tr><th>data quality</th><td class="data-quality">{_e(text)}</td></tr>'
 
 
 def _estimate(m: Mapping[str, Any]) -> str:

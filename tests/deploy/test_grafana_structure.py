@@ -18,7 +18,7 @@ from tests.deploy.promql import FUNCTIONS, analyse
 from tests.rules.rule_files import records
 
 ROWS = ["Overview", "Drift", "Predictions", "Performance", "Health", "Estimated performance",
-        "Ranking and calibration", "Error stream"]
+        "Ranking and calibration", "Error stream", "Data quality", "Segments", "Multivariate drift"]
 # Metrics each row must show (the panel list).
 ROW_METRICS: dict[str, set[str]] = {
     "Overview": {"mlmon_model_drift_severity", "mlmon_events_received_total",
@@ -40,8 +40,16 @@ ROW_METRICS: dict[str, set[str]] = {
                                 "mlmon_brier_score", "mlmon_expected_calibration_error_ratio"},
     "Error stream": {"mlmon_error_drift_detections_total", "mlmon_error_drift_statistic",
                      "mlmon_error_drift_threshold"},
+    "Data quality": {"mlmon_feature_missing_ratio", "mlmon_feature_out_of_range_ratio",
+                     "mlmon_feature_unseen_category_ratio", "mlmon_feature_quality_limit_ratio"},
+    "Segments": {"mlmon_segment_predictions_total", "mlmon_segment_max_psi",
+                 "mlmon_segment_drift_share_ratio", "mlmon_segment_accuracy_ratio",
+                 "mlmon_segment_regression_mae"},
+    "Multivariate drift": {"mlmon_reconstruction_error", "mlmon_reconstruction_error_upper",
+                           "mlmon_reconstruction_error_lower"},
 }
-VARIABLES = {"$namespace", "$model", "$version", "$feature", "$__rate_interval", "$__range"}
+VARIABLES = {"$namespace", "$model", "$version", "$feature", "$__rate_interval", "$__range",
+             "$segment"}
 
 
 @pytest.fixture(scope="module")
@@ -75,16 +83,20 @@ def test_dashboard_settings(dashboard: dict[str, Any]) -> None:
 
 def test_template_variables(dashboard: dict[str, Any]) -> None:
     variables = {v["name"]: v for v in dashboard["templating"]["list"]}
-    assert list(variables) == ["datasource", "namespace", "model", "version", "feature"]
+    assert list(variables) == ["datasource", "namespace", "model", "version", "feature",
+                               "segment"]
     source = variables["datasource"]
     assert (source["type"], source["query"]) == ("datasource", "prometheus")
-    for name in ("namespace", "model", "version", "feature"):
+    for name in ("namespace", "model", "version", "feature", "segment"):
         var = variables[name]
         assert var["type"] == "query" and var["datasource"] == grafana.DATASOURCE
         assert re.fullmatch(rf"label_values\(.+, {name}\)", var["definition"]), var["definition"]
         assert var["query"]["query"] == var["definition"]
     assert variables["feature"]["multi"] is True and variables["feature"]["includeAll"] is True
     assert variables["feature"]["allValue"] == ".*"
+    # segments: several or all values of the model's segment feature (bounded label set)
+    assert variables["segment"]["multi"] is True and variables["segment"]["includeAll"] is True
+    assert variables["segment"]["allValue"] == ".*"
 
 
 def test_the_datasource_variable_is_the_only_datasource(dashboard: dict[str, Any]) -> None:

@@ -46,6 +46,9 @@ CLASSIFIER_ONLY |= {"mlmon_roc_auc_ratio", "mlmon_brier_score",
                     "mlmon_expected_calibration_error_ratio",
                     "model_version:mlmon_roc_auc_ratio:fleet_rate1h"}
 REGRESSOR_ONLY = {"mlmon_regression_mae", "mlmon_regression_rmse", "mlmon_regression_r2"}
+# per segment value (the examples' configs have `segment:`): accuracy or MAE by model kind
+CLASSIFIER_ONLY |= {"mlmon_segment_accuracy_ratio"}
+REGRESSOR_ONLY |= {"mlmon_segment_regression_mae"}
 # Grafana's built-ins as it would set them for a 1 s scrape interval and a 5 min range.
 BUILTINS = {"$__rate_interval": "15s", "$__range": "5m", "$__interval": "1s"}
 
@@ -127,7 +130,7 @@ def _prometheus(binary: str, tmp: Path, sidecar: str) -> Iterator[str]:
 
 def _substitute(expr: str, model: str, feature: str) -> str:
     values = {"$namespace": NAMESPACE, "$model": model, "$version": MODELS[model],
-              "$feature": feature, **BUILTINS}
+              "$feature": feature, "$segment": ".*", **BUILTINS}
     for name in sorted(values, key=len, reverse=True):  # $__rate_interval before $__range
         expr = expr.replace(name, values[name])
     assert "$" not in expr, expr
@@ -236,3 +239,53 @@ def test_auc_panel_equals_scipy_and_the_binned_fleet_formula(prometheus: str) ->
     print(f"fraud, 900 rows: pod AUC {float(pod[0]['value'][1]):.12f} (scipy {exact:.12f}); "
           f"fleet {float(fleet[0]['value'][1]):.12f} (numpy 50-bin {binned:.12f}, "
           f"bound {bound:.1e})")
+
+
+def test_data_quality_panels_equal_pandas(prometheus: str) -> None:
+    """The data-quality row: each feature's ratio (the 900 fed fraud rows are all in the
+    window) and limit equal pandas over current.csv against reference.csv, cells read as
+    the feed sends them (``csv_cell``: empty or "nan" is missing)."""
+    import pandas as pd
+
+    from tests.e2e.grafana_traffic import csv_cell
+    from tests.paths import EXAMPLES
+
+    def read(name: str, rows: int | None = None) -> pd.DataFrame:
+        raw = pd.read_csv(EXAMPLES / "fraud" / name, dtype=str, keep_default_na=False,
+                          nrows=rows)
+        return raw.map(csv_cell)
+
+    ref, cur = read("reference.csv"), read("current.csv", 900)
+    numeric = ["amount", "age", "tenure_days", "hour", "distance_km", "balance"]
+    categorical = ["country", "channel"]
+
+    def outside(f: str) -> float:
+        x, r = cur[f].dropna().astype(float), ref[f].dropna().astype(float)
+        return float(((x < r.min()) | (x > r.max())).mean())
+
+    want = {
+        "Missing ratio per feature": {f: float(cur[f].isna().mean())
+                                      for f in [*numeric, *categorical]},
+        "Out-of-range ratio (numeric features)": {f: outside(f) for f in numeric},
+        "Unseen-category ratio (categorical features)": {
+            f: float((~cur[f].dropna().astype(str).isin(set(ref[f].dropna().astype(str))))
+                     .mean()) for f in categorical},
+    }
+    limits = {  # the reference's own ratio + the default limit (no __other__ in fraud)
+        "Missing ratio per feature": {f: float(ref[f].isna().mean()) + 0.05
+                                      for f in [*numeric, *categorical]},
+        "Out-of-range ratio (numeric features)": dict.fromkeys(numeric, 0.01),
+        "Unseen-category ratio (categorical features)": dict.fromkeys(categorical, 0.01)}
+    assert want["Out-of-range ratio (numeric features)"]["balance"] > 0
+    assert want["Missing ratio per feature"]["amount"] > 0
+    panels = {p["title"]: p for p in grafana.panels(grafana.load()) if p["title"] in want}
+    assert set(panels) == set(want)
+    for title, expected in want.items():
+        ratio, limit = ({r["metric"]["feature"]: float(r["value"][1]) for r in
+                         _query(prometheus, _substitute(t["expr"], "fraud", ".*"))["data"][
+                             "result"]} for t in panels[title]["targets"])
+        print(f"{title}: {ratio}; limits {limit}")
+        assert ratio.keys() == expected.keys() == limit.keys()
+        for feature, value in expected.items():
+            assert abs(ratio[feature] - value) <= 1e-12, (title, feature, ratio[feature], value)
+            assert abs(limit[feature] - limits[title][feature]) <= 1e-12, (title, feature)

@@ -121,6 +121,11 @@ def test_promtool_check_metrics_accepts_a_real_scrape(tmp_path: Path) -> None:
             "mlmon_estimated_recall_ratio", "mlmon_estimated_f1_ratio"} <= families  # CBPE
     assert {"mlmon_error_drift_detections", "mlmon_error_drift_statistic",
             "mlmon_error_drift_threshold"} <= families  # error-stream change detection
+    assert {"mlmon_reconstruction_error", "mlmon_reconstruction_error_upper",
+            "mlmon_reconstruction_error_lower"} <= families  # multivariate drift (PCA)
+    assert {"mlmon_feature_missing_ratio", "mlmon_feature_out_of_range_ratio",
+            "mlmon_feature_unseen_category_ratio",
+            "mlmon_feature_quality_limit_ratio"} <= families  # data quality
     lint = subprocess.run([promtool, "check", "metrics"], input=scrape, capture_output=True,
                           text=True, timeout=60, check=False)
     assert (lint.returncode, lint.stdout + lint.stderr) == (0, "")

@@ -77,7 +77,9 @@ def test_text_and_openmetrics_match_the_metric_list() -> None:
     sidecar = {m.name for m in METRICS if "sidecar" in m.sources}
     # Everything the sidecar exports appears once there is data (regression-only names
     # come from the price model, log loss needs probabilities: not sent here).
-    assert sidecar - seen == {"mlmon_log_loss"}
+    # (segment series need a `segment:` in the model config: tests/sidecar/test_segments.py)
+    segments = {n for n in sidecar if n.startswith("mlmon_segment_")}
+    assert sidecar - seen == {"mlmon_log_loss", *segments}
     assert "process_start_time_seconds" in text
 
 

@@ -186,7 +186,9 @@ def test_status_shape_and_health(sidecar: Running) -> None:
                       "last_compute", "predictions_total", "labels_joined", "severity",
                       "drift_share", "features", "prediction", "top_drifted", "performance",
                       "estimate", "estimate_basis",  # CBPE (exporter.sidecar.http)
-                      "error_drift"}  # the error stream's Page-Hinkley test
+                      "error_drift",  # the error stream's Page-Hinkley test
+                      "multivariate",  # PCA reconstruction error (exporter.sidecar.multivariate)
+                      "data_quality"}  # exporter.stats.quality
     assert m["error_drift"] == {"detector": "page_hinkley", "detections": 0, "errors": 0,
                                 "statistic": 0.0, "threshold": 18.0}
     send_unix(sidecar.sidecar.config.server.socket,  # type: ignore[arg-type]
