@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $@
 
 $(TEST_STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,spark]'
 	touch $(STAMP) $@
 
 ## demo: run the main job on the bundled example (the whole alerting loop too, with
@@ -32,8 +32,8 @@ demo: $(STAMP)
 		command -v prometheus-alertmanager >/dev/null && echo --stack)
 
 ## tools: install the real programs the tests run (Prometheus, Alertmanager, Pushgateway,
-## VictoriaMetrics and vmalert, buildah and mmdebstrap, and test-only virtualenvs with
-## MLflow and the Kubeflow Pipelines SDK)
+## VictoriaMetrics and vmalert, buildah and mmdebstrap, Java for Spark's local mode, and
+## test-only virtualenvs with MLflow and the Kubeflow Pipelines SDK)
 tools: $(TEST_STAMP)
 	bash scripts/ensure-tools.sh
 	bash scripts/ensure-mlflow.sh >/dev/null

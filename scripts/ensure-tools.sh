@@ -13,6 +13,9 @@ command -v prometheus-pushgateway >/dev/null || need+=(prometheus-pushgateway)
 # both the single-node server and the rule evaluator.
 command -v victoria-metrics >/dev/null || need+=(victoria-metrics)
 command -v vmalert >/dev/null || need+=(victoria-metrics)
+# Java runs Spark in local mode (tests/spark/: mlmon's --engine spark; pyspark comes from
+# the `spark` extra that `make test` installs).
+command -v java >/dev/null || need+=(openjdk-17-jre-headless)
 # openssl makes the self-signed API-server certificate (tests/responder/test_kubernetes.py)
 command -v openssl >/dev/null || need+=(openssl)
 # Headless Chromium renders the status page (tests/e2e/test_status_page_browser.py); a font
@@ -37,4 +40,6 @@ fi
 echo "ensure-tools: installing ${pkgs[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
+# openjdk's postinst fails where slim images dropped the man directories
+mkdir -p /usr/share/man/man1
 apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null

@@ -34,11 +34,13 @@ ALLOWED: Mapping[str, set[str]] = {
     "responder": {"atomic", "config", "metric_names"},
     "sidecar": {"atomic", "config", "metric_names", "profile", "ratelog", "stats"},
     "batch": {"atomic", "config", "metric_names", "profile", "readers", "stats"},
+    # the optional Spark engine of profile build and batch (pyspark imported lazily)
+    "spark": {"batch", "cli", "config", "profile", "readers", "stats"},
     "demo": {"atomic", "client", "config", "metric_names", "profile", "readers", "responder",
              "rulegen", "stats"},
     "commands": {"atomic", "batch", "client", "config", "demo", "history", "integrations",
                  "metric_docs", "metric_names", "profile", "readers", "responder", "rulegen",
-                 "sidecar", "stats"},
+                 "sidecar", "spark", "stats"},
     "cli": set(),  # loads exporter.commands.* by name
     "__main__": {"cli"},
 }

@@ -13,6 +13,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from exporter.spark import options as spark_options
+
 if TYPE_CHECKING:
     from exporter.batch.report import Chunking
 
@@ -65,6 +67,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mlflow-uri", metavar="URL", default=os.environ.get(
                         "MLFLOW_TRACKING_URI"),
                         help="MLflow tracking server (default: $MLFLOW_TRACKING_URI)")
+    spark_options.add_arguments(parser)
 
 
 def _error(message: str) -> int:
@@ -142,7 +145,20 @@ def run(args: argparse.Namespace) -> int:
         chunking=chunking,
     )
     try:
-        report = run_batch(profile, model, options, thresholds)
+        if args.engine == "spark":
+            from exporter.spark.batch import run_batch_spark
+            from exporter.spark.session import SparkUnavailable
+
+            try:
+                spark = spark_options.session(args)
+            except SparkUnavailable as exc:
+                return _error(str(exc))
+            print(f"mlmon batch: on Spark, master {spark.sparkContext.master}",
+                  file=sys.stderr)
+            report = run_batch_spark(profile, model, options, thresholds, spark,
+                                     min_partitions=args.spark_partitions)
+        else:
+            report = run_batch(profile, model, options, thresholds)
     except BatchInputError as exc:
         return _error(str(exc))
     renderers = {"text": text.render, "json": jsonout.render, "html": html.render,

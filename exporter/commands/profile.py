@@ -7,6 +7,8 @@ import math
 import sys
 from pathlib import Path
 
+from exporter.spark import options as spark_options
+
 HELP = "build a reference profile from training data (CSV/Parquet/JSONL), or show one"
 
 
@@ -21,6 +23,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                        help="training data: .csv, .parquet or .jsonl")
     build.add_argument("--out", required=True, type=Path, help="profile JSON to write")
     build.add_argument("--chunk-rows", type=int, default=None, help=argparse.SUPPRESS)
+    spark_options.add_arguments(build)
     show = sub.add_parser("show", help="print a readable summary of a profile",
                           description="Print a readable summary of a profile.")
     show.add_argument("profile", type=Path, metavar="PROFILE")
@@ -58,7 +61,20 @@ def _build(args: argparse.Namespace) -> int:
         return 1
     extra = {} if args.chunk_rows is None else {"chunk_rows": args.chunk_rows}
     model = matches[0]
-    profile = build_profile(model, args.input, **extra)
+    if args.engine == "spark":
+        from exporter.spark.build import build_profile_spark
+        from exporter.spark.session import SparkUnavailable
+
+        try:
+            spark = spark_options.session(args)
+        except SparkUnavailable as exc:
+            print(f"mlmon profile: {exc}", file=sys.stderr)
+            return spark_options.EXIT_NO_SPARK
+        print(f"mlmon profile: on Spark, master {spark.sparkContext.master}", file=sys.stderr)
+        profile = build_profile_spark(model, args.input, spark,
+                                      min_partitions=args.spark_partitions, **extra)
+    else:
+        profile = build_profile(model, args.input, **extra)
     if profile.prediction is None:  # a profile without it is valid, but should not be a surprise
         print(f"mlmon profile: {args.input}: no column {model.prediction_column!r} (the model's "
               "prediction_column): the prediction's reference distribution is not built, so "
