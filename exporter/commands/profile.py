@@ -110,6 +110,16 @@ def _show(path: Path) -> int:
               f"{len(cal.maps)} map(s) of {points} points (classes {', '.join(cal.classes)})")
     else:
         print("calibration none (no reference labels: estimates use raw scores)")
+    seg = p.segments
+    if seg is not None:
+        rows = "  ".join(f"{s.value}={s.rows}" for s in seg.segments)
+        print(f"segments  {seg.feature} (max_values {seg.max_values}): {rows}")
+    pca = p.multivariate
+    if pca is not None:
+        print(f"pca       {len(pca.components)} component(s) of {len(pca.features)} numeric "
+              f"features explain {pca.explained:.1%} (asked {pca.variance_share:.0%}); "
+              f"error {pca.error_mean:.4g} (std {pca.error_std:.4g}) on {pca.error_rows} "
+              f"held-out rows, fitted on {pca.fit_rows}")
     print()
     header = f"{'feature':<24} {'kind':<12} {'bins':>4} {'missing':>8}  summary"
     print(header)

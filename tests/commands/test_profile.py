@@ -37,6 +37,15 @@ def test_build_then_show(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert any(row.startswith("neighborhood") and "categorical" in row
                for row in text.splitlines())
     assert any(row.startswith("__prediction__") for row in text.splitlines())
+    # the optional sections: segment row counts and the PCA reference, from the file
+    built = load_profile(out)
+    assert built.segments is not None and built.multivariate is not None
+    counts = "  ".join(f"{s.value}={s.rows}" for s in built.segments.segments)
+    assert sum(s.rows for s in built.segments.segments) == 4000
+    assert f"segments  neighborhood (max_values 4): {counts}" in text
+    pca = built.multivariate
+    assert (f"pca       {len(pca.components)} component(s) of {len(pca.features)} numeric "
+            f"features explain {pca.explained:.1%}") in text
 
 
 def test_build_errors_exit_1_with_a_reason(tmp_path: Path,
