@@ -4,7 +4,9 @@ Memory is bounded whatever the file's size: per numeric profiled column (and num
 prediction) a ``column.ColumnAcc`` (exact counts and moments, the values up to
 ``column.SAMPLE_CAP`` then a sample of that many); per categorical column the counts
 over the profile's categories. Other columns are never read. The performance metrics
-stream separately (``exporter.batch.perf``).
+stream separately (``exporter.batch.perf``). ``Collector.merge`` adds the collector of the
+next rows (row order): integer counts, exact moments, the row-keyed sample, so the
+result equals one collector's over both (the Spark engine merges partitions so).
 """
 
 from __future__ import annotations
@@ -146,6 +148,18 @@ class Collector:
             self._prediction.update(p.numbers, hashes)
         else:
             self._count(PREDICTION_FEATURE, keys(p))
+
+    def merge(self, other: Collector) -> None:
+        """Add the collector (same profile and columns) of the rows after this one's."""
+        self._rows += other._rows
+        for name, acc in self._numeric.items():
+            acc.merge(other._numeric[name])
+        for name, counts in self._categorical.items():
+            counts += other._categorical[name]
+            self._missing[name] += other._missing[name]
+        if self._prediction is not None and other._prediction is not None:
+            self._prediction.merge(other._prediction)
+        self._class_names = self._class_names or other._class_names
 
     def _count(self, name: str, names: list[str | None]) -> None:
         self._missing[name] += _tally(self._index[name], self._categorical[name], names)

@@ -6,7 +6,8 @@ per reference bin (``bin_counts`` per chunk: the same bins as ``numeric_drift``)
 The values themselves are kept while there are at most ``SAMPLE_CAP`` of them, in
 file order; beyond that a uniform sample of ``SAMPLE_CAP`` without replacement: the
 values whose row index has the smallest SplitMix64 hash (``exporter.profile.bottomk``),
-the same rows however the file is chunked.
+the same rows however the file is chunked, ordered by their keys (not by how they came).
+``merge`` adds the accumulator of the next rows: the same result as one over both.
 """
 
 from __future__ import annotations
@@ -69,12 +70,22 @@ class ColumnAcc:
         self._moments.add(x)
         self._sample.add(keys[ok], x)
 
+    def merge(self, other: ColumnAcc) -> None:
+        self._missing += other._missing
+        if self._counts is not None and other._counts is not None:
+            self._counts += other._counts
+        self._moments.merge(other._moments)
+        self._sample.merge(other._sample)
+
     def finish(self) -> NumericColumn:
         m = self._moments
+        values = self._sample.values
+        if m.n > self._sample.k:  # a sample: in key order, whichever way it was gathered
+            values = values[np.argsort(self._sample.keys, kind="stable")]
         empty = m.n == 0
         nan = math.nan
         return NumericColumn(
-            values=self._sample.values, count=m.n, missing=self._missing,
+            values=values, count=m.n, missing=self._missing,
             sampled=m.n > self._sample.k,
             counts=None if self._counts is None else self._counts.copy(),
             mean=nan if empty else m.mean, std=m.std,

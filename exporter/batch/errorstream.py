@@ -7,6 +7,12 @@ classifier, regression) is known only at its end (``exporter.batch.perf``), so o
 per task still possible runs alongside, each O(min_instances) memory; the result is the
 one of the task ``performance`` reports. Detections are reported by their 0-based row
 offset in the file (the first ``MAX_ROWS`` of them; all are counted).
+
+The test is sequential (each row's statistic depends on every earlier row, and a
+detection resets it), so it cannot be merged from summaries of row ranges. A collector
+made with ``record=True`` (a Spark partition's) keeps its rows' error values and offsets
+instead (one float and one integer per labelled row and stream); ``merge`` feeds them to
+this collector's detectors, in row order: the same detections as one pass.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import NDArray
 
 from exporter.batch.collect import keys
 from exporter.batch.perf import THRESHOLD, Task
@@ -43,17 +50,33 @@ class ErrorDriftResult:
 
 
 class _Stream:
-    def __init__(self, kind: ErrorKind, model: ModelConfig | None) -> None:
+    def __init__(self, kind: ErrorKind, model: ModelConfig | None, record: bool) -> None:
         cfg = model.error_drift if model is not None else None
         params = cfg.params(kind) if cfg is not None else default_params(kind)
         self.detector = ErrorDrift(kind, params)
         self.rows: list[int] = []
+        self.recorded: list[tuple[NDArray[np.int64], NDArray[np.float64]]] | None = (
+            [] if record else None)
 
     def feed(self, offsets: list[int], errors: list[float]) -> None:
+        if self.recorded is not None:
+            if offsets:
+                self.recorded.append((np.asarray(offsets, dtype=np.int64),
+                                      np.asarray(errors, dtype=np.float64)))
+            return
         d = self.detector
         for at, e in zip(offsets, errors, strict=True):
             if d.update(e) and len(self.rows) < MAX_ROWS:
                 self.rows.append(at)
+
+    def merge(self, other: _Stream) -> None:
+        if other.recorded is None:
+            raise ValueError("only a recording error stream can be merged into another")
+        if self.recorded is not None:
+            self.recorded += other.recorded
+            return
+        for offsets, errors in other.recorded:
+            self.feed(offsets.tolist(), errors.tolist())
 
     def result(self) -> ErrorDriftResult:
         d = self.detector
@@ -65,16 +88,19 @@ class ErrorStreamCollector:
     """``update`` with every chunk (in file order); ``result(task)`` at the end."""
 
     def __init__(self, model: ModelConfig | None, prediction_column: str,
-                 label_column: str) -> None:
+                 label_column: str, record: bool = False) -> None:
         self._prediction_column = prediction_column
         self._label_column = label_column
         kind = model.prediction.kind if model is not None else None
         classes = model.prediction.classes if model is not None else ("0", "1")
         self._classes = classes
-        self._named = _Stream("classification", model) if kind != "regression" else None
-        self._scores = (_Stream("classification", model)
+        self._model = model
+        self._named = (_Stream("classification", model, record) if kind != "regression"
+                       else None)
+        self._scores = (_Stream("classification", model, record)
                         if kind != "regression" and len(classes) == 2 else None)
-        self._regression = _Stream("regression", model) if kind != "classification" else None
+        self._regression = (_Stream("regression", model, record) if kind != "classification"
+                            else None)
 
     @classmethod
     def make(cls, model: ModelConfig | None, prediction_column: str | None,
@@ -85,6 +111,17 @@ class ErrorStreamCollector:
         if model is not None and not model.error_drift.enabled:
             return None
         return cls(model, prediction_column, label_column)
+
+    def fresh(self, record: bool) -> ErrorStreamCollector:
+        return ErrorStreamCollector(self._model, self._prediction_column, self._label_column,
+                                    record)
+
+    def merge(self, other: ErrorStreamCollector) -> None:
+        """Feed (or keep) the recorded errors of ``other``, the rows after this one's."""
+        for mine, theirs in ((self._named, other._named), (self._scores, other._scores),
+                             (self._regression, other._regression)):
+            if mine is not None and theirs is not None:
+                mine.merge(theirs)
 
     def update(self, chunk: Chunk) -> None:
         p = chunk.predictions[self._prediction_column]

@@ -8,7 +8,8 @@ and dropped when the task turns out otherwise. Binary: the score P(classes[1]) (
 number, or the probability of classes[1] in a probability object); multi-class:
 probability objects. Only sums are
 kept (``exporter.stats.cbpe.ExpectedSums``), so memory does not grow with the file. As
-in the sidecar, no estimate below ``min_samples`` scored rows.
+in the sidecar, no estimate below ``min_samples`` scored rows. The sums are integers (fixed
+point), a function of each row alone: ``merge`` of any split's collectors is exact.
 """
 
 from __future__ import annotations
@@ -90,6 +91,16 @@ class EstimateCollector:
             if row is not None and set(row) <= set(self.classes):
                 rows[i] = [row.get(c, 0.0) for c in self.classes]
         self.sums.add_proba(rows, self.calibration)
+
+    def merge(self, other: EstimateCollector) -> None:
+        """Add the sums of ``other`` (same classes and maps): exact integer sums."""
+        a, b = self.sums, other.sums
+        a.n += b.n
+        a.correct += b.correct
+        a.tp += b.tp
+        a.fp += b.fp
+        a.fn += b.fn
+        a.tn += b.tn
 
     def estimate(self) -> Estimate | None:
         est = self.sums.estimate()

@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from exporter.batch.quality import ExactSum
 from exporter.profile.model import Profile
 from exporter.readers.chunks import Chunk
+from exporter.stats.moments import ExactSum
 from exporter.stats.pca import DEFAULT_SIGMAS, PcaModel, Reconstruction, judge, row_errors
 
 if TYPE_CHECKING:
@@ -61,8 +61,8 @@ class MultivariateCollector:
         self.rows += chunk.rows
 
     def merge(self, other: MultivariateCollector) -> None:
-        """Exact: the three-float exact sums add exactly, the row counts are integers."""
-        self.total.add(np.asarray(other.total.parts, dtype=np.float64))
+        """Exact: the integer sums add exactly, the row counts are integers."""
+        self.total.merge(other.total)
         self.rows += other.rows
 
     def result(self) -> Reconstruction | None:

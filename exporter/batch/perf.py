@@ -13,7 +13,8 @@ Which task applies is known only at the end of the file, so ``PerfCollector`` ke
 per chunk, what every task still possible needs (``exporter.batch.perfacc``): confusion
 counts (for class names, and for thresholded scores), the log-loss terms and the
 regression sums. Memory does not grow with the rows: only with the number of classes,
-at most ``perfacc.MAX_CLASSES`` of them (more is an input error).
+at most ``perfacc.MAX_CLASSES`` of them (more is an input error). ``merge`` adds the
+collector of the next rows (in row order): the same result as one collector over both.
 """
 
 from __future__ import annotations
@@ -106,6 +107,17 @@ class _Named:
         self.loss.add(np.asarray(p_true, dtype=np.float64))
         self.quality.add([dict(probs[i] or {}) for i in rows], [str(truth[i]) for i in rows])
 
+    def merge(self, other: _Named) -> None:
+        overflowed = self.confusion.overflowed
+        self.confusion.merge(other.confusion)
+        if overflowed or other.confusion.overflowed:
+            return  # no longer added to in one pass either: never read
+        self.invalid |= other.invalid
+        self.no_probabilities = self.no_probabilities or other.no_probabilities
+        if not self.no_probabilities:
+            self.loss.merge(other.loss)
+            self.quality.merge(other.quality)
+
 
 class _Scores:
     """Binary classification by thresholded scores of ``classes[1]``."""
@@ -134,6 +146,13 @@ class _Scores:
         known = ones | np.array([k == c0 for k in t])
         self.loss.add(np.where(ones, s, 1.0 - s)[known])  # other classes: no log loss
         self.quality.add(s[known], ones[known])
+
+    def merge(self, other: _Scores) -> None:
+        self.confusion.merge(other.confusion)
+        self.hard = self.hard and other.hard
+        self.in_unit = self.in_unit and other.in_unit
+        self.loss.merge(other.loss)
+        self.quality.merge(other.quality)
 
 
 class PerfCollector:
@@ -176,6 +195,21 @@ class PerfCollector:
                 self._scores.add(truth, p.numbers)
         if self._regression is not None:
             self._regression.add(y.numbers, p.numbers)
+
+    def merge(self, other: PerfCollector) -> None:
+        """Add the collector of the rows after this one's."""
+        if self._named is not None and other._named is not None:
+            self._named.merge(other._named)
+        if self._scores is not None and other._scores is not None:
+            self._scores.merge(other._scores)
+        if self._regression is not None and other._regression is not None:
+            self._regression.merge(other._regression)
+        self._prediction_class_names |= other._prediction_class_names
+        self._scores_in_unit &= other._scores_in_unit
+        self._binary_labels &= other._binary_labels
+        self._label_class_names |= other._label_class_names
+        if other._scores is None or (self._model is None and not self._binary_labels):
+            self._scores = None
 
     def facts(self) -> Facts:
         return Facts(self._prediction_class_names, self._scores_in_unit, self._binary_labels,

@@ -2,9 +2,13 @@
 
 Each keeps its per-row inputs while there are at most ``column.SAMPLE_CAP`` rows, and
 then computes exactly what ``exporter.stats.performance`` does on them; beyond that it
-folds them (and every later chunk) into running sums: Neumaier-compensated sums of the
-per-chunk (pairwise) sums, and for the variance of the labels exact sums rounded once
-(``exporter.stats.moments``). The confusion counts are exact in both regimes.
+folds them (and every later chunk) into exact sums of the per-row terms, rounded once
+(``ExactSum``: integer sums, ``exporter.stats.moments``; for the variance of the
+labels ``exporter.stats.moments.Moments``). The
+confusion counts are exact in both regimes. Every accumulator has ``merge(other)``: the
+accumulators of any split of the rows, merged in row order, give the same bits as one
+over all rows (the kept rows concatenate in order; the folded sums are exact), which is
+what the Spark engine's partitions rely on (``exporter.spark.batch``).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from exporter.batch import column
-from exporter.stats.moments import Moments
+from exporter.stats.moments import ExactSum, Moments
 from exporter.stats.performance import (
     LOG_LOSS_EPS,
     ClassificationMetrics,
@@ -29,26 +33,6 @@ from exporter.stats.performance import (
 FloatArray = NDArray[np.float64]
 
 MAX_CLASSES = 10_000  # distinct class names a confusion matrix holds
-
-
-class Total:
-    """A Neumaier-compensated running sum of floats."""
-
-    def __init__(self) -> None:
-        self.sum = 0.0
-        self._c = 0.0
-
-    def add(self, x: float) -> None:
-        t = self.sum + x
-        if abs(self.sum) >= abs(x):
-            self._c += (self.sum - t) + x
-        else:
-            self._c += (x - t) + self.sum
-        self.sum = t
-
-    @property
-    def value(self) -> float:
-        return self.sum + self._c
 
 
 class Confusion:
@@ -70,6 +54,12 @@ class Confusion:
             self._names = set()
             return
         self.pairs.update(chunk)
+
+    def merge(self, other: Confusion) -> None:
+        if self.pairs is None or other.pairs is None:
+            self.pairs, self._names = None, set()
+            return
+        self.add(other.pairs.elements())
 
     @property
     def overflowed(self) -> bool:
@@ -99,19 +89,39 @@ class LogLoss:
     def __init__(self) -> None:
         self._parts: list[FloatArray] = []
         self._n = 0
-        self._folded: Total | None = None
+        self._folded: ExactSum | None = None
 
     def add(self, p_true: FloatArray) -> None:
         p = np.clip(np.asarray(p_true, dtype=np.float64), LOG_LOSS_EPS, 1.0 - LOG_LOSS_EPS)
         self._n += int(p.size)
         if self._folded is not None:
-            self._folded.add(float(np.sum(np.log(p))))
+            self._folded.add(np.log(p))
             return
         self._parts.append(p)
-        if self._n > column.SAMPLE_CAP:
-            self._folded = Total()
-            self._folded.add(float(np.sum(np.log(np.concatenate(self._parts)))))
+        self._fold_if_over()
+
+    def _fold_if_over(self) -> None:
+        if self._folded is None and self._n > column.SAMPLE_CAP:
+            self._folded = ExactSum()
+            for part in self._parts:
+                self._folded.add(np.log(part))
             self._parts = []
+
+    def merge(self, other: LogLoss) -> None:
+        self._n += other._n
+        if self._folded is None and other._folded is None:
+            self._parts += other._parts
+            self._fold_if_over()
+            return
+        if self._folded is None:
+            self._folded = ExactSum()
+            for part in self._parts:
+                self._folded.add(np.log(part))
+            self._parts = []
+        if other._folded is not None:
+            self._folded.merge(other._folded)
+        for part in other._parts:
+            self._folded.add(np.log(part))
 
     def value(self) -> float:
         if self._n == 0:
@@ -129,9 +139,9 @@ class Regression:
         self._p: list[FloatArray] = []
         self._rows = 0
         self._folded = False
-        self._abs = Total()
-        self._sq = Total()
-        self._pct = Total()
+        self._abs = ExactSum()
+        self._sq = ExactSum()
+        self._pct = ExactSum()
         self._nonzero = 0
         self._y_moments = Moments()  # of the labels, for R²
 
@@ -155,11 +165,35 @@ class Regression:
         err = y - y_hat
         abs_err = np.abs(err)
         nz = y != 0
-        self._abs.add(float(np.sum(abs_err)))
-        self._sq.add(float(np.sum(err * err)))
-        self._pct.add(float(np.sum(abs_err[nz] / np.abs(y[nz]))))
+        self._abs.add(abs_err)
+        self._sq.add(err * err)
+        self._pct.add(abs_err[nz] / np.abs(y[nz]))
         self._nonzero += int(np.count_nonzero(nz))
         self._y_moments.add(y)
+
+    def merge(self, other: Regression) -> None:
+        if not other._rows:
+            return
+        if not self._folded and not other._folded \
+                and self._rows + other._rows <= column.SAMPLE_CAP:
+            self._y += other._y
+            self._p += other._p
+            self._rows += other._rows
+            return
+        if not self._folded:
+            self._folded = True
+            if self._y:
+                self._fold(np.concatenate(self._y), np.concatenate(self._p))
+            self._y, self._p = [], []
+        self._rows += other._rows
+        if other._folded:
+            for mine, theirs in ((self._abs, other._abs), (self._sq, other._sq),
+                                 (self._pct, other._pct)):
+                mine.merge(theirs)
+            self._nonzero += other._nonzero
+            self._y_moments.merge(other._y_moments)
+        elif other._y:
+            self._fold(np.concatenate(other._y), np.concatenate(other._p))
 
     def metrics(self) -> RegressionMetrics | None:
         """None when no row has both a label and a prediction."""

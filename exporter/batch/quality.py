@@ -14,6 +14,9 @@ labelled scores number at most ``column.SAMPLE_CAP``; beyond that the kept pairs
 every later chunk are folded into ``FINE_BINS`` equal-width score bins on [0, 1] and the
 AUC is the binned one (``roc_auc_method`` "binned"), off the exact one by at most
 ``roc_auc_error_bound`` (half the share of positive/negative pairs within one bin).
+
+Each accumulator has ``merge(other)``: the accumulators of any split of the rows, merged
+in row order, give the same result as one over all rows (the Spark engine's partitions).
 """
 
 from __future__ import annotations
@@ -25,30 +28,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from exporter.batch import column
+from exporter.stats.moments import ExactSum
 from exporter.stats.ranking import binned_auc, binned_auc_bound, binned_counts, roc_auc
 from exporter.stats.scoring import ECE_BINS, ECE_EDGES, CalibrationBins, binary_top_label
 
 FINE_BINS = 100_000
 FINE_EDGES: NDArray[np.float64] = np.arange(FINE_BINS + 1) / FINE_BINS
-
-
-class ExactSum:
-    """A float sum that does not depend on how its terms come in chunks: the exact sum is
-    kept as three non-overlapping floats (each the correctly rounded rest, ``math.fsum``)
-    and rounded once when read. Non-finite terms are left out."""
-
-    def __init__(self) -> None:
-        self.parts = [0.0, 0.0, 0.0]
-
-    def add(self, terms: NDArray[np.float64]) -> None:
-        xs = [*self.parts, *terms[np.isfinite(terms)].tolist()]
-        hi = math.fsum(xs)
-        mid = math.fsum([*xs, -hi])
-        self.parts = [hi, mid, math.fsum([*xs, -hi, -mid])]
-
-    @property
-    def value(self) -> float:
-        return math.fsum(self.parts)
 
 
 class Calibration:
@@ -65,6 +50,12 @@ class Calibration:
         idx = np.searchsorted(ECE_EDGES[1:-1], confidence, side="right")
         for b in np.flatnonzero(chunk.count).tolist():
             self._conf[b].add(confidence[idx == b])
+
+    def merge(self, other: Calibration) -> None:
+        self._bins.count += other._bins.count
+        self._bins.correct += other._bins.correct
+        for mine, theirs in zip(self._conf, other._conf, strict=True):
+            mine.merge(theirs)
 
     def ece(self) -> float | None:
         self._bins.confidence[:] = [s.value for s in self._conf]
@@ -113,6 +104,27 @@ class ScoreQuality:
             self._pos, self._neg = binned_counts(np.concatenate(self._scores),
                                                  np.concatenate(self._positive), FINE_EDGES)
             self._scores, self._positive = [], []
+
+    def merge(self, other: ScoreQuality) -> None:
+        if not other._n:
+            return
+        self._n += other._n
+        self._sq.merge(other._sq)
+        self._bins.merge(other._bins)
+        if self._pos is None and other._pos is None and self._n <= column.SAMPLE_CAP:
+            self._scores += other._scores
+            self._positive += other._positive
+            return
+        for acc in (self, other):  # over the cap: both in fine bins
+            if acc._pos is None:
+                acc._pos, acc._neg = binned_counts(
+                    np.concatenate(acc._scores or [np.empty(0)]),
+                    np.concatenate(acc._positive or [np.empty(0, dtype=bool)]), FINE_EDGES)
+                acc._scores, acc._positive = [], []
+        assert self._pos is not None and self._neg is not None
+        assert other._pos is not None and other._neg is not None
+        self._pos += other._pos
+        self._neg += other._neg
 
     def result(self, calibrated: bool) -> BatchQuality | None:
         """None without rows; Brier and ECE only when ``calibrated`` (scores in [0, 1])."""
@@ -171,14 +183,36 @@ class ProbabilityQuality:
     def _track_scores(self, pairs: list[tuple[dict[str, float], str]]) -> None:
         if self._scores is None:
             return
+        before = self._n - len(pairs)
         seen = {*self._scores, *(c for row, t in pairs for c in (*row, t))}
         if len(seen) > 2:  # not a binary model: no AUC, nothing kept
             self._scores = None
             return
         for c in seen:
+            if c not in self._scores and before:  # earlier rows: score 0, truth not c
+                self._scores[c] = _zeros(before)
             score = np.asarray([row.get(c, 0.0) for row, _ in pairs], dtype=np.float64)
             truth = np.asarray([t == c for _, t in pairs], dtype=bool)
             self._scores.setdefault(c, ScoreQuality()).add(score, truth)
+
+    def merge(self, other: ProbabilityQuality) -> None:
+        if self._scores is not None and other._scores is not None:
+            seen = {*self._scores, *other._scores}
+            if len(seen) > 2:
+                self._scores = None
+            else:
+                for c in seen:
+                    mine = self._scores.get(c) or _zeros(self._n)
+                    mine.merge(other._scores.get(c) or _zeros(other._n))
+                    self._scores[c] = mine
+        else:
+            self._scores = None
+        self._n += other._n
+        for c, total in other._sq.items():
+            self._sq.setdefault(c, ExactSum()).merge(total)
+        for c, n in other._truth.items():
+            self._truth[c] = self._truth.get(c, 0) + n
+        self._bins.merge(other._bins)
 
     def _class_sum(self, c: str) -> float:
         return (self._sq[c].value if c in self._sq else 0.0) + self._truth.get(c, 0)
@@ -198,6 +232,13 @@ class ProbabilityQuality:
             return BatchQuality(self._n, None, None, None, brier, self._bins.ece())
         return BatchQuality(self._n, auc.roc_auc, auc.roc_auc_method, auc.roc_auc_error_bound,
                             brier, self._bins.ece())
+
+
+def _zeros(n: int) -> ScoreQuality:
+    """The scores of a class absent from ``n`` rows (not their truth either): all 0."""
+    acc = ScoreQuality()
+    acc.add(np.zeros(n), np.zeros(n, dtype=bool))
+    return acc
 
 
 def quality_dict(q: BatchQuality | None) -> dict[str, object]:

@@ -9,9 +9,9 @@ numeric feature's test is PSI's χ² test; Holm within the segment). With labels
 (classifiers: class names, or a binary score's class at 0.5) or MAE (regressors), the task
 being the one ``exporter.batch.perf`` infers for the whole file.
 
-Everything is kept as integer counts or exact sums (``quality.ExactSum``), so ``merge`` of the
-collectors of any split of the rows gives the result of one pass (a Spark engine merges
-partitions).
+Everything is kept as integer counts or exact sums (``exporter.stats.moments.ExactSum``),
+so ``merge`` of the collectors of any split of the rows gives the result of one pass (a
+Spark engine merges partitions).
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from numpy.typing import NDArray
 
 from exporter.batch.collect import keys
 from exporter.batch.perf import THRESHOLD, Task
-from exporter.batch.quality import ExactSum
 from exporter.config.model import ModelConfig
 from exporter.metric_names import PREDICTION_FEATURE
 from exporter.profile.model import CategoricalProfile, NumericProfile, Profile
@@ -40,6 +39,7 @@ from exporter.stats.drift import (
     model_verdict,
     numeric_drift,
 )
+from exporter.stats.moments import ExactSum
 from exporter.stats.reference import CategoricalReference, NumericReference
 from exporter.stats.thresholds import Thresholds
 
@@ -170,7 +170,7 @@ class SegmentCollector:
         self.hits += other.hits
         self.regressed += other.regressed
         for mine, theirs in zip(self.abs_error, other.abs_error, strict=True):
-            mine.add(np.array(theirs.parts))
+            mine.merge(theirs)
 
     def result(self, thresholds: Thresholds, task: Task | None) -> tuple[SegmentResult, ...]:
         """Per segment; ``task`` (None: no labels) decides accuracy or MAE."""

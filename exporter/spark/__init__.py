@@ -4,8 +4,9 @@ An optional extra (``pip install 'mlmon[spark]'``): nothing outside this package
 pyspark, and this package imports it only when a command runs on Spark. Partitions read
 their rows with the project's own readers (``source``), so values parse exactly as in a
 local run; the profile's accumulators merge exactly (``exporter.profile.build``), so the
-Spark profile has the local one's content hash (``build``); batch analysis streams the
-partitions' chunks to the driver in file order (``batch``), so its report equals the
-local one. ``python -m exporter.spark`` is the ``mlmon`` CLI; ``spark-submit`` runs the file
+Spark profile has the local one's content hash (``build``); in batch analysis each
+partition runs fresh collectors over its rows and the driver merges them in partition
+order, exactly (``batch``), so its report equals the local one. ``python -m
+exporter.spark`` is the ``mlmon`` CLI; ``spark-submit`` runs the file
 ``exporter.spark.submit.PATH`` (the same CLI).
 """

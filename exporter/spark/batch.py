@@ -1,37 +1,142 @@
-"""``mlmon batch --engine spark``: the local batch analysis over chunks read through Spark.
+"""``mlmon batch --engine spark``: the partitions compute, the driver only merges.
 
-The partitions parse their rows (``exporter.spark.source``); the chunks stream to the
-driver in file order, one partition at a time (``toLocalIterator``), and are re-cut to
-the local reader's chunk boundaries (``readers.chunks.rechunk``), so every collector of
-``exporter.batch.run`` — drift, performance, data quality, the Page-Hinkley error
-stream (sequential in row order), ``--chunk-size`` / ``--chunk-by`` — sees exactly the
-chunks of a local run and the report equals the local one. Driver memory: one
-partition's parsed columns plus the collectors' own bounds. The statistics themselves
-run on the driver (parsing, usually the bulk of the work, runs on the executors).
+What runs where:
+
+* Executors: each partition parses its rows (``exporter.spark.source``, global row
+  indexes) and runs FRESH collectors over them (``exporter.batch.run.Collectors``,
+  ``fresh(partial=True)``): bin and category counts, exact moments, the row-keyed value
+  sample (KS, Wasserstein, quantiles), confusion counts, exact log-loss / regression /
+  Brier / ECE sums, CBPE fixed-point sums, data-quality counts, segment counts, PCA error
+  sums, and per analysis chunk (``--chunk-size``, ``--chunk-by``) the same. The partition
+  returns its collectors pickled (``Partial``): their size is bounded by the collectors'
+  own bounds, not by the partition's rows, with one exception below. The profile, config
+  and options the collectors refer to are not in it (``dumps``: pickled as references,
+  resolved to the driver's own objects by ``loads``), only what the rows added.
+* Driver: ``toLocalIterator`` fetches the partials one at a time, in partition (= row)
+  order, and merges each into the file's collectors (every ``merge`` is exact: the
+  collectors of any split of the rows, merged in row order, equal one collector over all
+  rows; ``tests/batch/test_merge*``). An analysis chunk that spans partitions is merged
+  by its key, the time order is checked across partition boundaries. ``finish`` then
+  judges exactly as the local run: the JSON equals the local engine's.
+* The exception: the Page-Hinkley error stream is sequential in row order and cannot be
+  merged from summaries. A partition returns its labelled rows' error values and row
+  offsets (one float and one integer per labelled row and candidate task, at most
+  three), which the driver feeds to the detector, partition by partition. Driver
+  memory: the merged collectors plus one partition's partial, i.e. at most one
+  partition's labelled rows of errors (about 16 bytes per row and stream).
+
+Errors: a read error or an input error (``BatchInputError``) of a partition travels as a
+value; the driver merges what the partition collected before it (so a time going back
+at a partition boundary is still reported first, as locally) and then raises it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from pathlib import Path
+import dataclasses
+import io
+import pickle
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
+from exporter.batch.errors import BatchInputError
 from exporter.batch.report import BatchReport
-from exporter.batch.run import BatchOptions, run_batch
+from exporter.batch.run import BatchOptions, Collectors, prepare
 from exporter.config.model import ModelConfig
 from exporter.profile.model import Profile
-from exporter.readers.chunks import DEFAULT_CHUNK_ROWS, Chunk, ColumnKind
-from exporter.spark.source import SparkSource, iter_chunks
+from exporter.readers.chunks import Chunk, ReadError
+from exporter.spark.source import SparkSource
 from exporter.stats.thresholds import Thresholds
 
 
+@dataclass(frozen=True)
+class Partial:
+    """What a partition returns: its pickled collectors, and the input error (if any)
+    that stopped it (the collectors then hold the rows before it)."""
+
+    collectors: bytes
+    error: str | None = None
+
+
+def shared(c: Collectors) -> dict[str, object]:
+    """The objects every partial refers to and the driver already has, by a path: the
+    profile (and its sections and features), the config, the thresholds, the options."""
+    out: dict[str, object] = {"profile": c.profile, "thresholds": c.thresholds,
+                              "options": c.options}
+    if c.model is not None:
+        out["model"] = c.model
+    for f in dataclasses.fields(c.profile):
+        value = getattr(c.profile, f.name)
+        if isinstance(value, tuple) and value:
+            out[f"profile.{f.name}"] = value
+            out.update({f"profile.{f.name}.{i}": v for i, v in enumerate(value)})
+        elif dataclasses.is_dataclass(value):
+            out[f"profile.{f.name}"] = value
+    return out
+
+
+def dumps(acc: Collectors) -> bytes:
+    """``acc`` pickled, with the ``shared`` objects as references (persistent ids)."""
+    ids = {id(v): k for k, v in shared(acc).items()}
+    buf = io.BytesIO()
+
+    class Pickler(pickle.Pickler):
+        def persistent_id(self, obj: object) -> str | None:
+            return ids.get(id(obj))
+
+    Pickler(buf, protocol=pickle.HIGHEST_PROTOCOL).dump(acc)
+    return buf.getvalue()
+
+
+def loads(blob: bytes, into: Collectors) -> Collectors:
+    """A partial pickled by ``dumps``, its references resolved to ``into``'s objects."""
+    objects = shared(into)
+
+    class Unpickler(pickle.Unpickler):
+        def persistent_load(self, pid: Any) -> object:
+            return objects[str(pid)]
+
+    out = Unpickler(io.BytesIO(blob)).load()
+    assert isinstance(out, Collectors)
+    return out
+
+
+def _fold(empty: Collectors) -> Callable[[Iterator[Chunk]], Partial]:
+    def fold(chunks: Iterator[Chunk]) -> Partial:
+        acc = empty.fresh(partial=True)
+        error = None
+        try:
+            for chunk in chunks:
+                acc.update(chunk)
+        except BatchInputError as exc:
+            error = str(exc)
+        return Partial(dumps(acc), error)
+    return fold
+
+
 def run_batch_spark(profile: Profile, model: ModelConfig | None, options: BatchOptions,
-                    thresholds: Thresholds, spark: Any, *,
-                    min_partitions: int | None = None) -> BatchReport:
-    """``run_batch`` with the input read through Spark: the same report."""
+                    thresholds: Thresholds, spark: Any, *, min_partitions: int | None = None,
+                    on_partial: Callable[[int, int], None] | None = None) -> BatchReport:
+    """``run_batch`` computed by the partitions: the same report.
 
-    def read(path: str | Path, columns: Mapping[str, ColumnKind], *,
-             chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Iterable[Chunk]:
-        return iter_chunks(SparkSource(spark, Path(path), min_partitions), columns, chunk_rows)
-
-    return run_batch(profile, model, options, thresholds, read=read)
+    ``on_partial(partition, bytes)`` is told the size of each partition's pickled partial.
+    """
+    collectors = prepare(profile, model, options, thresholds)
+    try:
+        source = SparkSource(spark, options.input, min_partitions)
+        columns = collectors.columns()
+        source.check(columns, options.chunk_rows)
+        empty = collectors.fresh(partial=True)
+        rdd = source.map_chunks(columns, options.chunk_rows, _fold(empty))
+        for index, read_error, partial in rdd.toLocalIterator():
+            if read_error is not None:
+                raise ReadError(read_error)
+            assert isinstance(partial, Partial)
+            if on_partial is not None:
+                on_partial(index, len(partial.collectors))
+            collectors.merge(loads(partial.collectors, collectors))
+            if partial.error is not None:
+                raise BatchInputError(partial.error)
+    except ReadError as exc:
+        raise BatchInputError(str(exc)) from None
+    return collectors.finish()

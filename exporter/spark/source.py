@@ -31,7 +31,6 @@ from exporter.readers.chunks import (
     ReadError,
     chunks_of,
     read_chunks,
-    rechunk,
 )
 from exporter.readers.formats import (
     FormatError,
@@ -156,36 +155,6 @@ class SparkSource:
         else:
             rdd = self._lines
         return rdd.mapPartitionsWithIndex(run)
-
-
-def iter_chunks(source: SparkSource, columns: Mapping[str, ColumnKind],
-                chunk_rows: int) -> Iterator[Chunk]:
-    """The file's chunks in row order, exactly as ``read_chunks`` yields them, streamed
-    from the partitions one at a time (``toLocalIterator``: the driver holds one
-    partition's chunks)."""
-    source.check(columns, chunk_rows)
-    parts, name, fmt, header = source.parts(), source.name, source.fmt, source._header
-    cols = dict(columns)
-
-    def run(index: int, it: Iterable[Any]) -> Iterator[tuple[str | None, Chunk | None]]:
-        try:
-            for chunk in _part_chunks(fmt, name, header, parts[index], index, it, cols,
-                                      chunk_rows):
-                yield None, chunk
-        except ReadError as exc:
-            yield str(exc), None
-
-    rdd = (source.sc.parallelize(range(len(parts)), len(parts)) if fmt == "parquet"
-           else source._lines)
-
-    def stream() -> Iterator[Chunk]:
-        for error, chunk in rdd.mapPartitionsWithIndex(run).toLocalIterator():
-            if error is not None:
-                raise ReadError(error)
-            assert chunk is not None
-            yield chunk
-
-    return rechunk(stream(), chunk_rows)
 
 
 def _part_chunks(fmt: str, name: Path, header: str, part: Part, index: int, it: Iterable[Any],

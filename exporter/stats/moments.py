@@ -57,6 +57,25 @@ def exact_sum(x: NDArray[np.float64]) -> int:
     return total
 
 
+class ExactSum:
+    """The sum of the finite terms added, kept as an exact integer (Σ = total·2^−OFFSET,
+    ``exact_sum``) and rounded once when read: the same bits however the terms are split
+    or merged."""
+
+    def __init__(self) -> None:
+        self.total = 0
+
+    def add(self, terms: NDArray[np.float64]) -> None:
+        self.total += exact_sum(terms[np.isfinite(terms)])
+
+    def merge(self, other: ExactSum) -> None:
+        self.total += other.total
+
+    @property
+    def value(self) -> float:
+        return float(Fraction(self.total, 1 << OFFSET))
+
+
 class Moments:
     """``add`` batches of finite values (or ``merge`` another); read n, mean, m2, std,
     min and max."""

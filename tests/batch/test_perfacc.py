@@ -2,27 +2,18 @@
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 
 import numpy as np
 import pytest
 
 from exporter.batch import column, perfacc
-from exporter.batch.perfacc import Confusion, LogLoss, Regression, Total, from_confusion
+from exporter.batch.perfacc import Confusion, LogLoss, Regression, from_confusion
 from exporter.stats.performance import LOG_LOSS_EPS, classification_metrics
 
 
 def _chunks(n: int, size: int) -> list[slice]:
     return [slice(a, min(a + size, n)) for a in range(0, n, size)]
-
-
-def test_compensated_total_equals_fsum() -> None:
-    xs = [1e16, 1.0, -1e16, 3.0, 1e-3] * 1000
-    t = Total()
-    for x in xs:
-        t.add(x)
-    assert t.value == math.fsum(xs)
 
 
 def test_confusion_metrics_equal_classification_metrics_exactly() -> None:

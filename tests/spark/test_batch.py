@@ -1,18 +1,28 @@
 """``mlmon batch --engine spark`` writes the local engine's JSON report (issue 16 item 2):
 both bundled examples, and with --chunk-size / --chunk-by + --chunk-period on files with
-known per-chunk drift (tests/batch/chunk_files.py) in CSV, Parquet and JSONL."""
+known per-chunk drift (tests/batch/chunk_files.py) in CSV, Parquet and JSONL; the partitions
+compute (one bounded partial each, merged by the driver) and errors read as locally.
+The exactness of every merge is also checked without Spark: tests/batch/test_merge.py."""
 
 from __future__ import annotations
 
 import json
+import pickle
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from exporter.batch.jsonout import render
+from exporter.batch.report import Chunking
+from exporter.batch.run import BatchOptions, run_batch
 from exporter.cli import main
 from exporter.profile.files import save_profile
+from exporter.readers.chunks import read_chunks
+from exporter.spark.batch import run_batch_spark
 from exporter.spark.source import SparkSource
+from exporter.stats.thresholds import Thresholds
 from tests.batch import chunk_files
 from tests.factories import make_profile, reference
 from tests.paths import EXAMPLES
@@ -79,4 +89,64 @@ def test_input_errors_read_as_locally(spark: Any, chunk_profile: Path, tmp_path:
         assert code == 2
         errors.append(capsys.readouterr().err.splitlines()[-1])
     assert "row 2101" in errors[0] and "'n/a?'" in errors[0]
+    assert errors[1] == errors[0]
+
+
+def _options(data: Path, chunking: Chunking | None = None) -> BatchOptions:
+    return BatchOptions(data, "prediction", "label", False, chunking=chunking)
+
+
+def test_partitions_return_summaries_that_do_not_grow_with_the_rows(
+        spark: Any, tmp_path: Path) -> None:
+    """The work happens on the executors: one partial per partition (more than one), and
+    for counts-only collectors (a categorical feature, no labels) a partial's pickled size
+    stays the same when the file is 4x longer, while the partition's parsed rows (what
+    the driver received before) grow 4x."""
+    base = make_profile(reference())
+    profile = replace(base, features=base.features[2:], prediction=None)  # color only
+    data = {k: v for k, v in chunk_files.chunked_data().items() if k != "prediction"}
+    sizes: dict[int, list[tuple[int, int]]] = {}
+    shipped: dict[int, int] = {}
+    for times in (1, 4):
+        path = chunk_files.write(tmp_path / f"x{times}.csv",
+                                 {k: v * times for k, v in data.items()}, "csv")
+        got: list[tuple[int, int]] = []
+        report = run_batch_spark(profile, None, _options(path), Thresholds(), spark,
+                                 min_partitions=MIN_PARTITIONS,
+                                 on_partial=lambda i, n, got=got: got.append((i, n)))
+        local = run_batch(profile, None, _options(path), Thresholds())
+        assert render(replace(report, analysed_at=0)) == render(replace(local, analysed_at=0))
+        partitions = SparkSource(spark, path, MIN_PARTITIONS).partitions
+        assert partitions > 1
+        assert [i for i, _ in got] == list(range(partitions))
+        sizes[times] = got
+        chunks = list(read_chunks(path, {"color": "categorical"}))
+        shipped[times] = len(pickle.dumps(chunks)) // partitions
+    small, large = max(n for _, n in sizes[1]), max(n for _, n in sizes[4])
+    print(f"pickled partial per partition: {small} B (x1), {large} B (x4); "
+          f"parsed rows per partition: {shipped[1]} B (x1), {shipped[4]} B (x4)")
+    assert large <= small * 1.1
+    assert shipped[4] >= 3 * shipped[1]  # what would grow: the rows themselves
+    assert large < shipped[4] / 5
+
+
+def test_time_going_back_at_a_partition_boundary_is_the_local_error(
+        spark: Any, chunk_profile: Path, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    data = chunk_files.chunked_data()
+    path = chunk_files.write(tmp_path / "back.csv", data, "csv")
+    parts = SparkSource(spark, path, MIN_PARTITIONS).parts()
+    at = parts[2].start  # a partition's first row: the check spans the boundary
+    assert data["ts"][at] != data["ts"][0]
+    data["ts"][at] = data["ts"][0]  # the same text length: the same partitions
+    chunk_files.write(path, data, "csv")
+    assert [p.start for p in SparkSource(spark, path, MIN_PARTITIONS).parts()] == \
+        [p.start for p in parts]
+    errors = []
+    for extra in ([], SPARK):
+        code = main(["batch", "--profile", str(chunk_profile), "--input", str(path),
+                     "--chunk-by", "ts", "--chunk-period", "1h", *extra])
+        assert code == 2
+        errors.append(capsys.readouterr().err.splitlines()[-1])
+    assert f"row {at + 1}:" in errors[0]
     assert errors[1] == errors[0]
