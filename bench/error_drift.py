@@ -2,7 +2,8 @@
 
 Simulated error streams, fixed seeds:
 
-* classifiers: 0/1 errors, Bernoulli at a base rate p (2 %, 5 %, 10 %, 20 %, 30 %);
+* classifiers: 0/1 errors, Bernoulli at a base rate p (2 %, 5 %, 10 %, 20 %, 30 %), divided
+  as the detector divides them (by max(σ₀, √(p̂(1 − p̂)))/σ₀, p̂ the first ``WARMUP`` errors' mean);
   false alarms = share of 100,000-label streams at a stable p with any detection; delay =
   labels from an abrupt rise p → 2p (after 4,000 labels at p) to the first detection,
   with the share of rises not found within 1,000 labels;
@@ -30,6 +31,8 @@ from exporter.stats.errordrift import (
     CAP,
     CLASSIFICATION,
     REGRESSION,
+    SIGMA0,
+    WARMUP,
     ErrorDrift,
     ErrorKind,
     PageHinkleyParams,
@@ -63,6 +66,12 @@ def scaled(errors: Array, p: PageHinkleyParams) -> Array:
     return np.minimum(errors / scale, CAP)
 
 
+def standardised(errors: Array, p: PageHinkleyParams) -> Array:
+    """0/1 errors as the classification detector feeds them until its first detection."""
+    rate = errors[:max(WARMUP, p.min_instances)].mean(axis=0)
+    return errors / (np.maximum(SIGMA0, np.sqrt(rate * (1.0 - rate))) / SIGMA0)
+
+
 def check(kind: ErrorKind, raw: Array, first: NDArray[np.int64], p: PageHinkleyParams) -> None:
     for j in range(min(CHECKED, raw.shape[1])):
         d = ErrorDrift(kind, p)
@@ -79,7 +88,7 @@ def classification(streams: int, seed: int, p: PageHinkleyParams = CLASSIFICATIO
         alarms = []
         for k in range(0, streams, BLOCK):
             stable = (rng.random((100_000, min(BLOCK, streams - k))) < base).astype(np.float64)
-            first = first_detection(stable, p)
+            first = first_detection(standardised(stable, p), p)
             if not k:
                 check("classification", stable, first, p)
             alarms.append(first >= 0)
@@ -87,7 +96,7 @@ def classification(streams: int, seed: int, p: PageHinkleyParams = CLASSIFICATIO
         pre = 4000
         rise = np.concatenate([rng.random((pre, streams)) < base,
                                rng.random((3000, streams)) < min(2 * base, 1.0)]).astype(float)
-        found = first_detection(rise, p)
+        found = first_detection(standardised(rise, p), p)
         check("classification", rise, found, p)
         rows.append(_row(f"{base:.0%}", false, found, pre))
     return rows
@@ -134,8 +143,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--streams", type=int, default=1000, help="streams per row")
     ap.add_argument("--threshold", type=float, help="classifiers' threshold (default: the "
-                    "detector's); to size error_drift.threshold for a high base error rate")
+                    "detector's); to size error_drift.threshold")
     ap.add_argument("--delta", type=float, help="classifiers' delta (default: the detector's)")
+    ap.add_argument("--classifiers-only", action="store_true", help="skip the regressors")
     args = ap.parse_args()
     p = CLASSIFICATION
     p = PageHinkleyParams(p.delta if args.delta is None else args.delta,
@@ -143,7 +153,7 @@ def main() -> None:
                           p.min_instances, p.alpha)
     print(f"classifiers: {p}, {args.streams} streams per row")
     print("\n".join(classification(args.streams, 1, p)))
-    if args.threshold is None and args.delta is None:
+    if args.threshold is None and args.delta is None and not args.classifiers_only:
         print(f"\nregressors: {REGRESSION}, cap {CAP:g}, {args.streams} streams per row")
         print("\n".join(regression(args.streams, 2)))
 

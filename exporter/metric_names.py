@@ -252,7 +252,8 @@ METRICS: tuple[MetricSpec, ...] = (
                "reference mean - sigmas standard errors (at least 0).", MODEL, SB),
     # change detection on the joined-label error stream (exporter.stats.errordrift)
     MetricSpec("mlmon_error_drift_detections_total", "counter",
-               "Rises of the joined-label error (0/1 misclassification, or absolute error "
+               "Rises of the joined-label error (0/1 misclassification scaled down by the "
+               "warm-up error rate's standard deviation over 0.3, or absolute error "
                "scaled by its calibration MAE) detected by the detector (page_hinkley); "
                "exported at 0 from start-up.", (*MODEL, "detector"), SB),
     MetricSpec("mlmon_error_drift_statistic", "gauge",

@@ -4,8 +4,9 @@ The same Page-Hinkley test the sidecar runs on its joined labels
 (``exporter.stats.errordrift``), over the rows that have both a label and a prediction, in
 the order of the file. Which task the file is (named classes, scores of a binary
 classifier, regression) is known only at its end (``exporter.batch.perf``), so one detector
-per task still possible runs alongside, each O(min_instances) memory; the result is the
-one of the task ``performance`` reports. Detections are reported by their 0-based row
+per task still possible runs alongside, each O(max(min_instances, 1000)) memory (the
+calibration errors it holds: ``exporter.stats.errordrift.WARMUP`` for classifiers); the
+result is the one of the task ``performance`` reports. Detections are reported by their 0-based row
 offset in the file (the first ``MAX_ROWS`` of them; all are counted).
 
 The test is sequential (each row's statistic depends on every earlier row, and a
@@ -158,8 +159,9 @@ def error_drift_dict(r: ErrorDriftResult | None) -> dict[str, object] | None:
     if r is None:
         return None
     p = r.params
-    return {"detector": r.detector, "errors": "0/1 misclassification" if r.kind ==
-            "classification" else "absolute error / calibration MAE (capped at 5)",
+    return {"detector": r.detector, "errors": "0/1 misclassification / (max(0.3, sd of the "
+            "warm-up error rate) / 0.3)" if r.kind == "classification"
+            else "absolute error / calibration MAE (capped at 5)",
             "parameters": {"delta": p.delta, "threshold": p.threshold,
                            "min_instances": p.min_instances, "alpha": p.alpha},
             "labelled_rows": r.errors, "detections": r.detections,

@@ -15,7 +15,7 @@ from exporter.stats.errordrift import CLASSIFICATION, REGRESSION, PageHinkleyPar
 from exporter.stats.thresholds import Thresholds
 from tests.batch.conftest import run_json
 from tests.factories import make_profile, reference, write_config, write_csv, write_profile
-from tests.stats.test_errordrift import normalised_river, river_detections
+from tests.stats.test_errordrift import normalised_river, standardised_river
 
 
 def _scored_file(tmp: Path, n: int = 7000, change: int = 4000,
@@ -41,7 +41,7 @@ def test_scores_detections_are_rivers_at_their_file_rows(tmp_path: Path) -> None
     profile = write_profile(make_profile(reference()), tmp_path / "profile.json")
     data, rows, wrong = _scored_file(tmp_path)
     errors = [wrong[i] for i in rows]
-    expected = [rows[k] for k in river_detections(errors, CLASSIFICATION)]
+    expected = [rows[k] for k in standardised_river(errors, CLASSIFICATION)]
     report = run_json(profile, data)
     ed = report["error_drift"]
     print(f"batch, 10 % -> 25 % at row 4000: detections at rows {ed['detection_rows']}, "

@@ -88,7 +88,10 @@ def false_alarm_bound(seconds: float, compute_interval: float = 1.0,
       mean, each excursion of the statistic crosses λ with probability ≤ exp(−θλ), θ > 0
       the root of (1 − p)e^{θ(−p−δ)} + p e^{θ(1−p−δ)} = 1 (Wald; the module's own
       analysis, with its running mean taken as p); an excursion starts at most once per
-      label: P ≤ labels · exp(−θλ).
+      label: P ≤ labels · exp(−θλ). The detector divides the errors by
+      max(0.3, √(p̂(1 − p̂)))/0.3 ≥ 1 (p̂ of its 1,000-label warm-up), the same as raising
+      δ and λ by that factor: pathwise no more crossings, so the bound for raw errors holds
+      (and at p ≈ 4 % the divisor is 1 whatever p̂ ≤ 10 %).
 
     Union bound over the features, the alerts and every compute cycle in ``seconds``
     (overlapping windows are dependent; the union bound needs no independence). The other

@@ -15,6 +15,8 @@ from exporter.stats.errordrift import (
     PageHinkleyParams,
 )
 
+WARMUP_ERRORS = 1000  # the classifier warm-up the module docstring states (not imported)
+
 
 def river_detections(xs: list[float], p: PageHinkleyParams) -> list[int]:
     ph = drift.PageHinkley(min_instances=p.min_instances, delta=p.delta, threshold=p.threshold,
@@ -96,6 +98,63 @@ def normalised_river(errors: list[float], p: PageHinkleyParams) -> list[int]:
     return out
 
 
+def standardised_river(errors: list[float], p: PageHinkleyParams) -> list[int]:
+    return standardised_river_run(errors, p)[0]
+
+
+def standardised_river_run(errors: list[float], p: PageHinkleyParams,
+                           ) -> tuple[list[int], float]:
+    """The classifier rule written out independently: after each (re)start the next
+    max(1000, min_instances) 0/1 errors give p̂, each error is divided by
+    max(0.3, √(p̂(1 − p̂)))/0.3 and River's Page-Hinkley runs on that stream; a detection
+    restarts the warm-up at the error after it (even inside the previous warm-up). A
+    detection inside a warm-up is known, and reported, at the warm-up's last error.
+    Returns the detections and River's statistic after the last error (its cumulative sum
+    minus that sum's minimum; 0 while a warm-up is incomplete)."""
+    ph = drift.PageHinkley(min_instances=p.min_instances, delta=p.delta, threshold=p.threshold,
+                           alpha=p.alpha, mode="up")
+    k = max(WARMUP_ERRORS, p.min_instances)
+    out: list[int] = []
+    start = 0
+    while start + k <= len(errors):
+        rate = sum(errors[start:start + k]) / k
+        divisor = max(0.3, (rate * (1 - rate)) ** 0.5) / 0.3
+        detected_at = None
+        for i in range(start, len(errors)):
+            ph.update(errors[i] / divisor)
+            if ph.drift_detected:
+                detected_at = i
+                break
+        if detected_at is None:
+            break
+        out.append(max(detected_at, start + k - 1))
+        start = detected_at + 1
+    running = start + k <= len(errors)  # the last warm-up complete, River fed to the end
+    return out, ph._sum_increase - ph._min_increase if running else 0.0
+
+
+@pytest.mark.parametrize("params", PARAMS)
+def test_classifier_standardisation_matches_river_on_the_scaled_stream(
+        params: PageHinkleyParams) -> None:
+    rng = np.random.default_rng(31)
+    total = scaled = 0
+    for _ in range(10):
+        rates = [(int(rng.integers(300, 3000)), float(rng.uniform(0.01, 0.6)))
+                 for _ in range(int(rng.integers(2, 6)))]
+        errors = bernoulli(rng, rates)
+        expected, statistic = standardised_river_run(errors, params)
+        ed = ErrorDrift("classification", params)
+        got = [i for i, e in enumerate(errors) if ed.update(e)]
+        assert ed.statistic == pytest.approx(statistic, abs=1e-9)
+        scaled += np.mean(errors[:max(WARMUP_ERRORS, params.min_instances)]) > 0.1
+        assert got == expected
+        assert ed.detections == len(expected)
+        total += len(expected)
+    print(f"{params}: {total} detections at the standardised River's indices")
+    # detections, restarts, and a first warm-up above 10 %: a divisor other than 1
+    assert total > 0 and scaled > 0
+
+
 def test_regression_scale_and_cap_match_river_on_the_normalised_stream() -> None:
     rng = np.random.default_rng(11)
     total = 0
@@ -142,6 +201,24 @@ def test_stable_error_rate_gives_no_detection_over_100000_labels() -> None:
             peak = max(peak, ph.statistic)
         worst = max(worst, peak / CLASSIFICATION.threshold)
     print(f"stable 10 %, 5 x 100,000 labels: no detection; max statistic / threshold {worst:.3f}")
+    assert worst < 1.0
+
+
+@pytest.mark.parametrize("rate", [0.2, 0.3])
+def test_stable_high_error_rate_gives_no_detection_over_100000_labels(rate: float) -> None:
+    """Standardised by the warm-up rate, a stable 20 % or 30 % stream is as quiet as 10 %
+    (raw 0/1 errors under δ = 0.04, λ = 18 detected in 34 % / 81 % of such streams)."""
+    rng = np.random.default_rng(int(rate * 100))
+    worst = 0.0
+    for _ in range(5):
+        ph = ErrorDrift("classification", CLASSIFICATION)
+        peak = 0.0
+        for x in bernoulli(rng, [(100_000, rate)]):
+            assert not ph.update(x), f"false detection at a stable {rate:.0%}"
+            peak = max(peak, ph.statistic)
+        worst = max(worst, peak / CLASSIFICATION.threshold)
+    print(f"stable {rate:.0%}, 5 x 100,000 labels: no detection; "
+          f"max statistic / threshold {worst:.3f}")
     assert worst < 1.0
 
 
@@ -226,3 +303,20 @@ def test_state_under_other_parameters_keeps_only_the_count() -> None:
     new.load(old.state())
     assert new.detections == old.detections and new.errors == old.errors
     assert new.test.n == 0 and new.statistic == 0.0
+
+
+def test_classifier_state_without_a_warmup_starts_afresh() -> None:
+    """A state of the unscaled rule (no "warmup": 0/1 errors fed raw) keeps only its counts."""
+    rng = np.random.default_rng(6)
+    ed = ErrorDrift("classification", CLASSIFICATION)
+    for x in bernoulli(rng, [(1500, 0.3)]):
+        ed.update(x)
+    doc = ed.state()
+    assert ed.test.n == 1500 and doc["warmup"] == WARMUP_ERRORS
+    old = {k: v for k, v in doc.items() if k != "warmup"}
+    new = ErrorDrift("classification", CLASSIFICATION)
+    new.load(old)
+    assert new.errors == 1500 and new.test.n == 0 and new.scale is None
+    same = ErrorDrift("classification", CLASSIFICATION)
+    same.load(doc)
+    assert same.test.n == 1500 and same.scale == ed.scale

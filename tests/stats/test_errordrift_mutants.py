@@ -34,24 +34,63 @@ def test_default_params_are_the_documented_ones() -> None:
 
 
 def test_classifier_statistic_count_and_detections_follow_river_error_by_error() -> None:
+    # a 1,000-error warm-up at 30 % (held, then replayed divided by √0.21/0.3), then rises;
+    # River is fed the divided errors once the warm-up is complete, restarting after each
+    # detection (its next 1,000 errors are the new warm-up: p̂ recomputed by hand)
     rng = np.random.default_rng(17)
     p = PageHinkleyParams(0.01, 4.0, 20, 1.0)
-    xs = np.concatenate([rng.random(300) < 0.1, rng.random(300) < 0.5,
-                         rng.random(300) < 0.05, rng.random(300) < 0.6]).astype(float)
+    xs = np.concatenate([rng.random(1000) < 0.3, rng.random(1500) < 0.6,
+                         rng.random(1500) < 0.05, rng.random(1500) < 0.5]).astype(float).tolist()
     ref, ours = river(p), ErrorDrift("classification", p)
-    detections = 0
-    for i, x in enumerate(xs.tolist()):
+    held: list[float] = []
+    divisor = None
+    detections = fed = 0
+    for i, x in enumerate(xs):
         got = ours.update(x)
-        ref.update(x)
-        # River's PH statistic of the up test: its cumulative sum minus that sum's minimum
-        expected = ref._sum_increase - ref._min_increase
+        if divisor is None:
+            held.append(x)
+            if len(held) < 1000:
+                assert not got and ours.scale is None, i
+                continue
+            rate = sum(held) / 1000
+            divisor, todo, held = math.sqrt(max(0.09, rate * (1 - rate))) / 0.3, held, []
+        else:
+            todo = [x]
+        detected = False
+        for k, e in enumerate(todo):
+            ref.update(e / divisor)
+            fed += 1
+            if ref.drift_detected:
+                detected, divisor, held = True, None, todo[k + 1:]
+                break
+        assert got == detected, i
+        # River's PH statistic of the up test: its cumulative sum minus that sum's minimum;
+        # 0 while the next warm-up runs
+        expected = ref._sum_increase - ref._min_increase if divisor is not None else 0.0
         assert ours.statistic == pytest.approx(expected, abs=1e-9), i
-        assert got == ref.drift_detected, i
-        detections += int(ref.drift_detected)
+        detections += int(detected)
         assert ours.errors == i + 1
         assert ours.detections == detections
-    print(f"1,200 classifier errors: {detections} detections, statistic = River's at each")
+    print(f"5,500 classifier errors: {detections} detections, {fed} fed to River; statistic "
+          "= River's at each")
     assert detections >= 2  # the count must add up, not just be set
+
+
+def test_classifier_scale_is_the_warmup_rates_sd_over_0_3_floored_at_1() -> None:
+    # by hand: p̂ = 0.3 gives √(0.3·0.7)/0.3 = 1.5275...; p̂ = 0.05 (σ̂ 0.218 < 0.3), 0 and 1
+    # (σ̂ = 0: no division by zero) give 1; the scale is unknown until the 1,000th error
+    for ones, expected in ((300, math.sqrt(0.21) / 0.3), (50, 1.0), (0, 1.0), (1000, 1.0),
+                           (600, math.sqrt(0.24) / 0.3)):
+        ed = ErrorDrift("classification", CLASSIFICATION)
+        errors = [1.0] * ones + [0.0] * (1000 - ones)
+        for e in errors[:-1]:
+            ed.update(e)
+        assert ed.scale is None and ed.test.n == 0
+        ed.update(errors[-1])
+        assert ed.scale == pytest.approx(expected, rel=1e-12)
+        assert ed.calibration == [] and ed.test.n == 1000
+        assert ed.test.mean == pytest.approx(ones / 1000 / expected, rel=1e-12)
+    assert ErrorDrift("classification", PageHinkleyParams(0.04, 18.0, 1500)).warmup == 1500
 
 
 def test_detection_on_the_last_calibration_error_is_reported() -> None:
