@@ -258,13 +258,21 @@ class _Parser:
         limits = {k: self.f.number(d[k], join(p, k), 0, 1, lo_open=False, hi_open=False)
                   for k in QUALITY_KEYS if k in d}
         kinds = {f.name: f.kind for f in features}
-        overrides = d.get("features") or {}
-        self.f.mapping(overrides, join(p, "features"), kinds)  # unknown names fail here
+        raw_overrides = d.get("features")
+        overrides = self.f.mapping({} if raw_overrides is None else raw_overrides,
+                                   join(p, "features"), kinds)  # unknown names fail here
         out = []
         for name, o in overrides.items():
             at = join(join(p, "features"), name)
             wrong = "unseen_category" if kinds[name] == "numeric" else "out_of_range"
-            o = self.f.mapping(o, at, {k: "" for k in QUALITY_KEYS if not k.startswith(wrong)})
+            fits = {k: "" for k in QUALITY_KEYS if not k.startswith(wrong)}
+            other = "categorical" if kinds[name] == "numeric" else "numeric"
+            for k in o if isinstance(o, dict) else ():
+                if isinstance(k, str) and k.startswith(wrong):
+                    raise self.f.error(join(at, k), f"unknown key {k!r} for {kinds[name]} "
+                                       f"feature {name!r}: it applies to {other} features "
+                                       "only", ", ".join(fits))
+            o = self.f.mapping(o, at, fits)
             out.append((name, tuple((k, self.f.number(v, join(at, k), 0, 1, lo_open=False,
                                                       hi_open=False)) for k, v in o.items())))
         return QualityConfig(**limits, features=tuple(out))

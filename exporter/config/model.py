@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Literal
 
 from exporter.stats.errordrift import PageHinkleyParams, default_params
+from exporter.stats.pca import DEFAULT_SIGMAS, DEFAULT_VARIANCE_SHARE
 from exporter.stats.thresholds import Thresholds
 from exporter.types import ModelKey
 
@@ -105,6 +106,16 @@ class FeatureConfig:
 
 
 @dataclass(frozen=True)
+class MultivariateConfig:
+    """PCA reconstruction-error drift (exporter.stats.pca) over the numeric features;
+    needs at least two of them. ``variance_share`` is used when the profile is built."""
+
+    enabled: bool = True
+    variance_share: float = DEFAULT_VARIANCE_SHARE  # share of variance the kept components explain
+    sigmas: float = DEFAULT_SIGMAS  # band half-width in standard errors of the window's mean error
+
+
+@dataclass(frozen=True)
 class ModelConfig:
     name: str
     version: str
@@ -123,7 +134,7 @@ class ModelConfig:
     id_column: str = "id"
     segment: SegmentConfig | None = None  # per-segment metrics (exporter.sidecar.segments)
     quality: QualityConfig = field(default_factory=QualityConfig)  # data-quality limits
-    multivariate: MultivariateConfig = field(default_factory=lambda: MultivariateConfig())
+    multivariate: MultivariateConfig = field(default_factory=MultivariateConfig)
 
     @property
     def key(self) -> ModelKey:
@@ -134,16 +145,6 @@ class ModelConfig:
             if f.name == name:
                 return f
         raise KeyError(name)
-
-
-@dataclass(frozen=True)
-class MultivariateConfig:
-    """PCA reconstruction-error drift (exporter.stats.pca) over the numeric features;
-    needs at least two of them. ``variance_share`` is used when the profile is built."""
-
-    enabled: bool = True
-    variance_share: float = 0.65  # share of variance the kept components explain
-    sigmas: float = 3.0  # band half-width in standard errors of the window's mean error
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,8 @@ values have been added they are all kept, in the order they came.
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -21,6 +23,12 @@ def splitmix64(x: NDArray[np.uint64]) -> NDArray[np.uint64]:
     z = (z ^ (z >> U64(27))) * U64(0x94D049BB133111EB)
     out: NDArray[np.uint64] = z ^ (z >> U64(31))
     return out
+
+
+def salt(name: str) -> np.uint64:
+    """A per-name key salt (the first 8 bytes of the name's sha256), so samples of
+    different features or tables do not keep the same rows."""
+    return U64(int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "little"))
 
 
 class BottomK:

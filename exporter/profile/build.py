@@ -27,7 +27,6 @@ A new section is an accumulator added to ``Pass1`` or ``Pass2`` (``update(chunk)
 from __future__ import annotations
 
 import copy
-import hashlib
 from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -37,7 +36,7 @@ from numpy.typing import NDArray
 
 from exporter.config.model import ModelConfig
 from exporter.metric_names import PREDICTION_FEATURE
-from exporter.profile.bottomk import U64, BottomK, splitmix64
+from exporter.profile.bottomk import U64, BottomK, salt, splitmix64
 from exporter.profile.calibrate import CalibrationAcc, calibration_wanted
 from exporter.profile.categorical import CategoricalAcc
 from exporter.profile.codec import content_hash, profile_body
@@ -67,10 +66,6 @@ from exporter.stats.moments import Moments
 from exporter.stats.summary import QUANTILES
 
 
-def _salt(name: str) -> np.uint64:
-    return U64(int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "little"))
-
-
 class NumericAcc:
     def __init__(self, name: str, sample_size: int, bins: int) -> None:
         self.name = name
@@ -79,7 +74,7 @@ class NumericAcc:
         # every distinct value while there are at most `bins` of them, then None
         self.distinct: NDArray[np.float64] | None = (np.empty(0, dtype=np.float64)
                                                      if bins > 1 else None)
-        self.salt = _salt(name)
+        self.salt = salt(name)
         self.missing = 0
         self.moments = Moments()
         self.sample = BottomK(sample_size)
@@ -193,7 +188,7 @@ class Pass1:
         self.rows = 0
         self.nums = {f.name: NumericAcc(f.name, config.sample_size, config.bins)
                      for f in config.features if f.kind == "numeric"}
-        self.cats = {f.name: CategoricalAcc(f.name, config.max_categories, _salt(f.name))
+        self.cats = {f.name: CategoricalAcc(f.name, config.max_categories, salt(f.name))
                      for f in config.features if f.kind == "categorical"}
         self.pred = PredictionAcc(config) if plan.has_prediction else None
         self.cal = CalibrationAcc(config) if plan.calibrate else None
@@ -296,7 +291,7 @@ class Pass2:
         out.exact = {n: Counter() for n in self.exact}
         out.pred_bins = np.zeros_like(self.pred_bins)
         out.pred_class_nums = Counter()
-        out.seg = copy.deepcopy(self.seg)
+        out.seg = self.seg.fresh() if self.seg is not None else None
         return out
 
 

@@ -31,6 +31,10 @@ def differences(profile: Profile, model: ModelConfig) -> list[str]:
                     f"segments of {section.feature!r} (max_values {section.max_values})")
         out.append(f"segment {seg.feature!r} (max_values {seg.max_values}) is configured but "
                    f"the profile has {built_as}")
+    mv, pca = model.multivariate, profile.multivariate
+    if mv.enabled and pca is not None and pca.variance_share != mv.variance_share:
+        out.append(f"multivariate.variance_share is {mv.variance_share} in the config but the "
+                   f"profile's components were chosen for {pca.variance_share}")
     return out
 
 

@@ -16,7 +16,6 @@ profile, written only when present, so profiles without it keep their bytes and 
 
 from __future__ import annotations
 
-import hashlib
 import math
 from typing import Any
 
@@ -24,12 +23,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from exporter.config.model import ModelConfig
-from exporter.profile.bottomk import U64, splitmix64
+from exporter.profile.bottomk import U64, salt, splitmix64
 from exporter.profile.model import FeatureProfile, ProfileError
 from exporter.readers.chunks import Chunk
 from exporter.stats.pca import PcaModel, fit
 
-SALT = U64(int.from_bytes(hashlib.sha256(b"__rows__").digest()[:8], "little"))
+SALT = salt("__rows__")
 
 
 def multivariate_features(config: ModelConfig) -> tuple[str, ...]:

@@ -61,6 +61,9 @@ def test_model_limits_and_per_feature_overrides(tmp_path: Path) -> None:
     ("{features: {amount: {missing_ratio_max: 2}}}",
      "quality.features.amount.missing_ratio_max", "out of range"),
     ("{features: {amount: 0.1}}", "quality.features.amount", "expected a mapping"),
+    # the overrides must be a mapping (a list or a number was silently ignored)
+    ("{features: []}", "quality.features", "expected a mapping"),
+    ("{features: 0}", "quality.features", "expected a mapping"),
     ("0.05", "quality", "expected a mapping"),
 ])
 def test_bad_quality_names_file_key_and_fix(tmp_path: Path, quality: str, key: str,
@@ -75,3 +78,6 @@ def test_bad_quality_names_file_key_and_fix(tmp_path: Path, quality: str, key: s
         assert err.allowed == "amount, country"  # the fix lists the model's features
     if key.endswith("amount.unseen_category_ratio_max"):
         assert "unseen" not in err.allowed  # a numeric feature has no categories
+        assert "applies to categorical features only" in err.problem
+    if key.endswith("country.out_of_range_ratio_max"):
+        assert "applies to numeric features only" in err.problem

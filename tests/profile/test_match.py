@@ -53,6 +53,21 @@ def test_a_segment_section_of_other_settings_is_a_difference() -> None:
         f"profile has segments of 'country' (max_values {m.segment.max_values})"]
 
 
+def test_a_changed_variance_share_is_a_difference() -> None:
+    # the components are chosen when the profile is built: a new share needs a rebuild
+    config = load_config(EXAMPLES / "fraud" / "mlmon.yaml")
+    m = config.models[0]
+    profile = ProfileFiles(config)[m.key]
+    assert profile.multivariate is not None
+    share = profile.multivariate.variance_share
+    changed = replace(m, multivariate=replace(m.multivariate, variance_share=0.8))
+    assert differences(profile, changed) == [
+        f"multivariate.variance_share is 0.8 in the config but the profile's components were "
+        f"chosen for {share}"]
+    off = replace(changed, multivariate=replace(changed.multivariate, enabled=False))
+    assert differences(profile, off) == []
+
+
 @pytest.mark.parametrize("example", ["fraud", "housing"])
 def test_shipped_examples_pass_the_start_up_check(example: str) -> None:
     config = load_config(EXAMPLES / example / "mlmon.yaml")
