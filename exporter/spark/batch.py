@@ -12,8 +12,9 @@ What runs where:
   own bounds, not by the partition's rows, with one exception below. The profile, config
   and options the collectors refer to are not in it (``dumps``: pickled as references,
   resolved to the driver's own objects by ``loads``), only what the rows added.
-* Driver: ``toLocalIterator`` fetches the partials one at a time, in partition (= row)
-  order, and merges each into the file's collectors (every ``merge`` is exact: the
+* Driver: the partitions run in waves of ``defaultParallelism`` (every executor slot
+  at once); the driver takes each wave's partials in partition (= row) order and merges
+  each into the file's collectors (every ``merge`` is exact: the
   collectors of any split of the rows, merged in row order, equal one collector over all
   rows; ``tests/batch/test_merge*``). An analysis chunk that spans partitions is merged
   by its key, the time order is checked across partition boundaries. ``finish`` then
@@ -22,8 +23,9 @@ What runs where:
   merged from summaries. A partition returns its labelled rows' error values and row
   offsets (one float and one integer per labelled row and candidate task, at most
   three), which the driver feeds to the detector, partition by partition. Driver
-  memory: the merged collectors plus one partition's partial, i.e. at most one
-  partition's labelled rows of errors (about 16 bytes per row and stream).
+  memory: the merged collectors plus one wave's partials, i.e. at most
+  ``defaultParallelism`` partitions' labelled rows of errors (about 16 bytes per row
+  and stream).
 
 Errors: a read error or an input error (``BatchInputError``) of a partition travels as a
 value; the driver merges what the partition collected before it (so a time going back
@@ -114,6 +116,16 @@ def _fold(empty: Collectors) -> Callable[[Iterator[Chunk]], Partial]:
     return fold
 
 
+def _in_waves(sc: Any, rdd: Any) -> Iterator[tuple[int, str | None, Partial | None]]:
+    """The partitions' results in partition order, computed ``defaultParallelism``
+    partitions at a time: every executor task slot works at once (``toLocalIterator``
+    would run one partition per job), and the driver holds one wave's partials."""
+    n = rdd.getNumPartitions()
+    wave = max(1, int(sc.defaultParallelism))
+    for start in range(0, n, wave):
+        yield from sc.runJob(rdd, list, range(start, min(start + wave, n)))
+
+
 def run_batch_spark(profile: Profile, model: ModelConfig | None, options: BatchOptions,
                     thresholds: Thresholds, spark: Any, *, min_partitions: int | None = None,
                     on_partial: Callable[[int, int], None] | None = None) -> BatchReport:
@@ -128,7 +140,7 @@ def run_batch_spark(profile: Profile, model: ModelConfig | None, options: BatchO
         source.check(columns, options.chunk_rows)
         empty = collectors.fresh(partial=True)
         rdd = source.map_chunks(columns, options.chunk_rows, _fold(empty))
-        for index, read_error, partial in rdd.toLocalIterator():
+        for index, read_error, partial in _in_waves(source.sc, rdd):
             if read_error is not None:
                 raise ReadError(read_error)
             assert isinstance(partial, Partial)

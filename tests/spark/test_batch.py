@@ -150,3 +150,33 @@ def test_time_going_back_at_a_partition_boundary_is_the_local_error(
         errors.append(capsys.readouterr().err.splitlines()[-1])
     assert f"row {at + 1}:" in errors[0]
     assert errors[1] == errors[0]
+
+
+def test_partitions_of_a_wave_run_at_the_same_time(spark: Any, tmp_path: Path) -> None:
+    """The partials come back in partition order, and the partitions of one wave (as many
+    as the session's task slots) run concurrently: each waits until every partition of
+    its wave has started, which one-partition-at-a-time fetching (toLocalIterator) never
+    lets happen."""
+    import time
+
+    from exporter.spark.batch import _in_waves
+
+    sc = spark.sparkContext
+    wave = int(sc.defaultParallelism)
+    assert wave >= 2
+    marks = tmp_path  # local mode: the executors share this machine's file system
+
+    def task(index: int, rows: Any) -> Any:
+        (marks / str(index)).touch()
+        first = index - index % wave
+        mates = [marks / str(i) for i in range(first, first + wave)]
+        deadline = time.monotonic() + 20
+        while not all(m.exists() for m in mates):
+            if time.monotonic() > deadline:
+                return [(index, False)]
+            time.sleep(0.01)
+        return [(index, True)]
+
+    rdd = sc.parallelize(range(2 * wave), 2 * wave).mapPartitionsWithIndex(task)
+    got = list(_in_waves(sc, rdd))
+    assert got == [(i, True) for i in range(2 * wave)]
