@@ -42,10 +42,10 @@ class Confusion:
         self.pairs: Counter[tuple[str, str]] | None = Counter()
         self._names: set[str] = set()
 
-    def add(self, pairs: Iterable[tuple[str, str]]) -> None:
+    def add(self, pairs: Iterable[tuple[str, str]] | Counter[tuple[str, str]]) -> None:
         if self.pairs is None:
             return
-        chunk = Counter(pairs)
+        chunk = pairs if isinstance(pairs, Counter) else Counter(pairs)
         for t, p in chunk:
             self._names.add(t)
             self._names.add(p)
@@ -59,7 +59,7 @@ class Confusion:
         if self.pairs is None or other.pairs is None:
             self.pairs, self._names = None, set()
             return
-        self.add(other.pairs.elements())
+        self.add(other.pairs)  # one step per distinct pair, not per row
 
     @property
     def overflowed(self) -> bool:

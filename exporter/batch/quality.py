@@ -234,10 +234,15 @@ class ProbabilityQuality:
                             brier, self._bins.ece())
 
 
+ZERO_BLOCK = 1 << 16
+
+
 def _zeros(n: int) -> ScoreQuality:
     """The scores of a class absent from ``n`` rows (not their truth either): all 0."""
     acc = ScoreQuality()
-    acc.add(np.zeros(n), np.zeros(n, dtype=bool))
+    for start in range(0, n, ZERO_BLOCK):  # blocks: memory does not grow with n
+        k = min(ZERO_BLOCK, n - start)
+        acc.add(np.zeros(k), np.zeros(k, dtype=bool))
     return acc
 
 

@@ -29,18 +29,18 @@ from exporter.batch.perf import THRESHOLD, Task
 from exporter.config.model import ModelConfig
 from exporter.metric_names import PREDICTION_FEATURE
 from exporter.profile.model import CategoricalProfile, NumericProfile, Profile
-from exporter.profile.segments import segment_counts
+from exporter.profile.segments import category_index, group_counts, segment_counts
 from exporter.readers.chunks import Chunk, ColumnKind
 from exporter.stats.drift import (
     FeatureDrift,
+    binned_drift,
     categorical_drift,
     drift_share,
     highest_severity,
     model_verdict,
-    numeric_drift,
 )
 from exporter.stats.moments import ExactSum
-from exporter.stats.reference import CategoricalReference, NumericReference
+from exporter.stats.reference import CategoricalReference
 from exporter.stats.thresholds import Thresholds
 
 IntArray = NDArray[np.int64]
@@ -57,21 +57,6 @@ class SegmentResult:
     labelled: int  # rows with a label and a prediction (the task's)
     accuracy: float | None  # classifiers
     mae: float | None  # regressors
-
-
-def _index(values: NDArray[np.object_], names: Sequence[str]) -> NDArray[np.int64]:
-    """Index in ``names`` (len(names) for any other value), -1 for a missing one."""
-    at = {c: i for i, c in enumerate(names)}
-    other = len(names)
-    return np.fromiter((-1 if v is None else at.get(v, other) for v in values.tolist()),
-                       dtype=np.int64, count=len(values))
-
-
-def _grouped(groups: NDArray[np.int64], buckets: NDArray[np.int64], g: int,
-             n: int) -> IntArray:
-    ok = buckets >= 0
-    out: IntArray = np.bincount(groups[ok] * n + buckets[ok], minlength=g * n).astype(np.int64)
-    return out.reshape(g, n)
 
 
 class SegmentCollector:
@@ -120,21 +105,21 @@ class SegmentCollector:
 
     def update(self, chunk: Chunk) -> None:
         g = len(self.values)
-        groups = _index(chunk.categorical[self.section.feature], self.values[:-1])
+        groups = category_index(chunk.categorical[self.section.feature], self.values[:-1])
         groups[groups < 0] = g - 1  # missing: __other__
         self.rows += np.bincount(groups, minlength=g).astype(np.int64)
         for f in self.profile.features:
             counts = self.counts[f.name]
-            counts += _grouped(groups, _buckets(f, chunk), g, counts.shape[1])
+            counts += group_counts(groups, _buckets(f, chunk), g, counts.shape[1])
         if self.prediction_column is None:
             return
         p = chunk.predictions[self.prediction_column]
         if self.pred is not None:
             assert self.profile.prediction is not None
-            b = (_index(np.array(keys(p), dtype=object), self.profile.prediction.categories)
+            b = (category_index(np.array(keys(p), dtype=object), self.profile.prediction.categories)
                  if isinstance(self.profile.prediction, CategoricalProfile)
                  else _bins(self.profile.prediction, p.numbers))
-            self.pred += _grouped(groups, b, g, self.pred.shape[1])
+            self.pred += group_counts(groups, b, g, self.pred.shape[1])
         if self.label_column is not None:
             self._labels(groups, chunk)
 
@@ -213,25 +198,16 @@ def _bins(f: NumericProfile, x: NDArray[np.float64]) -> NDArray[np.int64]:
 def _buckets(f: NumericProfile | CategoricalProfile, chunk: Chunk) -> NDArray[np.int64]:
     if isinstance(f, NumericProfile):
         return _bins(f, chunk.numeric[f.name])
-    return _index(chunk.categorical[f.name], f.categories)
+    return category_index(chunk.categorical[f.name], f.categories)
 
 
 def _drift(name: str, f: NumericProfile | CategoricalProfile, ref: IntArray, cur: IntArray,
            t: Thresholds) -> FeatureDrift:
-    """A segment's drift from bucket counts alone (numeric: the binned PSI test)."""
+    """A segment's drift from bucket counts alone (numeric: the binned PSI test), so its
+    memory does not grow with the segment's rows."""
     if isinstance(f, CategoricalProfile):
         return categorical_drift(name, CategoricalReference(ref), cur, t)
-    edges = np.asarray(f.edges, dtype=np.float64)
-    # the window as bin representatives: only bin counts matter without a reference sample
-    reps = np.repeat(_representatives(edges), cur)
-    return numeric_drift(name, NumericReference(edges, ref, np.empty(0)), reps, t)
-
-
-def _representatives(edges: NDArray[np.float64]) -> NDArray[np.float64]:
-    """One value inside each bin (bin i holds [e(i-1), e(i)))."""
-    if not len(edges):
-        return np.zeros(1)
-    return np.concatenate([[edges[0] - 1.0], edges])
+    return binned_drift(name, ref, cur, t)
 
 
 # --- renderers -------------------------------------------------------------------------------

@@ -40,7 +40,7 @@ IntArray = NDArray[np.int64]
 PredictionBuckets = NDArray[np.float64] | tuple[str, ...]
 
 
-def _category_index(values: NDArray[np.object_], categories: Sequence[str],
+def category_index(values: NDArray[np.object_], categories: Sequence[str],
                     ) -> NDArray[np.int64]:
     """Index of each value in ``categories``; len(categories) for any other; -1 if missing."""
     index = {c: i for i, c in enumerate(categories)}
@@ -49,7 +49,7 @@ def _category_index(values: NDArray[np.object_], categories: Sequence[str],
                        dtype=np.int64, count=len(values))
 
 
-def _group_counts(groups: NDArray[np.int64], buckets: NDArray[np.int64], n_groups: int,
+def group_counts(groups: NDArray[np.int64], buckets: NDArray[np.int64], n_groups: int,
                   n_buckets: int) -> IntArray:
     """(groups × buckets) counts of the rows whose bucket is not missing (-1)."""
     ok = buckets >= 0
@@ -91,7 +91,7 @@ class SegmentAcc:
 
     def update(self, chunk: Chunk) -> None:
         g = len(self.groups) + 1
-        groups = _category_index(chunk.categorical[self.feature], self.groups)
+        groups = category_index(chunk.categorical[self.feature], self.groups)
         groups[groups < 0] = g - 1  # missing segment value: the __other__ segment
         self.rows += np.bincount(groups, minlength=g).astype(np.int64)
         for f in self.config.features:
@@ -101,10 +101,10 @@ class SegmentAcc:
                 b = np.searchsorted(self.edges[f.name], x, side="right").astype(np.int64)
                 b[np.isnan(x)] = -1  # bin_counts' convention: NaN not counted
             else:
-                b = _category_index(chunk.categorical[f.name], self.categories[f.name])
-            counts += _group_counts(groups, b, g, counts.shape[1])
+                b = category_index(chunk.categorical[f.name], self.categories[f.name])
+            counts += group_counts(groups, b, g, counts.shape[1])
         if self.pred is not None:
-            self.pred += _group_counts(groups, self._prediction_buckets(chunk), g,
+            self.pred += group_counts(groups, self._prediction_buckets(chunk), g,
                                        self.pred.shape[1])
 
     def _prediction_buckets(self, chunk: Chunk) -> NDArray[np.int64]:
@@ -114,7 +114,7 @@ class SegmentAcc:
                               (None if np.isnan(x) else class_name(x))
                               for c, x in zip(p.classes.tolist(), p.numbers.tolist(),
                                               strict=True)], dtype=object)
-            return _category_index(names, self.prediction)
+            return category_index(names, self.prediction)
         assert self.prediction is not None
         b = np.searchsorted(self.prediction, p.numbers, side="right").astype(np.int64)
         b[np.isnan(p.numbers)] = -1

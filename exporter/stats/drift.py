@@ -100,6 +100,9 @@ def numeric_drift(name: str, ref: NumericReference, current: NDArray[np.float64]
     ref_counts = ref.counts
     cur = sorted_finite(current)
     counts = bin_counts_sorted(cur, ref.edges)
+    sample = ref.sample_sorted
+    if not sample.size:
+        return binned_drift(name, ref_counts, counts, thresholds)
     samples = int(cur.size)
     if samples == 0 or samples < thresholds.min_samples:
         return _empty(name, "numeric", samples, counts)
@@ -107,20 +110,31 @@ def numeric_drift(name: str, ref: NumericReference, current: NDArray[np.float64]
     psi = psi_value(ref_counts, counts) if ref_total else None
     js = jensen_shannon(ref_counts, counts) if ref_total else None
     hel = hellinger(ref_counts, counts) if ref_total else None
-    sample = ref.sample_sorted
-    ks_d = ks_p = wd = None
-    if sample.size:
-        merged = merge_sorted(sample, cur)
-        ks = ks_from_merged(merged, ks_method)
-        ks_d, ks_p = ks.statistic, ks.pvalue
-        wd = wasserstein_1(merged)
-    d = FeatureDrift(name, "numeric", samples, psi, ks_d, ks_p, None, None, wd, js, hel,
+    merged = merge_sorted(sample, cur)
+    ks = ks_from_merged(merged, ks_method)
+    d = FeatureDrift(name, "numeric", samples, psi, ks.statistic, ks.pvalue, None, None,
+                     wasserstein_1(merged), js, hel, None, counts)
+    if psi is None:
+        return d
+    return _judge(d, ks.pvalue, thresholds.ks_alpha, ref_counts, thresholds)
+
+
+def binned_drift(name: str, ref_counts: NDArray[np.int64], counts: NDArray[np.int64],
+                 thresholds: Thresholds) -> FeatureDrift:
+    """A numeric feature's statistics from its bin counts alone (no reference sample, so
+    no KS or Wasserstein): PSI's own χ² p-value stands in for KS's."""
+    samples = int(counts.sum())
+    if samples == 0 or samples < thresholds.min_samples:
+        return _empty(name, "numeric", samples, counts)
+    ref_total = int(ref_counts.sum())
+    psi = psi_value(ref_counts, counts) if ref_total else None
+    js = jensen_shannon(ref_counts, counts) if ref_total else None
+    hel = hellinger(ref_counts, counts) if ref_total else None
+    d = FeatureDrift(name, "numeric", samples, psi, None, None, None, None, None, js, hel,
                      None, counts)
     if psi is None:
         return d
-    # Without a reference sample there is no KS: PSI's own χ² p-value stands in.
-    p = ks_p if ks_p is not None else psi_pvalue(psi, _buckets(ref_counts, counts), samples,
-                                                 ref_total)
+    p = psi_pvalue(psi, _buckets(ref_counts, counts), samples, ref_total)
     return _judge(d, p, thresholds.ks_alpha, ref_counts, thresholds)
 
 

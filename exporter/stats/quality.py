@@ -38,7 +38,6 @@ import numpy as np
 from numpy.typing import NDArray
 
 Measure = Literal["missing", "out_of_range", "unseen_category"]
-MEASURES: tuple[Measure, ...] = ("missing", "out_of_range", "unseen_category")
 
 
 @dataclass(frozen=True)

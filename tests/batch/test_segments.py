@@ -129,3 +129,22 @@ def test_merge_of_any_split_equals_one_pass(tmp_path: Path) -> None:
             merged.merge(p)
         assert merged.result(model.thresholds, task) == expected  # exact, floats included
     assert {r.value for r in expected} == {*SEGMENTS[:-1], OTHER_BUCKET}
+
+
+def test_a_segments_numeric_drift_comes_from_counts_alone() -> None:
+    """A segment's numeric verdict is the binned PSI test on its bucket counts: a segment
+    of 10^10 rows costs no more than one of 10^4 (it used to expand the counts into one
+    value per row, 80 GB here) and its PSI is the hand-computed one."""
+    from exporter.batch.segments import _drift
+    from exporter.profile.model import NumericProfile, NumericSummary
+    from exporter.stats.thresholds import Thresholds
+    from tests.oracle import hand_psi
+
+    summary = NumericSummary(0, 0, 0.0, 0.0, 0.0, 0.0, ())
+    f = NumericProfile("x", (1.0, 2.0, 3.0), (10, 10, 10, 10), summary, ())
+    ref = np.array([250, 250, 250, 250], dtype=np.int64)
+    cur = np.array([4, 3, 2, 1], dtype=np.int64) * 10**9
+    d = _drift("x", f, ref, cur, Thresholds())
+    assert d.samples == 10**10
+    assert d.psi == pytest.approx(hand_psi(ref, cur), rel=1e-12)
+    assert d.ks_statistic is None and d.significant and d.severity is not None  # PSI 0.23
