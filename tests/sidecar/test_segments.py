@@ -25,6 +25,7 @@ from exporter.profile.model import NumericProfile, Profile
 from exporter.sidecar.compute import compute
 from exporter.sidecar.persist import dump, restore
 from exporter.sidecar.state import SidecarState
+from tests.oracle import hand_psi
 from tests.procs import post_events, require_binary, serving
 from tests.sidecar.threaded import apply
 
@@ -77,14 +78,6 @@ def _segment_of(country: list[Any]) -> np.ndarray[Any, Any]:
                     dtype=object)
 
 
-def _psi(ref: np.ndarray[Any, Any], cur: np.ndarray[Any, Any]) -> float:
-    """docs/statistics.md: proportions floored at 1e-4 and renormalised, Σ (c - r) ln(c / r)."""
-    r = np.maximum(ref / ref.sum(), 1e-4)
-    c = np.maximum(cur / cur.sum(), 1e-4)
-    r, c = r / r.sum(), c / c.sum()
-    return float(np.sum((c - r) * np.log(c / r)))
-
-
 def _bins(x: np.ndarray[Any, Any], edges: tuple[float, ...]) -> np.ndarray[Any, Any]:
     bounds = [-np.inf, *edges, np.inf]
     return np.array([((x >= lo) & (x < hi)).sum() for lo, hi in itertools.pairwise(bounds)])
@@ -110,7 +103,7 @@ def _oracle_max_psi(ref: dict[str, list[Any]], cur: dict[str, list[Any]], profil
         else:
             r = _cats([v for v, k in zip(ref[col], rm, strict=True) if k], f.categories)
             c = _cats([v for v, k in zip(cur[col], cm, strict=True) if k], f.categories)
-        out.append((_psi(r, c), f.name))
+        out.append((hand_psi(r, c), f.name))
     return max(out)
 
 
