@@ -136,3 +136,26 @@ def ece_loop(conf: np.ndarray, correct: np.ndarray) -> float:
         if inside.any():
             total += inside.mean() * abs(correct[inside].mean() - conf[inside].mean())
     return float(total)
+
+
+def correlated_rows(rng: np.random.Generator, n: int, rho: float) -> np.ndarray:
+    """Three numeric columns: a pair correlated by ``rho`` (marginals fixed), and an
+    exponential one; rounded to 6 decimals as a file would hold them."""
+    z = rng.standard_normal((n, 2))
+    b = rho * z[:, 0] + np.sqrt(1 - rho * rho) * z[:, 1]
+    out: np.ndarray = np.round(np.column_stack([50 + 5 * z[:, 0], 2 * b,
+                                                rng.exponential(3, n)]), 6)
+    return out
+
+
+def pca_error_band(section: dict, x: np.ndarray) -> tuple[float, float, float]:
+    """(mean reconstruction error, lower, upper) of rows ``x`` from a profile's stored
+    multivariate section alone (docs/statistics.md): mean-impute, standardise, project on
+    the components, mean Euclidean residual; band μ ± 3σ√(1/n + 1/m), lower at least 0."""
+    filled = np.where(np.isnan(x), np.array(section["impute"]), x)
+    z = (filled - np.array(section["center"])) / np.array(section["scale"])
+    v = np.array(section["components"])
+    err = float(np.mean(np.linalg.norm(z - z @ v.T @ v, axis=1)))
+    half = 3 * section["error_std"] * np.sqrt(1 / len(x) + 1 / section["error_rows"])
+    return err, max(0.0, section["error_mean"] - half), section["error_mean"] + half
+

@@ -19,6 +19,7 @@ from exporter.batch.multivariate import MultivariateCollector
 from exporter.cli import main
 from exporter.profile.files import load_profile
 from exporter.readers.chunks import Chunk
+from tests.oracle import correlated_rows, pca_error_band
 from tests.procs import require_binary
 
 CONFIG = """models:
@@ -31,12 +32,6 @@ CONFIG = """models:
 """
 
 
-def _rows(rng: np.random.Generator, n: int, rho: float) -> np.ndarray[Any, Any]:
-    z = rng.standard_normal((n, 2))
-    b = rho * z[:, 0] + np.sqrt(1 - rho * rho) * z[:, 1]
-    return np.round(np.column_stack([50 + 5 * z[:, 0], 2 * b, rng.exponential(3, n)]), 6)
-
-
 def _csv(path: Path, x: np.ndarray[Any, Any]) -> Path:
     cells = [["" if np.isnan(v) else repr(float(v)) for v in row] for row in x]
     path.write_text("a,b,c,city,prediction\n" + "".join(
@@ -44,26 +39,17 @@ def _csv(path: Path, x: np.ndarray[Any, Any]) -> Path:
     return path
 
 
-def _oracle(s: dict[str, Any], x: np.ndarray[Any, Any]) -> tuple[float, float, float]:
-    filled = np.where(np.isnan(x), np.array(s["impute"]), x)
-    z = (filled - np.array(s["center"])) / np.array(s["scale"])
-    v = np.array(s["components"])
-    err = float(np.mean(np.linalg.norm(z - z @ v.T @ v, axis=1)))
-    half = 3 * s["error_std"] * np.sqrt(1 / len(x) + 1 / s["error_rows"])
-    return err, max(0.0, s["error_mean"] - half), s["error_mean"] + half
-
-
 @pytest.fixture
 def setup(tmp_path: Path) -> tuple[Path, Path, dict[str, Any], np.ndarray[Any, Any], Path]:
     cfg = tmp_path / "mlmon.yaml"
     cfg.write_text(CONFIG)
-    ref = _csv(tmp_path / "ref.csv", _rows(np.random.default_rng(31), 6_000, 0.8))
+    ref = _csv(tmp_path / "ref.csv", correlated_rows(np.random.default_rng(31), 6_000, 0.8))
     profile = tmp_path / "cc.json"
     assert main(["profile", "build", "--config", str(cfg), "--model", "cc", "--input",
                  str(ref), "--out", str(profile)]) == 0
     section = json.loads(profile.read_text())["multivariate"]
     rng = np.random.default_rng(32)
-    cur = np.vstack([_rows(rng, 1_000, 0.8), _rows(rng, 1_000, -0.8)])
+    cur = np.vstack([correlated_rows(rng, 1_000, 0.8), correlated_rows(rng, 1_000, -0.8)])
     cur[::17, 2] = np.nan  # missing values: imputed with the reference mean
     return cfg, profile, section, cur, _csv(tmp_path / "cur.csv", cur)
 
@@ -76,7 +62,7 @@ def test_file_and_chunks_equal_numpy_with_their_own_bands(
                  "--format", "json", "--out", str(out), "--chunk-size", "700"]) == 0
     report = json.loads(out.read_text())
     got = report["multivariate"]
-    err, lo, hi = _oracle(section, cur)
+    err, lo, hi = pca_error_band(section, cur)
     assert (got["reconstruction_error"], got["lower"], got["upper"]) == pytest.approx(
         (err, lo, hi), rel=1e-12)
     assert got["rows"] == 2_000 and got["outside"] is (not lo <= err <= hi)
@@ -84,7 +70,7 @@ def test_file_and_chunks_equal_numpy_with_their_own_bands(
     for chunk, (a, b) in zip(report["chunks"], [(0, 700), (700, 1400), (1400, 2000)],
                              strict=True):
         c = chunk["multivariate"]
-        e, lo, hi = _oracle(section, cur[a:b])
+        e, lo, hi = pca_error_band(section, cur[a:b])
         assert (c["reconstruction_error"], c["lower"], c["upper"]) == pytest.approx(
             (e, lo, hi), rel=1e-12)
         assert c["rows"] == b - a
@@ -112,7 +98,7 @@ def test_text_html_and_prometheus_outputs(
     html = paths["html"].read_text()
     assert "<h2>Multivariate drift</h2>" in html and "chunk 2" in html
     prom = paths["prometheus"].read_text()
-    err, lo, hi = _oracle(section, cur)
+    err, lo, hi = pca_error_band(section, cur)
     values = {s.name: s.value for f in parse_text(prom) for s in f.samples
               if s.name.startswith("mlmon_reconstruction_error")}
     assert values == pytest.approx({"mlmon_reconstruction_error": err,

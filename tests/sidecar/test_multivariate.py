@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from prometheus_client.parser import text_string_to_metric_families as parse_text
 
+from tests.oracle import correlated_rows, pca_error_band
 from tests.procs import post_events, require_binary, serving
 
 MLMON = [sys.executable, "-m", "exporter"]
@@ -37,24 +38,6 @@ models:
     prediction: {kind: regression}
     features: {a: numeric, city: categorical}
 """
-
-
-def _rows(rng: np.random.Generator, n: int, rho: float) -> np.ndarray[Any, Any]:
-    z = rng.standard_normal((n, 2))
-    b = rho * z[:, 0] + np.sqrt(1 - rho * rho) * z[:, 1]
-    return np.round(np.column_stack([50 + 5 * z[:, 0], 2 * b, rng.exponential(3, n)]), 6)
-
-
-def _oracle(section: dict[str, Any], x: np.ndarray[Any, Any]) -> tuple[float, float, float]:
-    """Mean error and band, from the stored section only: impute, standardise, project."""
-    filled = np.where(np.isnan(x), np.array(section["impute"]), x)
-    z = (filled - np.array(section["center"])) / np.array(section["scale"])
-    v = np.array(section["components"])
-    resid = z - z @ v.T @ v
-    err = float(np.mean(np.sqrt((resid ** 2).sum(axis=1))))
-    n, m = len(x), section["error_rows"]
-    half = 3 * section["error_std"] * np.sqrt(1 / n + 1 / m)
-    return err, section["error_mean"] + half, max(0.0, section["error_mean"] - half)
 
 
 def _scrape(url: str) -> tuple[str, dict[tuple[str, str], float]]:
@@ -84,7 +67,7 @@ def test_real_sidecar_exports_the_numpy_error_and_band(tmp_path: Path) -> None:
     cfg.write_text(CONFIG.replace("multivariate: {sigmas: 3}",
                                   "multivariate: {sigmas: 3}\n    profile: cc.json"))
     rng = np.random.default_rng(21)
-    ref = _rows(rng, 6_000, 0.8)
+    ref = correlated_rows(rng, 6_000, 0.8)
     csv = tmp_path / "ref.csv"
     csv.write_text("a,b,c,city,prediction\n" + "".join(
         f"{a!r},{b!r},{c!r},x,1.0\n" for a, b, c in ref.tolist()))
@@ -95,7 +78,7 @@ def test_real_sidecar_exports_the_numpy_error_and_band(tmp_path: Path) -> None:
     section = json.loads((tmp_path / "cc.json").read_text())["multivariate"]
     assert section["features"] == ["a", "b", "c"] and section["error_rows"] == 3_000
     # 1,000 events with the correlation reversed; every 10th leaves out b (imputed)
-    cur = _rows(np.random.default_rng(22), 1_000, -0.8)
+    cur = correlated_rows(np.random.default_rng(22), 1_000, -0.8)
     lines = []
     for i, (a, b, c) in enumerate(cur.tolist()):
         feats: dict[str, Any] = {"a": a, "c": c, "city": "x"}
@@ -118,7 +101,7 @@ def test_real_sidecar_exports_the_numpy_error_and_band(tmp_path: Path) -> None:
             models = {m["model"]: m for m in json.loads(resp.read())["models"]}
         with urllib.request.urlopen(served.url + "/", timeout=10) as resp:
             page = resp.read().decode()
-    err, upper, lower = _oracle(section, cur)
+    err, lower, upper = pca_error_band(section, cur)
     print(f"\nsidecar: error {got[('mlmon_reconstruction_error', 'cc')]:.5f} band "
           f"[{got[('mlmon_reconstruction_error_lower', 'cc')]:.5f}, "
           f"{got[('mlmon_reconstruction_error_upper', 'cc')]:.5f}]; numpy: error {err:.5f} "
