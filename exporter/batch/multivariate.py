@@ -20,7 +20,8 @@ import numpy as np
 from exporter.profile.model import Profile
 from exporter.readers.chunks import Chunk
 from exporter.stats.moments import ExactSum
-from exporter.stats.pca import DEFAULT_SIGMAS, PcaModel, Reconstruction, judge, row_errors
+from exporter.stats.pca import PcaModel, Reconstruction, judge, row_errors
+from exporter.stats.thresholds import DEFAULT_SIGMAS
 
 if TYPE_CHECKING:
     from exporter.batch.report import BatchReport

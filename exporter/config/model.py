@@ -11,8 +11,7 @@ from pathlib import Path
 from typing import Literal
 
 from exporter.stats.errordrift import PageHinkleyParams, default_params
-from exporter.stats.pca import DEFAULT_SIGMAS, DEFAULT_VARIANCE_SHARE
-from exporter.stats.thresholds import Thresholds
+from exporter.stats.thresholds import DEFAULT_SIGMAS, DEFAULT_VARIANCE_SHARE, Thresholds
 from exporter.types import ModelKey
 
 FeatureKind = Literal["numeric", "categorical"]

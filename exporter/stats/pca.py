@@ -42,8 +42,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 from numpy.typing import NDArray
 
-DEFAULT_VARIANCE_SHARE = 0.65
-DEFAULT_SIGMAS = 3.0
+from exporter.stats.thresholds import DEFAULT_SIGMAS, DEFAULT_VARIANCE_SHARE
+
 MIN_ROWS = 10  # fewer fit or evaluation rows than this: no model
 
 

@@ -29,3 +29,10 @@ class Thresholds:
         """(name, value) of every threshold that is set, in declaration order."""
         pairs = ((f.name, getattr(self, f.name)) for f in fields(self))
         return tuple((name, value) for name, value in pairs if value is not None)
+
+
+# Multivariate drift (exporter.stats.pca): the share of variance the kept principal
+# components explain, and the band's half-width in standard errors. Here, numpy-free, so
+# the configuration (and the sidecar's decoder process, which loads it) need no numpy.
+DEFAULT_VARIANCE_SHARE = 0.65
+DEFAULT_SIGMAS = 3.0
